@@ -1,0 +1,119 @@
+// Arrays and variables: the storage under the graph.
+//
+// An NdArray is a row-major float32 buffer of a fixed shape. Its memory comes
+// from a small cache of aligned blocks so that a training loop that frees and
+// re-creates buffers each step does not call the system allocator. An array is
+// in one of three states: never written (reads as zeros), holding data, or
+// freed by clear_buffer (reading it is an error, writing re-creates it).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace nnvae {
+
+using Shape_t = std::vector<int64_t>;
+
+// "(100, 784)": shapes in error messages.
+std::string shape_str(const Shape_t& shape);
+int64_t shape_size(const Shape_t& shape);
+
+// Which backend to compute on. Only "cpu:float" exists; anything else is refused.
+struct Context {
+  std::vector<std::string> backend{"cpu:float"};
+  std::string array_class{"CpuCachedArray"};
+  std::string device_id{"0"};
+};
+void check_context(const Context& ctx);
+
+// An aligned block of floats, shared by every array (and numpy view) using it.
+using Storage = std::shared_ptr<float>;
+Storage allocate_storage(int64_t size);  // contents undefined
+void set_storage_cache_limit(int64_t bytes);
+
+class NdArray {
+ public:
+  explicit NdArray(Shape_t shape);
+
+  const Shape_t& shape() const { return shape_; }
+  int64_t size() const { return size_; }
+  int ndim() const { return static_cast<int>(shape_.size()); }
+
+  void fill(float value);
+  void zero() { fill(0.0f); }
+
+  // Raw row-major pointer for reading and writing. write_only skips making
+  // the contents valid (a freed or new array is not zero-filled).
+  template <typename T>
+  T* cast(const Context& ctx, bool write_only = false);
+
+  // Engine-side access. read() fails with `what` in the message if the array
+  // was freed; write() (re)creates the buffer without initialising it;
+  // write_accumulate(true) gives a buffer whose contents are kept (zeros if new).
+  const float* read(const char* what) const;
+  float* write();
+  float* write_accumulate(bool accumulate);
+
+  bool allocated() const { return static_cast<bool>(storage_); }
+  bool cleared() const { return cleared_; }
+  // Frees the buffer (it goes back to the cache); later reads are errors.
+  void clear();
+  // Shares another array's buffer (reshape inplace). Sizes must match.
+  void share_from(const NdArray& other);
+  // Uses `storage` (at least size() floats, e.g. a numpy buffer) as this
+  // array's buffer, without copying.
+  void adopt(Storage storage);
+  // Changes the shape keeping the size (the buffer is kept).
+  void reshape(const Shape_t& shape);
+
+  // Incremented on every write access: solvers use it to see whether a
+  // gradient was touched since zero_grad().
+  uint64_t version() const { return version_; }
+  const Storage& storage() const { return storage_; }
+
+ private:
+  void ensure(bool keep_contents);
+  Shape_t shape_;
+  int64_t size_;
+  Storage storage_;
+  bool cleared_ = false;
+  uint64_t version_ = 0;
+};
+using NdArrayPtr = std::shared_ptr<NdArray>;
+
+template <>
+float* NdArray::cast<float>(const Context& ctx, bool write_only);
+
+// A value and its gradient, both of one shape.
+class Variable {
+ public:
+  explicit Variable(Shape_t shape);
+  const Shape_t& shape() const { return shape_; }
+  int64_t size() const { return size_; }
+  int ndim() const { return static_cast<int>(shape_.size()); }
+  NdArrayPtr data() const { return data_; }
+  NdArrayPtr grad() const { return grad_; }
+  void set_data(NdArrayPtr data);
+  void set_grad(NdArrayPtr grad);
+  // Changes the shape of both arrays; the size must stay the same.
+  void reshape(const Shape_t& shape);
+
+  template <typename T>
+  T* cast_data_and_get_pointer(const Context& ctx, bool write_only = false) {
+    return data_->cast<T>(ctx, write_only);
+  }
+  template <typename T>
+  T* cast_grad_and_get_pointer(const Context& ctx, bool write_only = false) {
+    return grad_->cast<T>(ctx, write_only);
+  }
+
+ private:
+  Shape_t shape_;
+  int64_t size_;
+  NdArrayPtr data_, grad_;
+};
+using VariablePtr = std::shared_ptr<Variable>;
+
+}  // namespace nnvae

@@ -1,0 +1,98 @@
+// The computation graph: CgVariable (a node holding a Variable) and the
+// Function it was computed by.
+//
+// Building an expression creates nodes and computes output shapes at once.
+// forward() on a variable runs the functions leading to it in dependency
+// order; backward() runs their backward passes in reverse order, seeded from
+// the variable's grad. Gradients of leaves (parameters and inputs) accumulate
+// across backward calls until zeroed; gradients of intermediate variables are
+// overwritten by each backward pass.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nnvae/array.hpp"
+
+namespace nnvae {
+
+// An operation: shape inference plus forward and backward kernels calls.
+// Every function in nnvae has exactly one output.
+class Function {
+ public:
+  virtual ~Function() = default;
+  virtual std::string name() const = 0;
+  // Checks the input shapes and returns the output shape; throws
+  // std::invalid_argument naming the shapes when they do not fit.
+  virtual Shape_t setup(const std::vector<Shape_t>& inputs) = 0;
+  virtual void forward(const std::vector<Variable*>& inputs, Variable* output) = 0;
+  // Adds (accumulate[i]) or writes the gradient of input i where
+  // propagate_down[i]; computes input 0's gradient fully before input 1's.
+  virtual void backward(const std::vector<Variable*>& inputs, Variable* output,
+                        const std::vector<bool>& propagate_down, const std::vector<bool>& accumulate) = 0;
+  // Whether a gradient flows to input i at all (randn, greater_equal_scalar,
+  // the target of sigmoid_cross_entropy: no).
+  virtual bool differentiable(int /*input*/) const { return true; }
+  // What backward reads, so that forward(clear_no_need_grad) can free the rest.
+  virtual bool backward_needs_input_data(int /*input*/) const { return true; }
+  virtual bool backward_needs_output_data() const { return false; }
+  // Output shares the first input's buffer (reshape inplace).
+  virtual bool shares_input_buffer() const { return false; }
+};
+
+class CgVariable;
+using CgVariablePtr = std::shared_ptr<CgVariable>;
+
+// A function placed in a graph, with the variables it reads.
+struct CgFunction {
+  std::unique_ptr<Function> function;
+  std::vector<CgVariablePtr> inputs;
+};
+using CgFunctionPtr = std::shared_ptr<CgFunction>;
+
+class CgVariable : public std::enable_shared_from_this<CgVariable> {
+ public:
+  explicit CgVariable(Shape_t shape, bool need_grad = false);
+  CgVariable(VariablePtr variable, bool need_grad);
+
+  VariablePtr variable() const { return variable_; }
+  const Shape_t& shape() const { return variable_->shape(); }
+
+  // For a leaf: whether backward computes its gradient. For a function's
+  // output: whether any input needs one (set when the graph is built).
+  bool need_grad() const { return need_grad_; }
+  void set_need_grad(bool need_grad) { need_grad_ = need_grad; }
+  // A persistent variable keeps its buffers when clear_buffer frees others.
+  bool persistent() const { return persistent_; }
+  void set_persistent(bool persistent) { persistent_ = persistent; }
+
+  CgFunctionPtr parent() const { return parent_; }
+  void set_parent(CgFunctionPtr parent) { parent_ = std::move(parent); }
+
+  // Runs every function this variable depends on, in order.
+  // clear_buffer frees intermediate data once no later function reads it (for
+  // inference); clear_no_need_grad frees only what backward will not need.
+  void forward(bool clear_buffer = false, bool clear_no_need_grad = false);
+  // Back-propagates from this variable, seeded from `grad` if given, else from
+  // this variable's own grad buffer (which must have been set, e.g. fill(1)).
+  // clear_buffer frees intermediate data and gradients once used.
+  void backward(NdArrayPtr grad = nullptr, bool clear_buffer = false);
+
+ private:
+  VariablePtr variable_;
+  CgFunctionPtr parent_;
+  bool need_grad_;
+  bool persistent_ = false;
+};
+
+CgVariablePtr make_parameter(Shape_t shape, bool need_grad = true);
+
+// Dynamic graphs: with auto-forward on, each function runs when it is created.
+void set_auto_forward(bool on);
+bool get_auto_forward();
+
+// Places `function` in the graph with `inputs` and returns its output (shape
+// computed now; computed values too when auto-forward is on).
+CgVariablePtr connect(std::unique_ptr<Function> function, std::vector<CgVariablePtr> inputs);
+
+}  // namespace nnvae

@@ -1,0 +1,15 @@
+// nnvae: a small autodiff graph engine with NNabla's Python-like C++ API.
+//
+//   #include <nnvae/nnvae.hpp>
+//   using namespace nnvae;
+//   namespace f = nnvae::functions;
+//   namespace pf = nnvae::parametric_functions;
+#pragma once
+#include "nnvae/array.hpp"
+#include "nnvae/functions.hpp"
+#include "nnvae/graph.hpp"
+#include "nnvae/parameter.hpp"
+#include "nnvae/parametric_functions.hpp"
+#include "nnvae/random.hpp"
+#include "nnvae/solver.hpp"
+#include "nnvae/threads.hpp"

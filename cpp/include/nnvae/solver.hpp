@@ -1,0 +1,86 @@
+// Solvers: Adam (NNabla's update form) and SGD over a set of parameters.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nnvae/array.hpp"
+
+namespace nnvae {
+
+class Solver {
+ public:
+  // The per-parameter state a checkpoint saves: named arrays and a step count.
+  struct State {
+    std::map<std::string, NdArrayPtr> arrays;
+    int64_t t = 0;
+  };
+
+  virtual ~Solver() = default;
+  virtual std::string name() const = 0;
+
+  // Replaces the parameter set (states start at zero), or with reset=false
+  // adds the new names, keeping existing ones and their states.
+  void set_parameters(const std::vector<std::pair<std::string, VariablePtr>>& params, bool reset = true);
+  std::vector<std::string> parameter_names() const;
+  // Zeroes every gradient; update() then skips parameters left untouched.
+  void zero_grad();
+  // Adds rate·w to each gradient.
+  void weight_decay(float rate);
+  void update();
+
+  float learning_rate() const { return lr_; }
+  void set_learning_rate(float lr);
+
+  std::map<std::string, State> get_states() const;
+  // Restores states saved by get_states (names and array shapes must match).
+  void set_states(const std::map<std::string, State>& states);
+
+ protected:
+  explicit Solver(float lr);
+  struct Param {
+    std::string name;
+    VariablePtr var;
+    State state;
+    uint64_t zeroed_version = 0;
+    bool zeroed = false;
+  };
+  virtual void init_state(Param& p) = 0;
+  virtual void update_one(Param& p) = 0;
+  float lr_;
+  std::vector<Param> params_;
+};
+using SolverPtr = std::shared_ptr<Solver>;
+
+// Adam: t += 1; alpha_t = alpha·sqrt(1 − beta2^t)/(1 − beta1^t);
+// m = beta1·m + (1 − beta1)·g; v = beta2·v + (1 − beta2)·g²;
+// w −= alpha_t·m/(sqrt(v) + eps).
+class AdamSolver : public Solver {
+ public:
+  AdamSolver(float alpha, float beta1, float beta2, float eps);
+  std::string name() const override { return "Adam"; }
+
+ private:
+  void init_state(Param& p) override;
+  void update_one(Param& p) override;
+  float beta1_, beta2_, eps_;
+};
+
+// w −= lr·g.
+class SgdSolver : public Solver {
+ public:
+  explicit SgdSolver(float lr);
+  std::string name() const override { return "Sgd"; }
+
+ private:
+  void init_state(Param&) override {}
+  void update_one(Param& p) override;
+};
+
+std::shared_ptr<AdamSolver> create_AdamSolver(const Context& ctx, float alpha = 0.001f, float beta1 = 0.9f,
+                                              float beta2 = 0.999f, float eps = 1e-8f);
+std::shared_ptr<SgdSolver> create_SgdSolver(const Context& ctx, float lr = 0.001f);
+
+}  // namespace nnvae

@@ -1,0 +1,16 @@
+// nnvae._core: the private Python module. Each part of the engine binds
+// itself in its own file; this one only puts them together.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+void bind_engine(py::module_& m);    // bind_engine.cpp: variables, functions, solvers
+void bind_idx(py::module_& m);       // bind_idx.cpp: the C++ IDX reader
+void bind_training(py::module_& m);  // bind_training.cpp: vae_training
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "nnvae's C++ engine (private: use the nnvae package)";
+  bind_engine(m);
+  bind_idx(m);
+  bind_training(m);
+}

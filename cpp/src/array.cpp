@@ -1,0 +1,209 @@
+#include "nnvae/array.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+namespace nnvae {
+
+std::string shape_str(const Shape_t& shape) {
+  std::ostringstream os;
+  os << "(";
+  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+  if (shape.size() == 1) os << ",";
+  os << ")";
+  return os.str();
+}
+
+int64_t shape_size(const Shape_t& shape) {
+  int64_t n = 1;
+  for (auto d : shape) {
+    if (d < 0) throw std::invalid_argument("shape " + shape_str(shape) + " has a negative dimension");
+    n *= d;
+  }
+  return n;
+}
+
+void check_context(const Context& ctx) {
+  for (const auto& b : ctx.backend)
+    if (b == "cpu:float" || b == "cpu") return;
+  std::string names;
+  for (const auto& b : ctx.backend) names += (names.empty() ? "" : ", ") + ("\"" + b + "\"");
+  throw std::invalid_argument("context: backend [" + names +
+                              "] is not available; nnvae computes on \"cpu:float\" only");
+}
+
+// --- the block cache --------------------------------------------------------
+// Freed blocks are kept by size and handed out again; the cache holds at most
+// `limit` bytes, beyond which blocks go back to the system.
+namespace {
+struct BlockCache {
+  std::mutex mutex;
+  std::multimap<int64_t, float*> free_blocks;
+  int64_t cached_bytes = 0;
+  int64_t limit = int64_t(256) << 20;
+
+  float* take(int64_t n) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      auto it = free_blocks.find(n);
+      if (it != free_blocks.end()) {
+        float* p = it->second;
+        free_blocks.erase(it);
+        cached_bytes -= n * int64_t(sizeof(float));
+        return p;
+      }
+    }
+    size_t bytes = static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(float);
+    bytes = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, bytes);
+    if (!p) throw std::bad_alloc();
+    return static_cast<float*>(p);
+  }
+  void give_back(float* p, int64_t n) {
+    std::lock_guard<std::mutex> lock(mutex);
+    int64_t bytes = n * int64_t(sizeof(float));
+    if (cached_bytes + bytes > limit) {
+      std::free(p);
+      return;
+    }
+    free_blocks.emplace(n, p);
+    cached_bytes += bytes;
+  }
+  void trim() {
+    while (cached_bytes > limit && !free_blocks.empty()) {
+      auto it = free_blocks.begin();
+      cached_bytes -= it->first * int64_t(sizeof(float));
+      std::free(it->second);
+      free_blocks.erase(it);
+    }
+  }
+};
+// Never destroyed: blocks may be returned during static destruction.
+BlockCache& cache() {
+  static BlockCache* c = new BlockCache();
+  return *c;
+}
+}  // namespace
+
+Storage allocate_storage(int64_t size) {
+  float* p = cache().take(size);
+  return Storage(p, [size](float* q) { cache().give_back(q, size); });
+}
+
+void set_storage_cache_limit(int64_t bytes) {
+  std::lock_guard<std::mutex> lock(cache().mutex);
+  cache().limit = bytes;
+  cache().trim();
+}
+
+// --- NdArray -----------------------------------------------------------------
+NdArray::NdArray(Shape_t shape) : shape_(std::move(shape)), size_(shape_size(shape_)) {}
+
+void NdArray::ensure(bool keep_contents) {
+  if (!storage_) {
+    storage_ = allocate_storage(size_);
+    // A never-written array reads as zeros; a freed one has no contents to keep.
+    if (keep_contents) std::memset(storage_.get(), 0, size_ * sizeof(float));
+    cleared_ = false;
+  }
+  ++version_;
+}
+
+void NdArray::fill(float value) {
+  ensure(false);
+  std::fill(storage_.get(), storage_.get() + size_, value);
+}
+
+template <>
+float* NdArray::cast<float>(const Context& ctx, bool write_only) {
+  check_context(ctx);
+  if (!write_only && cleared_)
+    throw std::invalid_argument("array of shape " + shape_str(shape_) +
+                                " was freed by clear_buffer; run forward again, or keep it with "
+                                "set_persistent(true), or ask for it write_only");
+  ensure(!write_only);
+  return storage_.get();
+}
+
+const float* NdArray::read(const char* what) const {
+  if (cleared_)
+    throw std::invalid_argument(std::string(what) + " (shape " + shape_str(shape_) +
+                                ") was freed by clear_buffer and is needed again; run forward again "
+                                "or keep it with set_persistent(true)");
+  if (!storage_) const_cast<NdArray*>(this)->ensure(true);
+  return storage_.get();
+}
+
+float* NdArray::write() {
+  ensure(false);
+  return storage_.get();
+}
+
+float* NdArray::write_accumulate(bool accumulate) {
+  if (accumulate && cleared_) {
+    // A freed gradient holds nothing to accumulate into: start again from zero.
+    storage_.reset();
+  }
+  ensure(accumulate);
+  return storage_.get();
+}
+
+void NdArray::clear() {
+  storage_.reset();
+  cleared_ = true;
+}
+
+void NdArray::share_from(const NdArray& other) {
+  if (other.size_ != size_)
+    throw std::invalid_argument("cannot share a buffer of shape " + shape_str(other.shape_) +
+                                " with an array of shape " + shape_str(shape_));
+  storage_ = other.storage_;
+  cleared_ = other.cleared_;
+  ++version_;
+}
+
+void NdArray::adopt(Storage storage) {
+  storage_ = std::move(storage);
+  cleared_ = !storage_;
+  ++version_;
+}
+
+void NdArray::reshape(const Shape_t& shape) {
+  if (shape_size(shape) != size_)
+    throw std::invalid_argument("cannot reshape an array of shape " + shape_str(shape_) + " to " +
+                                shape_str(shape));
+  shape_ = shape;
+}
+
+// --- Variable ----------------------------------------------------------------
+Variable::Variable(Shape_t shape)
+    : shape_(std::move(shape)),
+      size_(shape_size(shape_)),
+      data_(std::make_shared<NdArray>(shape_)),
+      grad_(std::make_shared<NdArray>(shape_)) {}
+
+void Variable::set_data(NdArrayPtr data) {
+  if (!data || data->shape() != shape_)
+    throw std::invalid_argument("set_data: array shape " + (data ? shape_str(data->shape()) : "null") +
+                                " differs from the variable's " + shape_str(shape_));
+  data_ = std::move(data);
+}
+
+void Variable::set_grad(NdArrayPtr grad) {
+  if (!grad || grad->shape() != shape_)
+    throw std::invalid_argument("set_grad: array shape " + (grad ? shape_str(grad->shape()) : "null") +
+                                " differs from the variable's " + shape_str(shape_));
+  grad_ = std::move(grad);
+}
+
+void Variable::reshape(const Shape_t& shape) {
+  data_->reshape(shape);
+  grad_->reshape(shape);
+  shape_ = shape;
+}
+
+}  // namespace nnvae

@@ -1,0 +1,91 @@
+// Elementwise activations and maths: elu, relu, sigmoid, tanh, softplus, exp,
+// log, identity.
+#include <cmath>
+
+#include "elementwise.hpp"
+#include "nnvae/functions.hpp"
+
+namespace nnvae {
+namespace {
+
+struct EluOp {
+  static constexpr bool kNeedsX = true, kNeedsY = false, kDifferentiable = true;
+  float alpha;
+  std::string name() const { return "elu"; }
+  float f(float x) const { return x >= 0.f ? x : alpha * (std::exp(x) - 1.f); }
+  float df(float x, float) const { return x >= 0.f ? 1.f : alpha * std::exp(x); }
+};
+
+struct ReluOp {
+  static constexpr bool kNeedsX = true, kNeedsY = false, kDifferentiable = true;
+  std::string name() const { return "relu"; }
+  float f(float x) const { return x > 0.f ? x : 0.f; }
+  float df(float x, float) const { return x > 0.f ? 1.f : 0.f; }
+};
+
+struct SigmoidOp {
+  static constexpr bool kNeedsX = false, kNeedsY = true, kDifferentiable = true;
+  std::string name() const { return "sigmoid"; }
+  float f(float x) const { return 1.f / (1.f + std::exp(-x)); }
+  float df(float, float y) const { return y * (1.f - y); }
+};
+
+struct TanhOp {
+  static constexpr bool kNeedsX = false, kNeedsY = true, kDifferentiable = true;
+  std::string name() const { return "tanh"; }
+  float f(float x) const { return std::tanh(x); }
+  float df(float, float y) const { return 1.f - y * y; }
+};
+
+// log(1 + e^(βx)) / β = (max(βx, 0) + log1p(e^-|βx|)) / β; derivative sigmoid(βx).
+struct SoftplusOp {
+  static constexpr bool kNeedsX = true, kNeedsY = false, kDifferentiable = true;
+  float beta;
+  std::string name() const { return "softplus"; }
+  float f(float x) const {
+    float bx = beta * x;
+    return (std::max(bx, 0.f) + std::log1p(std::exp(-std::fabs(bx)))) / beta;
+  }
+  float df(float x, float) const { return 1.f / (1.f + std::exp(-beta * x)); }
+};
+
+struct ExpOp {
+  static constexpr bool kNeedsX = false, kNeedsY = true, kDifferentiable = true;
+  std::string name() const { return "exp"; }
+  float f(float x) const { return std::exp(x); }
+  float df(float, float y) const { return y; }
+};
+
+struct LogOp {
+  static constexpr bool kNeedsX = true, kNeedsY = false, kDifferentiable = true;
+  std::string name() const { return "log"; }
+  float f(float x) const { return std::log(x); }
+  float df(float x, float) const { return 1.f / x; }
+};
+
+struct IdentityOp {
+  static constexpr bool kNeedsX = false, kNeedsY = false, kDifferentiable = true;
+  std::string name() const { return "identity"; }
+  float f(float x) const { return x; }
+  float df(float, float) const { return 1.f; }
+};
+
+}  // namespace
+
+namespace functions {
+
+CgVariablePtr elu(CgVariablePtr x, double alpha) { return detail::unary(std::move(x), EluOp{float(alpha)}); }
+// inplace is accepted for API compatibility; the result is computed out of place.
+CgVariablePtr relu(CgVariablePtr x, bool) { return detail::unary(std::move(x), ReluOp{}); }
+CgVariablePtr sigmoid(CgVariablePtr x) { return detail::unary(std::move(x), SigmoidOp{}); }
+CgVariablePtr tanh(CgVariablePtr x) { return detail::unary(std::move(x), TanhOp{}); }
+CgVariablePtr softplus(CgVariablePtr x, double beta) {
+  if (!(beta > 0)) detail::shape_error("softplus: beta must be > 0, got " + std::to_string(beta));
+  return detail::unary(std::move(x), SoftplusOp{float(beta)});
+}
+CgVariablePtr exp(CgVariablePtr x) { return detail::unary(std::move(x), ExpOp{}); }
+CgVariablePtr log(CgVariablePtr x) { return detail::unary(std::move(x), LogOp{}); }
+CgVariablePtr identity(CgVariablePtr x) { return detail::unary(std::move(x), IdentityOp{}); }
+
+}  // namespace functions
+}  // namespace nnvae

@@ -1,0 +1,121 @@
+// affine: y = X·W + b.
+// x: (rows, cols) after flattening at base_axis, W: (cols, n_out...), b: (n_out...).
+#include <Eigen/Core>
+
+#include "common.hpp"
+#include "nnvae/functions.hpp"
+
+namespace nnvae {
+namespace kernels {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MapM = Eigen::Map<RowMatrix>;
+using MapCM = Eigen::Map<const RowMatrix>;
+using MapCV = Eigen::Map<const Eigen::RowVectorXf>;
+using MapV = Eigen::Map<Eigen::RowVectorXf>;
+
+// y (rows, n) = x (rows, k) · w (k, n) + b (n) [b may be null]
+void affine_forward(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t k,
+                    int64_t n) {
+  MapM Y(y, rows, n);
+  Y.noalias() = MapCM(x, rows, k) * MapCM(w, k, n);
+  if (b) Y.rowwise() += MapCV(b, n);
+}
+
+// dx (rows, k) (+)= dy · wᵀ; dw (k, n) (+)= xᵀ · dy; db (n) (+)= Σ_rows dy.
+void affine_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
+                     int64_t rows, int64_t k, int64_t n, bool acc_x, bool acc_w, bool acc_b) {
+  MapCM DY(dy, rows, n);
+  if (dx) {
+    MapM DX(dx, rows, k);
+    if (acc_x)
+      DX.noalias() += DY * MapCM(w, k, n).transpose();
+    else
+      DX.noalias() = DY * MapCM(w, k, n).transpose();
+  }
+  if (dw) {
+    MapM DW(dw, k, n);
+    if (acc_w)
+      DW.noalias() += MapCM(x, rows, k).transpose() * DY;
+    else
+      DW.noalias() = MapCM(x, rows, k).transpose() * DY;
+  }
+  if (db) {
+    MapV DB(db, n);
+    if (acc_b)
+      DB += DY.colwise().sum();
+    else
+      DB = DY.colwise().sum();
+  }
+}
+
+}  // namespace kernels
+
+namespace {
+class Affine : public Function {
+ public:
+  explicit Affine(int base_axis) : base_axis_(base_axis) {}
+  std::string name() const override { return "affine"; }
+
+  Shape_t setup(const std::vector<Shape_t>& in) override {
+    const Shape_t& x = in[0];
+    const Shape_t& w = in[1];
+    int nd = static_cast<int>(x.size());
+    if (base_axis_ < 0 || base_axis_ >= std::max(nd, 1) || (nd == 0))
+      detail::shape_error("affine: base_axis " + std::to_string(base_axis_) + " is out of range for input shape " +
+                          shape_str(x) + " (must be in [0, " + std::to_string(std::max(nd - 1, 0)) + "])");
+    if (w.size() < 2)
+      detail::shape_error("affine: W must have at least 2 dimensions, got W shape " + shape_str(w));
+    rows_ = 1;
+    for (int i = 0; i < base_axis_; ++i) rows_ *= x[i];
+    cols_ = 1;
+    for (int i = base_axis_; i < nd; ++i) cols_ *= x[i];
+    if (cols_ != w[0])
+      detail::shape_error("affine: input has " + std::to_string(cols_) + " features but W expects " +
+                          std::to_string(w[0]) + " (input shape " + shape_str(x) + ", base_axis " +
+                          std::to_string(base_axis_) + ", W shape " + shape_str(w) + ")");
+    Shape_t out(x.begin(), x.begin() + base_axis_);
+    out.insert(out.end(), w.begin() + 1, w.end());
+    n_out_ = shape_size(Shape_t(w.begin() + 1, w.end()));
+    if (in.size() == 3) {
+      Shape_t wb(w.begin() + 1, w.end());
+      if (shape_size(in[2]) != n_out_)
+        detail::shape_error("affine: b has shape " + shape_str(in[2]) + " but W shape " + shape_str(w) +
+                            " needs " + shape_str(wb));
+    }
+    return out;
+  }
+
+  void forward(const std::vector<Variable*>& in, Variable* out) override {
+    const float* b = in.size() == 3 ? detail::in_data(in[2]) : nullptr;
+    kernels::affine_forward(detail::in_data(in[0]), detail::in_data(in[1]), b, detail::out_data(out), rows_, cols_,
+                            n_out_);
+  }
+
+  void backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
+                const std::vector<bool>& acc) override {
+    const float* dy = detail::in_grad(out);
+    bool has_b = in.size() == 3;
+    // Input 0's gradient first, then W's, then b's, as the contract asks.
+    float* dx = prop[0] ? detail::in_grad_for(in[0], acc[0]) : nullptr;
+    float* dw = prop[1] ? detail::in_grad_for(in[1], acc[1]) : nullptr;
+    float* db = has_b && prop[2] ? detail::in_grad_for(in[2], acc[2]) : nullptr;
+    kernels::affine_backward(prop[1] ? detail::in_data(in[0]) : nullptr, prop[0] ? detail::in_data(in[1]) : nullptr,
+                             dy, dx, dw, db, rows_, cols_, n_out_, prop[0] && acc[0], prop[1] && acc[1],
+                             has_b && prop[2] && acc[2]);
+  }
+  bool backward_needs_input_data(int i) const override { return i < 2; }
+
+ private:
+  int base_axis_;
+  int64_t rows_ = 0, cols_ = 0, n_out_ = 0;
+};
+}  // namespace
+
+CgVariablePtr functions::affine(CgVariablePtr x, CgVariablePtr weight, CgVariablePtr bias, int base_axis) {
+  std::vector<CgVariablePtr> inputs{std::move(x), std::move(weight)};
+  if (bias) inputs.push_back(std::move(bias));
+  return connect(std::make_unique<Affine>(base_axis), std::move(inputs));
+}
+
+}  // namespace nnvae

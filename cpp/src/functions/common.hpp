@@ -1,0 +1,35 @@
+// Shared pieces of the function implementations (private to the engine).
+#pragma once
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "nnvae/graph.hpp"
+
+namespace nnvae {
+namespace detail {
+
+inline const float* in_data(Variable* v) { return v->data()->read("an input"); }
+inline const float* in_grad(Variable* v) { return v->grad()->read("an output gradient"); }
+inline float* out_data(Variable* v) { return v->data()->write(); }
+inline float* in_grad_for(Variable* v, bool accumulate) { return v->grad()->write_accumulate(accumulate); }
+
+[[noreturn]] inline void shape_error(const std::string& msg) { throw std::invalid_argument(msg); }
+
+// Converts an int shape argument (the tutorial's std::vector<int>) to Shape_t,
+// refusing negative sizes.
+Shape_t to_shape(const std::string& fname, const std::vector<int>& shape);
+
+// The numpy broadcast of two shapes, or an error naming them.
+Shape_t broadcast_shape(const std::string& fname, const Shape_t& a, const Shape_t& b);
+
+// Strides of `in` broadcast to `out` (0 where `in` is broadcast), aligned to
+// out's dimensions.
+std::vector<int64_t> broadcast_strides(const Shape_t& in, const Shape_t& out);
+
+// Number of elements above which elementwise loops run on several threads.
+constexpr int64_t kParallelThreshold = 1 << 15;
+
+}  // namespace detail
+}  // namespace nnvae

@@ -1,0 +1,61 @@
+// Elementwise functions of one input: y = f(x), dx (+)= dy · f'(x, y).
+// Each Op provides name, f(x), df(x, y) and what backward reads.
+#pragma once
+#include "common.hpp"
+
+namespace nnvae {
+namespace kernels {
+
+template <class Op>
+void unary_forward(const Op& op, const float* x, float* y, int64_t n) {
+#pragma omp parallel for simd if (n > detail::kParallelThreshold)
+  for (int64_t i = 0; i < n; ++i) y[i] = op.f(x[i]);
+}
+
+template <class Op>
+void unary_backward(const Op& op, const float* x, const float* y, const float* dy, float* dx, int64_t n,
+                    bool accumulate) {
+  if (accumulate) {
+#pragma omp parallel for simd if (n > detail::kParallelThreshold)
+    for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * op.df(x ? x[i] : 0.f, y ? y[i] : 0.f);
+  } else {
+#pragma omp parallel for simd if (n > detail::kParallelThreshold)
+    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * op.df(x ? x[i] : 0.f, y ? y[i] : 0.f);
+  }
+}
+
+}  // namespace kernels
+
+namespace detail {
+
+template <class Op>
+class Unary : public Function {
+ public:
+  explicit Unary(Op op) : op_(op) {}
+  std::string name() const override { return op_.name(); }
+  Shape_t setup(const std::vector<Shape_t>& in) override { return in[0]; }
+  void forward(const std::vector<Variable*>& in, Variable* out) override {
+    kernels::unary_forward(op_, in_data(in[0]), out_data(out), out->size());
+  }
+  void backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
+                const std::vector<bool>& acc) override {
+    if (!prop[0]) return;
+    const float* x = Op::kNeedsX ? in_data(in[0]) : nullptr;
+    const float* y = Op::kNeedsY ? out->data()->read("the output") : nullptr;
+    kernels::unary_backward(op_, x, y, in_grad(out), in_grad_for(in[0], acc[0]), out->size(), acc[0]);
+  }
+  bool differentiable(int) const override { return Op::kDifferentiable; }
+  bool backward_needs_input_data(int) const override { return Op::kNeedsX; }
+  bool backward_needs_output_data() const override { return Op::kNeedsY; }
+
+ private:
+  Op op_;
+};
+
+template <class Op>
+CgVariablePtr unary(CgVariablePtr x, Op op) {
+  return connect(std::make_unique<Unary<Op>>(op), {std::move(x)});
+}
+
+}  // namespace detail
+}  // namespace nnvae

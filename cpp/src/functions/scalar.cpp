@@ -1,0 +1,91 @@
+// A variable with a scalar: add_scalar, mul_scalar, pow_scalar, r_sub_scalar,
+// r_div_scalar, and greater_equal_scalar (no gradient).
+#include <cmath>
+
+#include "elementwise.hpp"
+#include "nnvae/functions.hpp"
+
+namespace nnvae {
+namespace {
+
+struct AddScalarOp {
+  static constexpr bool kNeedsX = false, kNeedsY = false, kDifferentiable = true;
+  float v;
+  std::string name() const { return "add_scalar"; }
+  float f(float x) const { return x + v; }
+  float df(float, float) const { return 1.f; }
+};
+
+struct MulScalarOp {
+  static constexpr bool kNeedsX = false, kNeedsY = false, kDifferentiable = true;
+  float v;
+  std::string name() const { return "mul_scalar"; }
+  float f(float x) const { return x * v; }
+  float df(float, float) const { return v; }
+};
+
+struct PowScalarOp {
+  static constexpr bool kNeedsX = true, kNeedsY = false, kDifferentiable = true;
+  float v;
+  std::string name() const { return "pow_scalar"; }
+  float f(float x) const { return v == 2.f ? x * x : std::pow(x, v); }
+  float df(float x, float) const { return v == 2.f ? 2.f * x : v * std::pow(x, v - 1.f); }
+};
+
+struct RSubScalarOp {
+  static constexpr bool kNeedsX = false, kNeedsY = false, kDifferentiable = true;
+  float v;
+  std::string name() const { return "r_sub_scalar"; }
+  float f(float x) const { return v - x; }
+  float df(float, float) const { return -1.f; }
+};
+
+struct RDivScalarOp {
+  static constexpr bool kNeedsX = true, kNeedsY = false, kDifferentiable = true;
+  float v;
+  std::string name() const { return "r_div_scalar"; }
+  float f(float x) const { return v / x; }
+  float df(float x, float) const { return -v / (x * x); }
+};
+
+struct GreaterEqualScalarOp {
+  static constexpr bool kNeedsX = false, kNeedsY = false, kDifferentiable = false;
+  float v;
+  std::string name() const { return "greater_equal_scalar"; }
+  float f(float x) const { return x >= v ? 1.f : 0.f; }
+  float df(float, float) const { return 0.f; }
+};
+
+}  // namespace
+
+namespace functions {
+
+// inplace is accepted for API compatibility; results are computed out of place.
+CgVariablePtr add_scalar(CgVariablePtr x, double val, bool) {
+  return detail::unary(std::move(x), AddScalarOp{float(val)});
+}
+CgVariablePtr mul_scalar(CgVariablePtr x, double val, bool) {
+  return detail::unary(std::move(x), MulScalarOp{float(val)});
+}
+CgVariablePtr pow_scalar(CgVariablePtr x, double val, bool) {
+  return detail::unary(std::move(x), PowScalarOp{float(val)});
+}
+CgVariablePtr r_sub_scalar(CgVariablePtr x, double val) { return detail::unary(std::move(x), RSubScalarOp{float(val)}); }
+CgVariablePtr r_div_scalar(CgVariablePtr x, double val) { return detail::unary(std::move(x), RDivScalarOp{float(val)}); }
+CgVariablePtr greater_equal_scalar(CgVariablePtr x, double val) {
+  return detail::unary(std::move(x), GreaterEqualScalarOp{float(val)});
+}
+
+}  // namespace functions
+
+CgVariablePtr operator+(const CgVariablePtr& a, double s) { return functions::add_scalar(a, s); }
+CgVariablePtr operator-(const CgVariablePtr& a, double s) { return functions::add_scalar(a, -s); }
+CgVariablePtr operator*(const CgVariablePtr& a, double s) { return functions::mul_scalar(a, s); }
+CgVariablePtr operator/(const CgVariablePtr& a, double s) { return functions::mul_scalar(a, 1.0 / s); }
+CgVariablePtr operator+(double s, const CgVariablePtr& a) { return functions::add_scalar(a, s); }
+CgVariablePtr operator-(double s, const CgVariablePtr& a) { return functions::r_sub_scalar(a, s); }
+CgVariablePtr operator*(double s, const CgVariablePtr& a) { return functions::mul_scalar(a, s); }
+CgVariablePtr operator/(double s, const CgVariablePtr& a) { return functions::r_div_scalar(a, s); }
+CgVariablePtr operator-(const CgVariablePtr& a) { return functions::mul_scalar(a, -1.0); }
+
+}  // namespace nnvae

@@ -1,0 +1,92 @@
+#include "nnvae/parameter.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "nnvae/random.hpp"
+
+namespace nnvae {
+
+UniformInitializer::UniformInitializer(float lower, float upper) : lower_(lower), upper_(upper) {
+  if (!(upper >= lower))
+    throw std::invalid_argument("UniformInitializer: upper (" + std::to_string(upper) + ") must be >= lower (" +
+                                std::to_string(lower) + ")");
+}
+
+void UniformInitializer::initialize(NdArrayPtr array) {
+  float* p = array->write();
+  Generator& g = global_generator();
+  for (int64_t i = 0; i < array->size(); ++i) p[i] = lower_ + (upper_ - lower_) * g.uniform();
+}
+
+void NormalInitializer::initialize(NdArrayPtr array) {
+  float* p = array->write();
+  Generator& g = global_generator();
+  for (int64_t i = 0; i < array->size(); ++i) p[i] = mu_ + sigma_ * g.normal();
+}
+
+float calc_uniform_lim_glorot(int n_in, int n_out, int kernel) {
+  return std::sqrt(6.0f / static_cast<float>(kernel * n_in + n_out));
+}
+
+struct ParameterDirectory::Store {
+  std::vector<std::pair<std::string, CgVariablePtr>> params;
+  std::unordered_map<std::string, size_t> index;
+};
+
+ParameterDirectory::ParameterDirectory() : store_(std::make_shared<Store>()) {}
+ParameterDirectory::ParameterDirectory(std::shared_ptr<Store> store, std::string scope)
+    : store_(std::move(store)), scope_(std::move(scope)) {}
+
+ParameterDirectory ParameterDirectory::operator[](const std::string& name) const {
+  if (name.empty()) throw std::invalid_argument("ParameterDirectory: a scope name must not be empty");
+  return ParameterDirectory(store_, full_name(name));
+}
+
+std::string ParameterDirectory::full_name(const std::string& name) const {
+  return scope_.empty() ? name : scope_ + "/" + name;
+}
+
+std::vector<std::pair<std::string, VariablePtr>> ParameterDirectory::get_parameters() const {
+  std::vector<std::pair<std::string, VariablePtr>> out;
+  for (auto& [name, v] : store_->params) out.emplace_back(name, v->variable());
+  return out;
+}
+
+std::vector<std::pair<std::string, CgVariablePtr>> ParameterDirectory::get_cg_parameters() const {
+  return store_->params;
+}
+
+CgVariablePtr ParameterDirectory::get_parameter(const std::string& name) const {
+  auto it = store_->index.find(full_name(name));
+  return it == store_->index.end() ? nullptr : store_->params[it->second].second;
+}
+
+CgVariablePtr ParameterDirectory::get_parameter_or_create(const std::string& name, const Shape_t& shape,
+                                                          Initializer* initializer, bool need_grad) {
+  std::string full = full_name(name);
+  auto it = store_->index.find(full);
+  if (it != store_->index.end()) {
+    auto& v = store_->params[it->second].second;
+    if (v->shape() != shape)
+      throw std::invalid_argument("parameter " + full + " exists with shape " + shape_str(v->shape()) +
+                                  " but shape " + shape_str(shape) + " was asked for");
+    return v;
+  }
+  auto v = make_parameter(shape, need_grad);
+  if (initializer)
+    initializer->initialize(v->variable()->data());
+  else
+    v->variable()->data()->zero();
+  store_->index[full] = store_->params.size();
+  store_->params.emplace_back(full, v);
+  return v;
+}
+
+void ParameterDirectory::clear() {
+  store_->params.clear();
+  store_->index.clear();
+}
+
+}  // namespace nnvae

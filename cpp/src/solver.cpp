@@ -1,0 +1,149 @@
+#include "nnvae/solver.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace nnvae {
+
+Solver::Solver(float lr) : lr_(lr) { set_learning_rate(lr); }
+
+void Solver::set_learning_rate(float lr) {
+  if (!(lr > 0) || !std::isfinite(lr))
+    throw std::invalid_argument("solver: learning rate must be a finite number > 0, got " + std::to_string(lr));
+  lr_ = lr;
+}
+
+void Solver::set_parameters(const std::vector<std::pair<std::string, VariablePtr>>& params, bool reset) {
+  if (reset) params_.clear();
+  for (auto& [name, var] : params) {
+    if (!var) throw std::invalid_argument("set_parameters: parameter " + name + " is null");
+    bool known = false;
+    for (auto& p : params_) known = known || p.name == name;
+    if (known) continue;
+    Param p;
+    p.name = name;
+    p.var = var;
+    init_state(p);
+    params_.push_back(std::move(p));
+  }
+}
+
+std::vector<std::string> Solver::parameter_names() const {
+  std::vector<std::string> names;
+  for (auto& p : params_) names.push_back(p.name);
+  return names;
+}
+
+void Solver::zero_grad() {
+  for (auto& p : params_) {
+    p.var->grad()->zero();
+    p.zeroed_version = p.var->grad()->version();
+    p.zeroed = true;
+  }
+}
+
+void Solver::weight_decay(float rate) {
+  if (rate == 0.f) return;
+  for (auto& p : params_) {
+    const float* w = p.var->data()->read("a parameter");
+    float* g = p.var->grad()->write_accumulate(true);
+    for (int64_t i = 0; i < p.var->size(); ++i) g[i] += rate * w[i];
+  }
+}
+
+void Solver::update() {
+  for (auto& p : params_) {
+    auto& grad = *p.var->grad();
+    // Untouched since zero_grad (or never given a gradient at all): skip.
+    if (!grad.allocated() || (p.zeroed && grad.version() == p.zeroed_version)) continue;
+    update_one(p);
+  }
+}
+
+std::map<std::string, Solver::State> Solver::get_states() const {
+  std::map<std::string, State> out;
+  for (auto& p : params_) out[p.name] = p.state;
+  return out;
+}
+
+void Solver::set_states(const std::map<std::string, State>& states) {
+  for (auto& p : params_) {
+    auto it = states.find(p.name);
+    if (it == states.end()) throw std::invalid_argument("set_states: no state for parameter " + p.name);
+    for (auto& [key, arr] : p.state.arrays) {
+      auto jt = it->second.arrays.find(key);
+      if (jt == it->second.arrays.end() || !jt->second || jt->second->shape() != arr->shape())
+        throw std::invalid_argument("set_states: state " + key + " of parameter " + p.name + " is missing or has shape " +
+                                    (jt == it->second.arrays.end() || !jt->second ? std::string("none")
+                                                                                   : shape_str(jt->second->shape())) +
+                                    " instead of " + shape_str(arr->shape()));
+    }
+  }
+  for (auto& p : params_) {
+    const State& s = states.at(p.name);
+    for (auto& [key, arr] : p.state.arrays) {
+      const float* src = s.arrays.at(key)->read("a solver state");
+      std::copy(src, src + arr->size(), arr->write());
+    }
+    p.state.t = s.t;
+  }
+}
+
+AdamSolver::AdamSolver(float alpha, float beta1, float beta2, float eps)
+    : Solver(alpha), beta1_(beta1), beta2_(beta2), eps_(eps) {
+  if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+    throw std::invalid_argument("Adam: beta1 and beta2 must be in [0, 1), got " + std::to_string(beta1) + " and " +
+                                std::to_string(beta2));
+  if (!(eps > 0)) throw std::invalid_argument("Adam: eps must be > 0, got " + std::to_string(eps));
+}
+
+void AdamSolver::init_state(Param& p) {
+  for (const char* key : {"m", "v"}) {
+    auto a = std::make_shared<NdArray>(p.var->shape());
+    a->zero();
+    p.state.arrays[key] = a;
+  }
+  p.state.t = 0;
+}
+
+void AdamSolver::update_one(Param& p) {
+  int64_t n = p.var->size();
+  float* w = p.var->data()->write_accumulate(true);
+  const float* g = p.var->grad()->read("a gradient");
+  float* m = p.state.arrays["m"]->write_accumulate(true);
+  float* v = p.state.arrays["v"]->write_accumulate(true);
+  p.state.t += 1;
+  const double t = static_cast<double>(p.state.t);
+  const float alpha_t =
+      static_cast<float>(lr_ * std::sqrt(1.0 - std::pow(double(beta2_), t)) / (1.0 - std::pow(double(beta1_), t)));
+  const float b1 = beta1_, b2 = beta2_, eps = eps_;
+#pragma omp parallel for simd if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    float mi = b1 * m[i] + (1.f - b1) * g[i];
+    float vi = b2 * v[i] + (1.f - b2) * g[i] * g[i];
+    m[i] = mi;
+    v[i] = vi;
+    w[i] -= alpha_t * mi / (std::sqrt(vi) + eps);
+  }
+}
+
+SgdSolver::SgdSolver(float lr) : Solver(lr) {}
+
+void SgdSolver::update_one(Param& p) {
+  int64_t n = p.var->size();
+  float* w = p.var->data()->write_accumulate(true);
+  const float* g = p.var->grad()->read("a gradient");
+  for (int64_t i = 0; i < n; ++i) w[i] -= lr_ * g[i];
+}
+
+std::shared_ptr<AdamSolver> create_AdamSolver(const Context& ctx, float alpha, float beta1, float beta2, float eps) {
+  check_context(ctx);
+  return std::make_shared<AdamSolver>(alpha, beta1, beta2, eps);
+}
+
+std::shared_ptr<SgdSolver> create_SgdSolver(const Context& ctx, float lr) {
+  check_context(ctx);
+  return std::make_shared<SgdSolver>(lr);
+}
+
+}  // namespace nnvae

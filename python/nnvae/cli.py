@@ -1,0 +1,60 @@
+"""The `nnvae` command and its `nnvae-train` shortcut.
+
+Each subcommand lives in `nnvae.commands.<name>` and provides
+`configure(parser)` (adds its options) and `run(args) -> int`.
+Usage errors exit with 2, runtime failures with 1, each as one line.
+"""
+import argparse
+import importlib
+import sys
+
+from .errors import NnvaeError, UsageError
+
+COMMANDS = {
+    "data": "fetch, verify and describe the MNIST / Fashion-MNIST files",
+    "train": "train the tutorial's VAE (same as nnvae-train)",
+    "evaluate": "test negative ELBO and importance-weighted NLL of saved parameters",
+    "generate": "decode samples or an interpolation from saved parameters",
+    "bench": "measure training speed, memory and the matrix-product limit",
+}
+
+
+def _command(name):
+    return importlib.import_module(f"nnvae.commands.{name}")
+
+
+def _run(parser, args):
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as e:
+        parser.exit(2, f"{parser.prog}: error: {e}\n")
+    except NnvaeError as e:
+        parser.exit(1, f"{parser.prog}: error: {e}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, f"{parser.prog}: interrupted\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="nnvae", description="nnvae: the NNabla tutorial's VAE on a small C++ engine")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, help_text in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module = _command(name)
+        module.configure(p)
+        p.set_defaults(func=module.run)
+    args = parser.parse_args(argv)
+    return _run(parser, args)
+
+
+def train_main(argv=None):
+    module = _command("train")
+    parser = argparse.ArgumentParser(prog="nnvae-train", description=COMMANDS["train"])
+    module.configure(parser)
+    args = parser.parse_args(argv)
+    args.func = module.run
+    return _run(parser, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
