@@ -585,14 +585,34 @@ def _numpy_reconstruct():
     return _reconstruct
 
 
+def _latin1_encode(text, encoding="utf-8", errors="strict"):
+    """`_codecs.encode` restricted to latin-1 text, nothing else."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1") or errors != "strict":
+        raise UnsafePickleError(f"refused: the pickle calls _codecs.encode with {encoding!r}, not "
+                                f"latin-1 text", kind="pickle")
+    return text.encode("latin-1")
+
+
+def _empty_bytes(*args):
+    """`bytes()` as Python 3 writes an empty bytes object at protocol 2."""
+    if args:
+        raise UnsafePickleError("refused: the pickle calls bytes() with arguments", kind="pickle")
+    return b""
+
+
 # The only globals a pickle of plain numpy arrays needs: `_reconstruct` makes
 # an empty array of a class, `ndarray` is that class, `dtype` describes the
-# elements; their states (shape, dtype, raw bytes) are plain data.
+# elements; their states (shape, dtype, raw bytes) are plain data. Python 3
+# writes bytes at protocol 2 as `_codecs.encode(text, "latin1")` and empty
+# bytes as `bytes()`, allowed for those uses only.
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
     ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
     ("numpy", "ndarray"): lambda: np.ndarray,
     ("numpy", "dtype"): lambda: np.dtype,
+    ("_codecs", "encode"): lambda: _latin1_encode,
+    ("__builtin__", "bytes"): lambda: _empty_bytes,
+    ("builtins", "bytes"): lambda: _empty_bytes,
 }
 
 
@@ -786,7 +806,8 @@ def fetch(name: str = "mnist", data_dir=None, log: Optional[Callable[[str], None
     DatasetError listing every attempt and what to put where by hand when
     every source fails.
     """
-    log = log or _stderr_log
+    if log is None:
+        log = _stderr_log
     spec = _get_spec(name)
     dest = dataset_dir(name, data_dir)
     wanted = _needs_fetch(spec, data_dir, log)
