@@ -68,7 +68,9 @@ std::unordered_map<CgVariable*, bool> gradient_flags(const std::vector<CgVariabl
   for (CgVariable* v : order) {
     auto parent = v->parent();
     bool n = false;
-    if (!parent) {
+    if (!parent || parent->inputs.empty()) {
+      // Leaves, and outputs of sources (randn, rand, constant) the user
+      // explicitly marked need_grad: their gradient is asked for by name.
       n = v->need_grad();
     } else {
       for (auto& in : parent->inputs) n = n || need[in.get()];

@@ -312,4 +312,27 @@ TEST(intermediate_used_twice_mu_times_mu) {
   CHECK_GRADIENTS(y, {w});
 }
 
+// randn has no inputs, so nothing flows "through" it; its output's own
+// gradient, when asked for with set_need_grad(true), is dL/deps (not zeros).
+TEST(source_output_marked_need_grad_gets_its_gradient) {
+  auto x = leaf({2, 3}, {1, 2, 3, 4, 5, 6});
+  auto eps = f::randn(0.f, 1.f, {2, 3}, 706);
+  CHECK(!eps->need_grad());
+  auto y = f::sum(x * eps, {}, false);
+  y->forward();
+  backward_ones(y);
+  // dy/dx = eps; eps (not asked for) gets nothing.
+  CHECK_ALL_NEAR(grad_of(x), data_of(eps), 0);
+  CHECK(!eps->variable()->grad()->allocated());
+
+  eps->set_need_grad(true);
+  auto z = f::sum(x * eps * eps, {}, false);
+  z->forward();
+  backward_ones(z);
+  auto e = data_of(eps);
+  std::vector<float> want;
+  for (int i = 0; i < 6; ++i) want.push_back(2.f * float(i + 1) * e[i]);
+  CHECK_ALL_NEAR(grad_of(eps), want, 1e-6);
+}
+
 NNVAE_TEST_MAIN()
