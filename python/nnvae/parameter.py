@@ -1,0 +1,128 @@
+"""Parameter management, as nnabla.parameter: one global directory of named
+parameters, a current scope, and creation order.
+
+    with nnvae.parameter_scope("fc1"):
+        h = PF.affine(x, 500)            # creates fc1/affine/W and fc1/affine/b
+    nnvae.get_parameters()               # OrderedDict: full name -> Variable
+
+Names join scopes with "/". The parameters themselves live in the engine
+(one C++ ParameterDirectory), so C++ code sees the same ones.
+"""
+from collections import OrderedDict
+from contextlib import contextmanager
+
+import numpy as np
+
+from . import _core
+
+__all__ = [
+    "parameter_scope",
+    "get_current_parameter_scope",
+    "get_parameters",
+    "get_parameter",
+    "get_parameter_or_create",
+    "clear_parameters",
+]
+
+# The scope names entered with parameter_scope, outermost first.
+_scope_stack = []
+
+
+def get_current_parameter_scope():
+    """The current scope as a path ("" at the top level, "enc/fc1" inside
+    parameter_scope("enc") and parameter_scope("fc1"))."""
+    return "/".join(_scope_stack)
+
+
+def _check_name(name, where):
+    if not isinstance(name, str):
+        raise TypeError(f"{where}: name must be a str, got {type(name).__name__}")
+    if not name or any(part == "" for part in name.split("/")):
+        raise ValueError(f"{where}: name {name!r} has an empty part; use non-empty names joined by '/'")
+
+
+def _full_name(name):
+    scope = get_current_parameter_scope()
+    return f"{scope}/{name}" if scope else name
+
+
+@contextmanager
+def parameter_scope(name):
+    """Parameters created inside the block are named ``name/...`` (nested
+    scopes join with "/"). The scope is left on exit, even on an error."""
+    _check_name(name, "parameter_scope")
+    _scope_stack.append(name)
+    try:
+        yield
+    finally:
+        _scope_stack.pop()
+
+
+def get_parameters(grad_only=True):
+    """The parameters under the current scope, in creation order, as an
+    OrderedDict name -> Variable. At the top level the names are full
+    ("fc1/affine/W"); inside a scope they are relative to it, as in NNabla.
+    grad_only=True keeps only parameters with need_grad."""
+    scope = get_current_parameter_scope()
+    prefix = scope + "/" if scope else ""
+    params = OrderedDict()
+    for name, var in _core._parameters():
+        if not name.startswith(prefix) or (grad_only and not var.need_grad):
+            continue
+        params[name[len(prefix):]] = var
+    return params
+
+
+def get_parameter(name):
+    """The parameter `name` under the current scope, or None."""
+    _check_name(name, "get_parameter")
+    return _core._get_parameter(_full_name(name))
+
+
+def _as_initializer(init, shape, where):
+    """An engine initializer from what NNabla accepts: None (zeros), an
+    initializer, a number (constant), an array of `shape`, or a callable
+    taking the shape and returning such an array."""
+    if init is None or isinstance(init, _core.Initializer):
+        return init
+    if isinstance(init, bool):
+        raise TypeError(f"{where}: initializer must be an Initializer, a number, an array or a callable, got bool")
+    if isinstance(init, (int, float, np.number)):
+        return _core.ConstantInitializer(float(init))
+    if callable(init):
+        init = init(tuple(shape))
+    if isinstance(init, (np.ndarray, list, tuple)):
+        values = np.ascontiguousarray(init, dtype=np.float32)
+        if values.shape != tuple(shape):
+            raise ValueError(f"{where}: an initial value of shape {values.shape} does not fit the "
+                             f"parameter's shape {tuple(shape)}")
+        return _core._ArrayInitializer(values, where)
+    raise TypeError(f"{where}: initializer must be an Initializer, a number, an array or a callable, "
+                    f"got {type(init).__name__}")
+
+
+def get_parameter_or_create(name, shape=None, initializer=None, need_grad=True):
+    """The parameter `name` under the current scope: reused if it exists (its
+    shape must match), else created with `shape`, filled by `initializer`
+    (zeros by default)."""
+    _check_name(name, "get_parameter_or_create")
+    full = _full_name(name)
+    existing = _core._get_parameter(full)
+    if existing is not None and shape is None:
+        return existing
+    if shape is None:
+        raise ValueError(f"get_parameter_or_create: parameter {full!r} does not exist and no shape was given")
+    if existing is not None:
+        init = None  # reused: the engine only checks the shape
+    else:
+        # Validate the shape (and learn its canonical form) before calling a
+        # user callable with it.
+        probe = _core.Variable(shape)
+        init = _as_initializer(initializer, probe.shape, f"get_parameter_or_create({full!r})")
+    return _core._get_parameter_or_create(full, shape, init, bool(need_grad))
+
+
+def clear_parameters():
+    """Removes every parameter (at every scope) from the global directory.
+    Variables already held elsewhere keep working; they are just forgotten."""
+    _core._clear_parameters()

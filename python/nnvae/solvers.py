@@ -1,0 +1,28 @@
+"""nnvae.solvers (import as S): Adam and SGD, as in NNabla.
+
+    solver = S.Adam(alpha=3e-4)
+    solver.set_parameters(nnvae.get_parameters())
+    # each step:
+    solver.zero_grad(); loss.forward(); loss.backward(); solver.update()
+
+Methods: set_parameters(param_dict, reset=True), zero_grad(), update()
+(parameters that received no gradient since zero_grad are left as they are),
+weight_decay(decay_rate) (adds decay_rate·w to each gradient),
+learning_rate(), set_learning_rate(learning_rate).
+"""
+from . import _core
+from ._core import Solver
+
+__all__ = ["Solver", "Adam", "Sgd"]
+
+
+def Adam(alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Adam in NNabla's form: per parameter, t += 1,
+    alpha_t = alpha·sqrt(1 − beta2^t)/(1 − beta1^t), m = beta1·m + (1 − beta1)·g,
+    v = beta2·v + (1 − beta2)·g², w −= alpha_t·m/(sqrt(v) + eps)."""
+    return _core.AdamSolver(alpha, beta1, beta2, eps)
+
+
+def Sgd(lr=0.001):
+    """Plain gradient descent: w −= lr·g."""
+    return _core.SgdSolver(lr)
