@@ -10,6 +10,8 @@ Methods: set_parameters(param_dict, reset=True), zero_grad(), update()
 weight_decay(decay_rate) (adds decay_rate·w to each gradient),
 learning_rate(), set_learning_rate(learning_rate).
 """
+import numbers
+
 from . import _core
 from ._core import Solver
 
@@ -20,9 +22,16 @@ def Adam(alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
     """Adam in NNabla's form: per parameter, t += 1,
     alpha_t = alpha·sqrt(1 − beta2^t)/(1 − beta1^t), m = beta1·m + (1 − beta1)·g,
     v = beta2·v + (1 − beta2)·g², w −= alpha_t·m/(sqrt(v) + eps)."""
-    return _core.AdamSolver(alpha, beta1, beta2, eps)
+    return _core.AdamSolver(_real(alpha, "Adam", "alpha"), _real(beta1, "Adam", "beta1"),
+                            _real(beta2, "Adam", "beta2"), _real(eps, "Adam", "eps"))
 
 
 def Sgd(lr=0.001):
     """Plain gradient descent: w −= lr·g."""
-    return _core.SgdSolver(lr)
+    return _core.SgdSolver(_real(lr, "Sgd", "lr"))
+
+
+def _real(v, solver, argname):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"S.{solver}: {argname} must be a real number, got {type(v).__name__}")
+    return float(v)
