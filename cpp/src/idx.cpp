@@ -7,6 +7,8 @@
 #include <cstring>
 #include <sstream>
 
+#include <sys/stat.h>
+
 #ifdef NNVAE_HAVE_ZLIB
 #include <zlib.h>
 #endif
@@ -94,8 +96,15 @@ Header check(const uint8_t* data, size_t size, const std::string& name, IdxKind 
 
 std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, const std::string& name) {
   std::vector<uint8_t> out;
-  // MNIST images compress about 5:1; start there and grow as needed.
-  out.resize(std::min(kMaxDecompressed + 1, std::max<size_t>(size * 5, size_t(1) << 16)));
+  // The last 4 bytes of a gzip file give its (last member's) size mod 2^32:
+  // a good first guess for one member; grow as needed otherwise.
+  size_t guess = size * 5;
+  if (size >= 18) {
+    const uint8_t* t = data + size - 4;
+    guess = std::max<size_t>(guess, uint32_t(t[0]) | (uint32_t(t[1]) << 8) | (uint32_t(t[2]) << 16) |
+                                        (uint32_t(t[3]) << 24));
+  }
+  out.resize(std::min(kMaxDecompressed + 1, std::max<size_t>(guess, size_t(1) << 16)));
   size_t produced = 0;
   size_t consumed = 0;
   // One gzip member per pass; members are concatenated, as gzip(1) does.
@@ -216,11 +225,21 @@ std::vector<uint8_t> read_file(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) fail(path, std::string("cannot open: ") + std::strerror(errno));
   std::vector<uint8_t> bytes;
+  // One read of the whole file when its size is known; a compressed file
+  // larger than kMaxDecompressed cannot be MNIST-like either.
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+    if (uint64_t(st.st_size) > kMaxDecompressed) {
+      std::fclose(f);
+      fail(path, "more than " + std::to_string(kMaxDecompressed) + " bytes, far more than any MNIST-like file");
+    }
+    bytes.resize(size_t(st.st_size));
+    bytes.resize(std::fread(bytes.data(), 1, bytes.size(), f));
+  }
   uint8_t buf[1 << 16];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
     bytes.insert(bytes.end(), buf, buf + n);
-    // A compressed file this large cannot be MNIST-like either.
     if (bytes.size() > kMaxDecompressed) {
       std::fclose(f);
       fail(path, "more than " + std::to_string(kMaxDecompressed) + " bytes, far more than any MNIST-like file");
@@ -228,7 +247,7 @@ std::vector<uint8_t> read_file(const std::string& path) {
   }
   const bool error = std::ferror(f) != 0;
   std::fclose(f);
-  if (error) fail(path, "read error");
+  if (error) fail(path, std::string("read error: ") + std::strerror(errno));
   return bytes;
 }
 
@@ -251,8 +270,16 @@ std::vector<uint8_t> read_idx_bytes(const std::string& path) {
 }
 
 IdxImages read_idx_images(const std::string& path, int64_t expected_count) {
-  const std::vector<uint8_t> raw = read_idx_bytes(path);
-  return images_from(raw.data(), raw.size(), path, expected_count);
+  std::vector<uint8_t> raw = read_idx_bytes(path);
+  const Header h = check(raw.data(), raw.size(), path, IdxKind::images, expected_count);
+  IdxImages out;
+  out.count = h.count;
+  out.rows = kRows;
+  out.cols = kCols;
+  // Drop the header in place rather than copy the 47 MB body.
+  raw.erase(raw.begin(), raw.begin() + std::ptrdiff_t(h.header_size));
+  out.pixels = std::move(raw);
+  return out;
 }
 
 std::vector<uint8_t> read_idx_labels(const std::string& path, int64_t expected_count) {
