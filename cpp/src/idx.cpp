@@ -97,12 +97,13 @@ Header check(const uint8_t* data, size_t size, const std::string& name, IdxKind 
 std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, const std::string& name) {
   std::vector<uint8_t> out;
   // The last 4 bytes of a gzip file give its (last member's) size mod 2^32:
-  // a good first guess for one member; grow as needed otherwise.
+  // a good first guess for one member; grow as needed otherwise. Deflate
+  // expands at most about 1032:1, which bounds a lying trailer's guess.
   size_t guess = size * 5;
   if (size >= 18) {
     const uint8_t* t = data + size - 4;
-    guess = std::max<size_t>(guess, uint32_t(t[0]) | (uint32_t(t[1]) << 8) | (uint32_t(t[2]) << 16) |
-                                        (uint32_t(t[3]) << 24));
+    const size_t isize = uint32_t(t[0]) | (uint32_t(t[1]) << 8) | (uint32_t(t[2]) << 16) | (uint32_t(t[3]) << 24);
+    guess = std::max(guess, std::min(isize, size * 1032));
   }
   out.resize(std::min(kMaxDecompressed + 1, std::max<size_t>(guess, size_t(1) << 16)));
   size_t produced = 0;
