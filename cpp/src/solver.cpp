@@ -1,5 +1,6 @@
 #include "nnvae/solver.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -60,9 +61,20 @@ void Solver::update() {
   }
 }
 
+// A snapshot: the arrays are copied, so later updates do not change it (its
+// step count t is a copy too).
 std::map<std::string, Solver::State> Solver::get_states() const {
   std::map<std::string, State> out;
-  for (auto& p : params_) out[p.name] = p.state;
+  for (auto& p : params_) {
+    State& s = out[p.name];
+    s.t = p.state.t;
+    for (auto& [key, arr] : p.state.arrays) {
+      auto copy = std::make_shared<NdArray>(arr->shape());
+      const float* src = arr->read("a solver state");
+      std::copy(src, src + arr->size(), copy->write());
+      s.arrays[key] = copy;
+    }
+  }
   return out;
 }
 

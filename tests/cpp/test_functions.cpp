@@ -544,6 +544,47 @@ TEST(constant_fills) {
   CHECK(!c->variable()->grad()->allocated() || grad_of(c) == std::vector<float>(6, 0.f));
 }
 
+// Inputs large enough for the multi-threaded loops (over 32,768 elements),
+// against double references.
+TEST(large_inputs_use_threaded_paths) {
+  auto a = random_leaf({200, 250}, -1, 1, 51);
+  auto b = random_leaf({200, 250}, -1, 1, 52);
+  auto av = data_of(a), bv = data_of(b);
+  auto e = f::exp(a);
+  auto p = f::mul2(a, b);
+  auto s0 = f::sum(p, {0}, false);
+  auto s1 = f::mean(p, {1}, false);
+  auto sce = f::sigmoid_cross_entropy(a, f::greater_equal_scalar(b, 0.0));
+  for (auto& y : {e, s0, s1, sce}) y->forward();
+  auto ev = data_of(e), s0v = data_of(s0), s1v = data_of(s1), sv = data_of(sce);
+  for (int i = 0; i < 200; ++i) {
+    double row = 0;
+    for (int j = 0; j < 250; ++j) {
+      int k = i * 250 + j;
+      row += double(av[k]) * bv[k];
+      CHECK_NEAR(ev[k], std::exp(double(av[k])), 1e-6);
+      double t = bv[k] >= 0 ? 1 : 0;
+      CHECK_NEAR(sv[k], std::max(double(av[k]), 0.0) - av[k] * t + std::log1p(std::exp(-std::fabs(av[k]))), 1e-6);
+    }
+    CHECK_NEAR(s1v[i], row / 250, 1e-5);
+  }
+  for (int j = 0; j < 250; ++j) {
+    double col = 0;
+    for (int i = 0; i < 200; ++i) col += double(av[i * 250 + j]) * bv[i * 250 + j];
+    CHECK_NEAR(s0v[j], col, 1e-4);
+  }
+  // d Σ(a·b) / da = b, twice after two passes; d Σ exp(a) / da = exp(a).
+  auto total = f::sum(p, {}, false) + f::sum(e, {}, false);
+  total->forward();
+  backward_ones(total);
+  backward_ones(total);
+  auto ga = grad_of(a), gb = grad_of(b);
+  for (int k = 0; k < 50000; ++k) {
+    CHECK_NEAR(ga[k], 2 * (double(bv[k]) + std::exp(double(av[k]))), 1e-5);
+    CHECK_NEAR(gb[k], 2.0 * av[k], 1e-6);
+  }
+}
+
 // The checker itself: a function whose backward is off by 10% fails it,
 // and one that forgets to accumulate fails the doubling check.
 namespace {

@@ -335,4 +335,44 @@ TEST(source_output_marked_need_grad_gets_its_gradient) {
   CHECK_ALL_NEAR(grad_of(eps), want, 1e-6);
 }
 
+// Intermediates that receive gradients from several kinds of consumer
+// (reductions, broadcasts, reshapes, affine) still get the right total.
+TEST(composite_gradients_through_shared_intermediates) {
+  auto x = random_leaf({2, 3}, -1, 1, 31);
+  auto h = x * 2.0 + 0.5;
+  auto col = f::sum(h, {0}, false);       // (3,), broadcast back against h
+  auto row = f::mean(h, {1}, true);       // (2, 1)
+  auto flat = f::reshape(h, {6}, true);   // shares h's buffer
+  auto copy = f::reshape(h, {3, 2}, false);
+  auto W = random_leaf({3, 2}, -1, 1, 32);
+  auto a = f::affine(h, W, nullptr, 1);   // (2, 2)
+  auto y = f::sum(h * col, {}, false) + f::sum(row * h, {}, false) + f::sum(flat * flat, {}, false) +
+           f::sum(f::tanh(copy), {}, false) + f::sum(a * a, {}, false) + f::sum(h, {}, false);
+  CHECK_GRADIENTS(y, {x, W});
+}
+
+// The VAE's shape of graph (two heads on one hidden layer, mu·mu, a
+// reparameterised sample, reshapes, a cross-entropy against a comparison of
+// the input), checked against finite differences in every parameter.
+TEST(vae_like_graph_gradients) {
+  set_seed(8);
+  ParameterDirectory params;
+  auto x = random_leaf({3, 6}, 0.f, 1.f, 41, false);
+  auto eps = random_leaf({3, 2}, -1.f, 1.f, 42, false);
+  auto h = f::elu(pf::affine(x, 1, 4, params["fc1"]), 1.0);
+  auto mu = pf::affine(h, 1, 2, params["mu"]);
+  auto logvar = pf::affine(h, 1, 2, params["logvar"]);
+  auto sigma = f::exp(logvar * 0.5);
+  auto z = mu + sigma * eps;
+  auto logits = f::reshape(pf::affine(z, 1, 6, params["dec"]), {3, 2, 3}, true);
+  auto target = f::reshape(f::greater_equal_scalar(x, 0.5), {3, 2, 3}, false);
+  auto rec = f::sum(f::sigmoid_cross_entropy(logits, target), {1, 2}, false);
+  auto kl = 0.5 * f::sum(mu * mu + sigma * sigma - 1.0 - logvar, {1}, false);
+  auto loss = f::mean(rec + kl, {0}, false);
+  std::vector<CgVariablePtr> ps;
+  for (auto& [name, p] : params.get_cg_parameters()) ps.push_back(p);
+  CHECK_EQ(ps.size(), size_t(8));
+  CHECK_GRADIENTS(loss, ps);
+}
+
 NNVAE_TEST_MAIN()

@@ -40,6 +40,11 @@ struct AdamRef {
   }
 };
 
+std::vector<float> array_copy(const NdArrayPtr& a) {
+  const float* p = a->cast<float>(cpu());
+  return std::vector<float>(p, p + a->size());
+}
+
 }  // namespace
 
 // Step 1 by hand: alpha_1 = α·sqrt(1 − β2)/(1 − β1), m = (1 − β1)g,
@@ -205,6 +210,30 @@ TEST(states_round_trip) {
   set_grad(w1, grads[0]);
   s1->update();
   CHECK_ALL_NEAR(std::vector<float>(m2_before->cast<float>(cpu()), m2_before->cast<float>(cpu()) + 3), m2, 0);
+}
+
+// get_states is a snapshot: later updates change neither its arrays nor its
+// step count (a checkpoint taken now and written later stays consistent).
+TEST(states_are_a_snapshot) {
+  auto w = param({1.f, 2.f});
+  auto solver = create_AdamSolver(cpu(), 0.1f, 0.9f, 0.999f, 1e-8f);
+  solver->set_parameters({{"w", w}});
+  solver->zero_grad();
+  set_grad(w, {1.f, -1.f});
+  solver->update();
+  auto saved = solver->get_states();
+  auto m_saved = array_copy(saved.at("w").arrays.at("m"));
+  auto v_saved = array_copy(saved.at("w").arrays.at("v"));
+  CHECK_ALL_NEAR(m_saved, std::vector<float>({0.1f, -0.1f}), 1e-7);
+  solver->zero_grad();
+  set_grad(w, {3.f, 3.f});
+  solver->update();
+  CHECK_EQ(saved.at("w").t, int64_t(1));
+  CHECK_ALL_NEAR(array_copy(saved.at("w").arrays.at("m")), m_saved, 0);
+  CHECK_ALL_NEAR(array_copy(saved.at("w").arrays.at("v")), v_saved, 0);
+  // Writing into a snapshot does not reach the solver either.
+  saved.at("w").arrays.at("m")->fill(100.f);
+  CHECK_NEAR(array_copy(solver->get_states().at("w").arrays.at("m"))[0], 0.9 * 0.1 + 0.1 * 3, 1e-6);
 }
 
 // set_parameters with reset=false adds new names and keeps existing states.

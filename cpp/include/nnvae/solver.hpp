@@ -34,6 +34,7 @@ class Solver {
   float learning_rate() const { return lr_; }
   void set_learning_rate(float lr);
 
+  // A snapshot (copies of the state arrays), for checkpoints.
   std::map<std::string, State> get_states() const;
   // Restores states saved by get_states (names and array shapes must match).
   void set_states(const std::map<std::string, State>& states);
