@@ -89,6 +89,25 @@ CgVariable::CgVariable(VariablePtr variable, bool need_grad)
   if (!variable_) throw std::invalid_argument("CgVariable: the variable is null");
 }
 
+CgVariable::~CgVariable() {
+  // Default destruction recurses (variable -> its function -> the inputs ->
+  // their functions ...). Instead, take over every function that only this
+  // chain still holds, detaching its inputs' parents before it is freed.
+  std::vector<CgFunctionPtr> pending;
+  if (parent_) pending.push_back(std::move(parent_));
+  while (!pending.empty()) {
+    CgFunctionPtr fn = std::move(pending.back());
+    pending.pop_back();
+    if (fn.use_count() != 1) continue;  // still used elsewhere: dropping our reference is all
+    for (auto& in : fn->inputs) {
+      if (!in || !in->parent_) continue;
+      // Owned by nothing but this function (x * x lists x twice)?
+      long refs = std::count(fn->inputs.begin(), fn->inputs.end(), in);
+      if (in.use_count() == refs) pending.push_back(std::move(in->parent_));
+    }
+  }  // each fn is freed here, with inputs that no longer own a parent
+}
+
 CgVariablePtr make_parameter(Shape_t shape, bool need_grad) {
   return std::make_shared<CgVariable>(std::move(shape), need_grad);
 }

@@ -54,6 +54,9 @@ class CgVariable : public std::enable_shared_from_this<CgVariable> {
  public:
   explicit CgVariable(Shape_t shape, bool need_grad = false);
   CgVariable(VariablePtr variable, bool need_grad);
+  // Releases the graph behind this variable iteratively, so that dropping a
+  // chain tens of thousands of functions long cannot overflow the stack.
+  ~CgVariable();
 
   VariablePtr variable() const { return variable_; }
   const Shape_t& shape() const { return variable_->shape(); }
