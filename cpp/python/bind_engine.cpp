@@ -239,20 +239,9 @@ valid after the variable is gone.)doc");
           "g", [](const CgVariable& v) { return array_view(v.variable()->grad(), "Variable.g"); },
           [](CgVariable& v, py::handle value) { assign(v.variable()->grad(), value, "Variable.g"); },
           "The gradient as a numpy float32 view; assigning copies values in (a scalar fills).")
-      .def_property(
-          "need_grad", &CgVariable::need_grad,
-          [](CgVariable& v, bool need_grad) {
-            // A source function (randn, rand, constant) has no inputs to
-            // differentiate against: asking its output for a gradient is a
-            // mistake, not a request to be silently ignored.
-            auto p = v.parent();
-            if (need_grad && p && p->inputs.empty())
-              throw std::invalid_argument("Variable.need_grad: this variable (shape " + shape_str(v.shape()) +
-                                          ") is the output of " + p->function->name() +
-                                          ", which has no gradient; use a Variable with need_grad=True "
-                                          "(e.g. Variable.from_numpy_array(y.d, need_grad=True)) instead");
-            v.set_need_grad(need_grad);
-          })
+      .def_property("need_grad", &CgVariable::need_grad, &CgVariable::set_need_grad,
+                    "Whether backward computes this variable's gradient (leaves, and outputs of randn/rand/"
+                    "constant marked explicitly); other outputs need one when any input does.")
       .def_property("persistent", &CgVariable::persistent, &CgVariable::set_persistent,
                     "A persistent variable keeps its buffers when clear_buffer frees others.")
       .def_property_readonly("parent", &CgVariable::parent, "The Function that computes this variable, or None.")

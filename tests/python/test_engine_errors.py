@@ -188,16 +188,18 @@ def test_gradient_into_the_target_of_sigmoid_cross_entropy_is_an_error():
     raises_value_error(lambda: y.backward(), "sigmoid_cross_entropy", "input 1")
 
 
-def test_randn_output_cannot_need_a_gradient():
+def test_randn_output_marked_need_grad_gets_its_gradient_not_silent_zeros():
+    # randn has no inputs to differentiate; its output marked need_grad is
+    # treated as a leaf, as in NNabla.
     eps = F.randn(shape=(2, 3))
     assert not eps.need_grad
-    raises_value_error(lambda: setattr(eps, "need_grad", True), "randn", "(2, 3)", "no gradient")
-    # The usual use, noise added to a variable that needs a gradient, works.
+    eps.need_grad = True
     mu = var((2, 3), need_grad=True)
-    y = F.sum(mu + eps)
+    y = F.sum((mu + eps) * 3)
     y.forward()
     y.backward()
-    np.testing.assert_array_equal(mu.g, np.ones((2, 3)))
+    np.testing.assert_array_equal(eps.g, np.full((2, 3), 3.0))
+    np.testing.assert_array_equal(mu.g, np.full((2, 3), 3.0))
 
 
 # --- the engine keeps working after errors ------------------------------------------------------------------

@@ -260,6 +260,19 @@ def test_backward_clear_buffer_and_clear_no_need_grad():
         y.parent.inputs[0].d
 
 
+def test_very_deep_graphs_are_built_run_and_freed():
+    # 100,000 functions in a chain: forward and destruction must not recurse
+    # that deep (it would overflow the C stack and kill the interpreter).
+    x = var([1.0])
+    y = x
+    for i in range(100_000):
+        y = y * 1.0 if i % 2 else y + 1.0
+    y.forward()
+    assert float(y.d[0]) == 50_001.0
+    del y
+    gc.collect()
+
+
 # --- operators --------------------------------------------------------------------------------------
 
 def test_operators_with_variables_and_numbers():
