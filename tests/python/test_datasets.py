@@ -7,7 +7,6 @@ replaced by stubs unless a test installs its own.
 import dataclasses
 import gzip
 import hashlib
-import io
 import os
 import pickle
 import random
