@@ -1,0 +1,154 @@
+// train_vae: the tutorial's program. Reads the four MNIST (or Fashion-MNIST)
+// files from a folder, trains the VAE of SPEC §2 with vae_training and
+// prints the monitor lines, then the negative ELBO of the whole test set.
+// The files (train-* and t10k-*, each .gz or plain) may hold any count.
+//
+//   train_vae DATA_FOLDER [--iterations N] [--batch-size B] [--learning-rate LR]
+//             [--seed S] [--threads T] [--graph static|dynamic]
+//             [--monitor-interval M] [--latent L] [--hidden H]
+//
+// Exit codes: 0 done, 1 runtime failure (unreadable data, non-finite loss),
+// 2 usage error.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "nnvae/idx.hpp"
+#include "nnvae/vae_training.hpp"
+
+namespace {
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+const char* kUsage =
+    "usage: train_vae DATA_FOLDER [--iterations N] [--batch-size B] [--learning-rate LR] [--seed S]\n"
+    "                 [--threads T] [--graph static|dynamic] [--monitor-interval M] [--latent L] [--hidden H]";
+
+long long parse_int(const std::string& opt, const std::string& text) {
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0') throw UsageError(opt + ": expected an integer, got '" + text + "'");
+  return v;
+}
+
+double parse_float(const std::string& opt, const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0') throw UsageError(opt + ": expected a number, got '" + text + "'");
+  return v;
+}
+
+nnvae::vae::ImageSet to_images(nnvae::idx::IdxImages&& idx) {
+  return nnvae::vae::ImageSet(std::move(idx.pixels), idx.count);
+}
+
+// `prefix`-images-idx3-ubyte and -labels-idx1-ubyte (each .gz or plain) of
+// any count, checked to agree. Only the images are used (the VAE is
+// unsupervised); the labels are read to check the pair.
+nnvae::idx::IdxImages read_split(const std::string& folder, const std::string& prefix) {
+  auto find = [&](const std::string& name) {
+    for (const std::string& path : {folder + "/" + name + ".gz", folder + "/" + name})
+      if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+        std::fclose(f);
+        return path;
+      }
+    throw std::runtime_error(folder + ": neither " + name + ".gz nor " + name + " is there");
+  };
+  std::string images_path = find(prefix + "-images-idx3-ubyte");
+  std::string labels_path = find(prefix + "-labels-idx1-ubyte");
+  auto images = nnvae::idx::read_idx_images(images_path);
+  auto labels = nnvae::idx::read_idx_labels(labels_path);
+  if (images.count != static_cast<int64_t>(labels.size()))
+    throw std::runtime_error(images_path + " holds " + std::to_string(images.count) + " images but " + labels_path +
+                             " holds " + std::to_string(labels.size()) + " labels");
+  return images;
+}
+
+int run(int argc, char** argv) {
+  using namespace nnvae::vae;
+  VaeConfig cfg;
+  std::string folder;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::puts(kUsage);
+      return 0;
+    }
+    if (a.rfind("--", 0) != 0) {
+      if (!folder.empty()) throw UsageError("more than one data folder: '" + folder + "' and '" + a + "'");
+      folder = a;
+      continue;
+    }
+    if (i + 1 >= argc) throw UsageError(a + " needs a value");
+    std::string v = argv[++i];
+    if (a == "--iterations") cfg.iterations = parse_int(a, v);
+    else if (a == "--batch-size") cfg.batch_size = static_cast<int>(parse_int(a, v));
+    else if (a == "--learning-rate") cfg.learning_rate = static_cast<float>(parse_float(a, v));
+    else if (a == "--seed") cfg.seed = static_cast<uint32_t>(parse_int(a, v));
+    else if (a == "--threads") cfg.threads = static_cast<int>(parse_int(a, v));
+    else if (a == "--monitor-interval") cfg.monitor_interval = static_cast<int>(parse_int(a, v));
+    else if (a == "--latent") cfg.latent = static_cast<int>(parse_int(a, v));
+    else if (a == "--hidden") cfg.hidden = static_cast<int>(parse_int(a, v));
+    else if (a == "--graph") {
+      try {
+        cfg.graph = parse_graph_mode(v);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+      }
+    } else {
+      throw UsageError("unknown option " + a);
+    }
+  }
+  if (folder.empty()) throw UsageError("the data folder is missing");
+  try {
+    cfg.validate();
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+
+  auto train = read_split(folder, "train");
+  auto test = read_split(folder, "t10k");
+  try {
+    cfg.validate(train.count, test.count);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  ImageSet test_images = to_images(std::move(test));
+  VaeTrainer trainer(cfg, to_images(std::move(train)), test_images);
+
+  auto start = std::chrono::steady_clock::now();
+  auto result = trainer.train(cfg.iterations, [](const MonitorRecord& r) {
+    std::printf("%s\n", format_monitor_line(r).c_str());
+    std::fflush(stdout);
+  });
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (result.reason == StopReason::nonfinite) {
+    std::fprintf(stderr, "train_vae: error: the loss became %g at iteration %lld; stopped\n", result.bad_loss,
+                 static_cast<long long>(result.iteration));
+    return 1;
+  }
+  double nelbo = negative_elbo(trainer.parameters(), cfg.latent, cfg.hidden, test_images);
+  std::printf("trained %lld iterations in %.1f s (%.0f images/s)\n", static_cast<long long>(result.iteration),
+              seconds, result.iteration * cfg.batch_size / seconds);
+  std::printf("test negative ELBO: %.4f nats (%lld images)\n", nelbo, static_cast<long long>(test_images.count));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "train_vae: error: %s\n%s\n", e.what(), kUsage);
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "train_vae: error: %s\n", e.what());
+    return 1;
+  }
+}

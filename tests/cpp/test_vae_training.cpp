@@ -1,0 +1,283 @@
+// vae_training: the model's parameters, the training loop (learning,
+// determinism, static = dynamic, exact resume, stopping, non-finite losses)
+// and the evaluation functions, on small synthetic digit-like images.
+#include <nnvae/vae_training.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "check.hpp"
+
+using namespace nnvae;
+using namespace nnvae::vae;
+
+namespace {
+
+// N 28x28 images: one of four bright strokes (a class) plus sparse noise.
+ImageSet synthetic(int64_t n, uint32_t seed) {
+  Generator g(seed);
+  std::vector<uint8_t> px(n * kPixels, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    int cls = static_cast<int>(g.uniform() * 4) % 4;
+    for (int r = 0; r < kRows; ++r)
+      for (int c = 0; c < kCols; ++c) {
+        bool on = (cls == 0 && c > 12 && c < 16 && r > 4 && r < 24) || (cls == 1 && r > 12 && r < 16 && c > 4 && c < 24) ||
+                  (cls == 2 && std::abs(r - c) < 2 && r > 4 && r < 24) || (cls == 3 && std::abs(r + c - 27) < 2 && r > 4 && r < 24);
+        px[i * kPixels + r * kCols + c] = on ? static_cast<uint8_t>(200 + g.uniform() * 55) : (g.uniform() < 0.02f ? 150 : 0);
+      }
+  }
+  return ImageSet(std::move(px), n);
+}
+
+// A small model and short schedule so every test stays fast.
+VaeConfig small_config() {
+  VaeConfig c;
+  c.iterations = 40;
+  c.batch_size = 20;
+  c.latent = 8;
+  c.hidden = 64;
+  c.learning_rate = 1e-3f;
+  c.monitor_interval = 10;
+  c.validation_batches = 2;
+  c.threads = 1;
+  c.seed = 5;
+  return c;
+}
+
+std::vector<MonitorRecord> run(VaeTrainer& t, int64_t until) {
+  std::vector<MonitorRecord> out;
+  t.train(until, [&](const MonitorRecord& r) { out.push_back(r); });
+  return out;
+}
+
+std::vector<float> flat_parameters(const VaeTrainer& t) {
+  Context ctx;
+  std::vector<float> all;
+  for (auto& [name, v] : t.parameters().get_parameters()) {
+    const float* p = v->cast_data_and_get_pointer<float>(ctx);
+    all.insert(all.end(), p, p + v->size());
+  }
+  return all;
+}
+
+bool same_records(const std::vector<MonitorRecord>& a, const std::vector<MonitorRecord>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].iteration != b[i].iteration || a[i].train_loss != b[i].train_loss || a[i].val_loss != b[i].val_loss)
+      return false;
+  return true;
+}
+
+}  // namespace
+
+TEST(parameter_names_shapes_and_count) {
+  auto shapes = vae_parameter_shapes(50, 500);
+  CHECK_EQ(shapes.size(), size_t(14));
+  CHECK_EQ(shapes[0].first, std::string("fc1/affine/W"));
+  CHECK_EQ(shapes[13].first, std::string("fc5/affine/b"));
+  int64_t total = 0;
+  for (auto& s : shapes) total += shape_size(s.second);
+  CHECK_EQ(total, int64_t(1361884));
+  // The trainer creates exactly these, in this order.
+  VaeTrainer t(VaeConfig{}, synthetic(100, 1), synthetic(10, 2));
+  auto params = t.parameters().get_parameters();
+  CHECK_EQ(params.size(), shapes.size());
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    CHECK_EQ(params[i].first, shapes[i].first);
+    CHECK(params[i].second->shape() == shapes[i].second);
+  }
+}
+
+TEST(monitor_line_format) {
+  CHECK_EQ(format_monitor_line({9, 503.848297, 405.502197}), std::string("iter: 9, tloss: 503.848297, vloss: 405.502197"));
+}
+
+TEST(learns_and_monitors_every_interval) {
+  VaeConfig c = small_config();
+  c.iterations = 150;
+  VaeTrainer t(c, synthetic(400, 1), synthetic(60, 2));
+  auto recs = run(t, c.iterations);
+  CHECK_EQ(recs.size(), size_t(15));
+  CHECK_EQ(recs[0].iteration, int64_t(9));
+  CHECK_EQ(recs.back().iteration, int64_t(149));
+  // Logits start near 0: 784·ln 2 = 543 nats; the strokes are easy to learn.
+  CHECK(recs[0].train_loss > 300 && recs[0].train_loss < 600);
+  std::printf("tloss %.2f -> %.2f, vloss %.2f -> %.2f\n", recs[0].train_loss, recs.back().train_loss,
+              recs[0].val_loss, recs.back().val_loss);
+  CHECK(recs.back().train_loss < 0.4 * recs[0].train_loss);
+  CHECK(recs.back().val_loss < 0.4 * recs[0].val_loss);
+  CHECK_EQ(t.iteration(), int64_t(150));
+}
+
+TEST(same_seed_same_numbers_other_seed_other_numbers) {
+  VaeConfig c = small_config();
+  VaeTrainer a(c, synthetic(200, 1), synthetic(40, 2)), b(c, synthetic(200, 1), synthetic(40, 2));
+  auto ra = run(a, 30), rb = run(b, 30);
+  CHECK(same_records(ra, rb));
+  c.seed = 6;
+  VaeTrainer d(c, synthetic(200, 1), synthetic(40, 2));
+  CHECK(!same_records(ra, run(d, 30)));
+}
+
+TEST(static_and_dynamic_graphs_give_the_same_numbers) {
+  VaeConfig c = small_config();
+  VaeTrainer s(c, synthetic(200, 1), synthetic(40, 2));
+  c.graph = GraphMode::dynamic_graph;
+  VaeTrainer d(c, synthetic(200, 1), synthetic(40, 2));
+  auto rs = run(s, 30), rd = run(d, 30);
+  CHECK(same_records(rs, rd));
+  CHECK(flat_parameters(s) == flat_parameters(d));
+  CHECK(!get_auto_forward());  // the dynamic trainer restores the mode
+}
+
+TEST(resume_is_bit_exact) {
+  // 35 steps straight, against 17 steps, a new trainer given the saved
+  // parameters, Adam states and loop state, then 18 more steps. 17 is
+  // mid-interval and 35 > 1 epoch (200 / 20 = 10 batches).
+  VaeConfig c = small_config();
+  VaeTrainer straight(c, synthetic(200, 1), synthetic(40, 2));
+  auto all = run(straight, 35);
+
+  VaeTrainer first(c, synthetic(200, 1), synthetic(40, 2));
+  auto part1 = run(first, 17);
+  auto states = first.solver()->get_states();
+  auto loop = first.state();
+  c.seed = 99;  // the fresh trainer's own initial draws must not matter
+  VaeTrainer second(c, synthetic(200, 1), synthetic(40, 2));
+  auto src = first.parameters().get_parameters();
+  auto dst = second.parameters().get_parameters();
+  for (size_t i = 0; i < src.size(); ++i)
+    std::memcpy(dst[i].second->data()->write(), src[i].second->data()->read("test"), sizeof(float) * src[i].second->size());
+  second.solver()->set_states(states);
+  second.set_state(loop);
+  auto part2 = run(second, 35);
+
+  part1.insert(part1.end(), part2.begin(), part2.end());
+  CHECK(same_records(all, part1));
+  CHECK(flat_parameters(straight) == flat_parameters(second));
+}
+
+TEST(should_stop_stops_before_the_next_step) {
+  VaeConfig c = small_config();
+  VaeTrainer t(c, synthetic(200, 1), synthetic(40, 2));
+  int calls = 0;
+  auto r = t.train(40, nullptr, [&] { return ++calls > 7; });
+  CHECK(r.reason == StopReason::stopped);
+  CHECK_EQ(r.iteration, int64_t(7));
+  CHECK_EQ(t.iteration(), int64_t(7));
+  r = t.train(12);
+  CHECK(r.reason == StopReason::finished);
+  CHECK_EQ(t.iteration(), int64_t(12));
+}
+
+TEST(nonfinite_loss_stops_and_names_the_iteration) {
+  VaeConfig c = small_config();
+  c.learning_rate = 1e30f;  // the first update throws every weight to ±1e30
+  VaeTrainer t(c, synthetic(200, 1), synthetic(40, 2));
+  auto r = t.train(40);
+  CHECK(r.reason == StopReason::nonfinite);
+  CHECK_EQ(r.iteration, int64_t(1));
+  CHECK(!std::isfinite(r.bad_loss));
+  CHECK_EQ(t.iteration(), int64_t(1));
+}
+
+TEST(bad_configs_and_states_are_refused) {
+  VaeConfig c = small_config();
+  c.batch_size = 0;
+  CHECK_THROWS_WITH(c.validate(), "batch size must be >= 1, got 0");
+  c = small_config();
+  CHECK_THROWS_WITH(VaeTrainer(c, synthetic(10, 1), synthetic(5, 2)), "batch size 20 is larger than the training set (10 images)");
+  c.learning_rate = -1;
+  CHECK_THROWS_WITH(c.validate(), "learning rate must be a finite number > 0");
+  CHECK_THROWS_WITH(parse_graph_mode("eager"), "unknown graph mode 'eager'");
+  CHECK_THROWS_WITH(ImageSet(std::vector<uint8_t>(100), 1), "100 bytes do not make 1 images");
+
+  VaeTrainer t(small_config(), synthetic(200, 1), synthetic(40, 2));
+  auto s = t.state();
+  s.order = {1, 2, 3};
+  CHECK_THROWS_WITH(t.set_state(s), "the shuffle order has 3 entries for 200 training images");
+  s = t.state();
+  s.noise_generator = "garbage";
+  CHECK_THROWS_WITH(t.set_state(s), "corrupt");
+}
+
+TEST(evaluation_functions) {
+  VaeConfig c = small_config();
+  c.iterations = 100;
+  auto test = synthetic(50, 3);
+  VaeTrainer t(c, synthetic(300, 1), test);
+  t.train(100);
+  auto p = t.parameters();
+  // Fixed seed: the same figure twice; a batch remainder (50 = 2·20 + 10) is weighted by its size.
+  double e1 = negative_elbo(p, c.latent, c.hidden, test, 20, 7), e2 = negative_elbo(p, c.latent, c.hidden, test, 20, 7);
+  CHECK_EQ(e1, e2);
+  double e50 = negative_elbo(p, c.latent, c.hidden, test, 50, 7);
+  CHECK_NEAR(e1, e50, 0.05);
+  // k = 1 is a one-sample ELBO; more samples tighten the bound (lower NLL).
+  double k1 = importance_weighted_nll(p, c.latent, c.hidden, test, 1, 11);
+  double k50 = importance_weighted_nll(p, c.latent, c.hidden, test, 50, 11);
+  std::printf("negative ELBO %.3f, IW-NLL k=1 %.3f, k=50 %.3f\n", e1, k1, k50);
+  CHECK_NEAR(k1, e1, 0.05);
+  CHECK(k50 < k1);
+  CHECK(k50 > 0.8 * k1);
+
+  std::vector<float> mu, logvar;
+  encode(p, c.latent, c.hidden, test, mu, logvar);
+  CHECK_EQ(mu.size(), size_t(50 * c.latent));
+  auto probs = decode(p, c.latent, c.hidden, mu);
+  CHECK_EQ(probs.size(), size_t(50 * kPixels));
+  // Decoding the posterior mean reconstructs the strokes: the bright pixels
+  // of image 0 get high probability, the dark ones low.
+  double on = 0, off = 0;
+  int n_on = 0, n_off = 0;
+  for (int i = 0; i < kPixels; ++i) {
+    if (test.pixels[i] >= 128) on += probs[i], ++n_on;
+    else off += probs[i], ++n_off;
+  }
+  CHECK(on / n_on > 0.7 && off / n_off < 0.1);
+
+  ParameterDirectory empty;
+  CHECK_THROWS_WITH(negative_elbo(empty, c.latent, c.hidden, test), "fc1/affine/W missing (expected (784, 64))");
+  CHECK_THROWS_WITH(negative_elbo(p, c.latent, 65, test), "fc1/affine/W is (784, 64), expected (784, 65)");
+}
+
+namespace {
+
+void put_u32(std::ofstream& f, uint32_t v) {
+  const char b[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+  f.write(b, 4);
+}
+
+// The four MNIST file names in `folder`, holding n_train / n_test synthetic
+// images (uncompressed IDX) and labels 0: the fixture of the train_vae ctest.
+int write_idx_fixture(const std::string& folder) {
+  const std::pair<const char*, int64_t> splits[] = {{"train", 300}, {"t10k", 60}};
+  for (auto& [prefix, n] : splits) {
+    ImageSet set = synthetic(n, prefix[0] == 't' ? 2 : 1);
+    std::ofstream img(folder + "/" + prefix + "-images-idx3-ubyte", std::ios::binary);
+    put_u32(img, 0x00000803);
+    put_u32(img, static_cast<uint32_t>(n));
+    put_u32(img, kRows);
+    put_u32(img, kCols);
+    img.write(reinterpret_cast<const char*>(set.pixels.data()), static_cast<std::streamsize>(set.pixels.size()));
+    std::ofstream lab(folder + "/" + prefix + "-labels-idx1-ubyte", std::ios::binary);
+    put_u32(lab, 0x00000801);
+    put_u32(lab, static_cast<uint32_t>(n));
+    lab.write(std::string(n, '\0').data(), n);
+    if (!img || !lab) {
+      std::fprintf(stderr, "cannot write the IDX fixture into %s\n", folder.c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+// `test_vae_training --write-idx-fixture DIR` writes the fixture instead of testing.
+int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--write-idx-fixture") return write_idx_fixture(argv[2]);
+  return nnvae_test::run_all();
+}
