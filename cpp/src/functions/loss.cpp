@@ -6,21 +6,25 @@
 
 #include "common.hpp"
 #include "nnvae/functions.hpp"
+#include "vmath.hpp"
 
 namespace nnvae {
 namespace kernels {
 
 void sigmoid_cross_entropy_forward(const float* x, const float* t, float* y, int64_t n) {
 #pragma omp parallel for simd if (n > detail::kParallelThreshold)
-  for (int64_t i = 0; i < n; ++i)
-    y[i] = std::max(x[i], 0.f) - x[i] * t[i] + std::log1p(std::exp(-std::fabs(x[i])));
+  for (int64_t i = 0; i < n; ++i) {
+    // (not std::max: a reference to a temporary 0 keeps GCC from vectorising)
+    const float xi = x[i];
+    y[i] = (xi > 0.f ? xi : 0.f) - xi * t[i] + vmath::log1p_nonneg(vmath::exp(-std::fabs(xi)));
+  }
 }
 
 void sigmoid_cross_entropy_backward(const float* x, const float* t, const float* dy, float* dx, int64_t n,
                                     bool accumulate) {
 #pragma omp parallel for simd if (n > detail::kParallelThreshold)
   for (int64_t i = 0; i < n; ++i) {
-    float g = dy[i] * (1.f / (1.f + std::exp(-x[i])) - t[i]);
+    float g = dy[i] * (vmath::sigmoid(x[i]) - t[i]);
     dx[i] = accumulate ? dx[i] + g : g;
   }
 }

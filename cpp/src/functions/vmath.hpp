@@ -1,0 +1,107 @@
+// Vectorisable exp and log1p for the elementwise kernels.
+//
+// std::exp and friends are calls into libm, which the compiler cannot turn
+// into SIMD code, so a loop over them runs one element at a time. These are
+// plain arithmetic (range reduction, a polynomial, exponent-bit scaling) that
+// GCC vectorises inside `#pragma omp simd` loops (16 floats per instruction
+// with AVX-512). Accuracy: within a few float ulps of libm over the whole
+// float range (checked in tests/cpp/test_fused.cpp); inf and NaN behave as
+// libm's do.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+namespace nnvae {
+namespace vmath {
+
+// The float whose bits are `bits`, and back.
+inline float from_bits(int32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+inline int32_t to_bits(float f) {
+  int32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return bits;
+}
+
+// v rounded to the nearest integer, for |v| < 2^22: adding 1.5·2^23 pushes
+// the fraction bits out of the mantissa. (std::floor would do, but GCC only
+// vectorises it under -fno-trapping-math.)
+inline float round_small(float v) {
+  constexpr float kShifter = 12582912.0f;  // 1.5 · 2^23
+  return (v + kShifter) - kShifter;
+}
+
+// 2^n for an integral n in [-126, 127], built in the exponent field.
+inline float pow2i(float n) { return from_bits((static_cast<int32_t>(n) + 127) << 23); }
+
+// e^x = 2^n · e^r with n = round(x / ln 2) and r = x − n·ln 2 in
+// [−ln2/2, ln2/2]; e^r by its Taylor polynomial to degree 7 (truncation
+// error < r^8/8! ≈ 5e-9). ln 2 is split in two so that n·ln 2 is exact
+// enough. 2^n is applied as 2^n1 · 2^n2 (n1 ≈ n/2) so that results
+// down in the subnormal range come out right; x is clamped so that n fits.
+inline float exp(float x) {
+  constexpr float kLog2e = 1.44269504088896341f;
+  constexpr float kLn2Hi = 0.693359375f;         // exact in 10 bits
+  constexpr float kLn2Lo = -2.12194440054690583e-4f;  // ln 2 − kLn2Hi
+  const float xc = x < -104.0f ? -104.0f : (x > 88.8f ? 88.8f : x);
+  const float n = round_small(xc * kLog2e);
+  const float r = (xc - n * kLn2Hi) - n * kLn2Lo;
+  float p = 1.0f / 5040;
+  p = p * r + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const float n1 = round_small(n * 0.5f);
+  const float y = p * pow2i(n1) * pow2i(n - n1);
+  // Beyond the largest float's log the answer is inf; NaN stays NaN.
+  return x > 88.72283f ? std::numeric_limits<float>::infinity() : (x != x ? x : y);
+}
+
+// log w for w >= 1 (all that log1p of a non-negative number needs):
+// w = 2^e · m with m in [√½, √2); then log m = 2·atanh(s) =
+// 2(s + s³/3 + s⁵/5 + s⁷/7 + s⁹/9), s = (m − 1)/(m + 1), |s| <= 0.1716
+// (next term < 1e-9). inf gives inf, NaN gives NaN.
+inline float log_ge1(float w) {
+  constexpr float kLn2 = 0.693147180559945309f;
+  const int32_t bits = to_bits(w);
+  const float e0 = static_cast<float>((bits >> 23) - 127);
+  const float m0 = from_bits((bits & 0x007fffff) | 0x3f800000);  // [1, 2)
+  // Both arms are computed, then selected: GCC vectorises a select between
+  // values it has, not arithmetic done under a condition.
+  const bool big = m0 > 1.41421356f;
+  const float m_half = m0 * 0.5f, e_up = e0 + 1.0f;
+  const float m = big ? m_half : m0;
+  const float e = big ? e_up : e0;
+  const float s = (m - 1.0f) / (m + 1.0f);
+  const float s2 = s * s;
+  float q = 1.0f / 9;
+  q = q * s2 + 1.0f / 7;
+  q = q * s2 + 1.0f / 5;
+  q = q * s2 + 1.0f / 3;
+  q = q * s2 + 1.0f;
+  const float y = e * kLn2 + 2.0f * s * q;
+  return w < std::numeric_limits<float>::infinity() ? y : w;  // inf and NaN as they are
+}
+
+// log(1 + u) for u >= 0 (what the losses need: u = e^−|x|): w = 1 + u is
+// rounded, and (u − (w − 1))/w adds back what the rounding lost, so tiny u
+// gives u rather than 0.
+inline float log1p_nonneg(float u) {
+  const float w = 1.0f + u;
+  const float lost = (u - (w - 1.0f)) / w;  // NaN for u = inf: not added then
+  return log_ge1(w) + (w < std::numeric_limits<float>::infinity() ? lost : 0.0f);
+}
+
+// 1 / (1 + e^−x), without overflow for large |x|.
+inline float sigmoid(float x) { return 1.0f / (1.0f + exp(-x)); }
+
+}  // namespace vmath
+}  // namespace nnvae
