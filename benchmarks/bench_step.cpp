@@ -1,0 +1,318 @@
+// bench_step: times nnvae's VAE training step with no Python in the loop.
+//
+// A worker driven by benchmarks/bench_train.py (nnvae bench) over stdin and
+// stdout, so that the engine and the PyTorch twin can be measured alternately,
+// each warmed up in its own long-lived process:
+//
+//   bench_step --threads T [--path trainer|graph]
+//   stdin:  step B N      N training steps at batch B   -> {"seconds": s, "loss": l}
+//           profile B N   the same, with per-function times (forward and backward)
+//           matmul B R    the step's 20 matrix products at batch B, R repeats each
+//           quit
+//   stdout: one JSON object per command.
+//
+// --path trainer (the default when the engine has vae_training) times
+// vae::VaeTrainer::train, the loop nnvae-train runs; --path graph builds the
+// tutorial's graph here and runs its step (zero_grad, forward, backward,
+// update) the way the tutorial does. Data: MNIST-shaped synthetic uint8
+// digits (the values do not change the cost).
+#include <Eigen/Core>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nnvae/nnvae.hpp>
+#ifdef NNVAE_BENCH_HAVE_TRAINER
+#include <nnvae/vae_training.hpp>
+#endif
+
+using namespace nnvae;
+namespace f = nnvae::functions;
+namespace pf = nnvae::parametric_functions;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+constexpr int kPixels = 784;
+
+// `count` digit-like uint8 pictures: a bright random blob in the middle, a
+// little noise elsewhere.
+std::vector<uint8_t> synthetic_images(int64_t count, uint32_t seed) {
+  std::vector<uint8_t> px(count * kPixels);
+  Generator g(seed);
+  for (int64_t i = 0; i < count * kPixels; ++i) {
+    int64_t pix = i % kPixels, r = pix / 28, c = pix % 28;
+    bool centre = r > 5 && r < 23 && c > 7 && c < 21;
+    float u = g.uniform();
+    px[i] = centre && u < 0.45f ? static_cast<uint8_t>(150 + 105 * g.uniform()) : (u < 0.02f ? 90 : 0);
+  }
+  return px;
+}
+
+// --- the tutorial's graph, stepped the tutorial's way ----------------------
+class GraphStepper {
+ public:
+  GraphStepper(int batch, const std::vector<uint8_t>& images, int64_t count)
+      : batch_(batch), images_(images), count_(count) {
+    set_seed(313);
+    std::vector<int> shape_z{batch, 50}, shape_pb{batch, 1, 28, 28};
+    x_ = std::make_shared<CgVariable>(Shape_t{batch, 1, 28, 28}, false);
+    auto h1 = f::elu(pf::affine(x_, 1, 500, params_["fc1"]), 1.0);
+    auto h2 = f::elu(pf::affine(h1, 1, 500, params_["fc2"]), 1.0);
+    auto mu = pf::affine(h2, 1, 50, params_["fc_mu"]);
+    auto logvar = pf::affine(h2, 1, 50, params_["fc_logvar"]);
+    auto sigma = f::exp(logvar * 0.5);
+    auto epsilon = f::randn(0.0, 1.0, shape_z, -1);
+    auto z = mu + sigma * epsilon;
+    auto h3 = f::elu(pf::affine(z, 1, 500, params_["fc3"]), 1.0);
+    auto h4 = f::elu(pf::affine(h3, 1, 500, params_["fc4"]), 1.0);
+    auto h5 = pf::affine(h4, 1, kPixels, params_["fc5"]);
+    auto prob = f::reshape(h5, shape_pb, true);
+    auto xb = f::greater_equal_scalar(x_, 0.5);
+    auto logqz = 0.5 * f::sum(1.0 + logvar, {1}, false);
+    auto logpz = 0.5 * f::sum(mu * mu + sigma * sigma, {1}, false);
+    auto logpx = f::sum(f::sigmoid_cross_entropy(prob, xb), {1, 2, 3}, false);
+    loss_ = f::mean(logpx + logpz - logqz, {0}, false);
+    solver_ = create_AdamSolver(ctx_, 3e-4f, 0.9f, 0.999f, 1e-8f);
+    solver_->set_parameters(params_.get_parameters());
+  }
+
+  // N steps; returns the last loss.
+  float run(int64_t steps) {
+    float loss = 0;
+    for (int64_t s = 0; s < steps; ++s) {
+      float* x = x_->variable()->cast_data_and_get_pointer<float>(ctx_, true);
+      if (pos_ + batch_ > count_) pos_ = 0;
+      const uint8_t* src = images_.data() + pos_ * kPixels;
+      for (int64_t i = 0; i < int64_t(batch_) * kPixels; ++i) x[i] = src[i] * (1.0f / 255.0f);
+      pos_ += batch_;
+      solver_->zero_grad();
+      loss_->forward(false, true);
+      loss_->variable()->grad()->fill(1.0f);
+      loss_->backward(nullptr, true);
+      solver_->update();
+      loss = *loss_->variable()->cast_data_and_get_pointer<float>(ctx_);
+    }
+    return loss;
+  }
+
+ private:
+  Context ctx_{{"cpu:float"}, "CpuCachedArray", "0"};
+  int batch_;
+  const std::vector<uint8_t>& images_;
+  int64_t count_, pos_ = 0;
+  ParameterDirectory params_;
+  CgVariablePtr x_, loss_;
+  std::shared_ptr<AdamSolver> solver_;
+};
+
+#ifdef NNVAE_BENCH_HAVE_TRAINER
+// --- the real training loop --------------------------------------------------
+class TrainerStepper {
+ public:
+  TrainerStepper(int batch, const std::vector<uint8_t>& images, int64_t count) {
+    vae::VaeConfig cfg;
+    cfg.batch_size = batch;
+    cfg.iterations = int64_t(1) << 40;  // never reached: the bench asks for steps
+    // Training steps only: the validation pass nnvae-train makes every 10
+    // steps (10 forward batches) is not part of the step being compared.
+    cfg.monitor_interval = 1 << 30;
+    vae::ImageSet train(std::vector<uint8_t>(images.begin(), images.begin() + count * kPixels), count);
+    int64_t n_test = std::min<int64_t>(count, 10000);
+    vae::ImageSet test(std::vector<uint8_t>(images.begin(), images.begin() + n_test * kPixels), n_test);
+    trainer_ = std::make_unique<vae::VaeTrainer>(cfg, std::move(train), std::move(test));
+  }
+  // The loss is not reported without monitoring: returns the state's
+  // running sum of training losses divided by the steps taken.
+  float run(int64_t steps) {
+    trainer_->train(trainer_->iteration() + steps);
+    auto st = trainer_->state();
+    return st.loss_count ? static_cast<float>(st.loss_sum / st.loss_count) : 0.f;
+  }
+
+ private:
+  std::unique_ptr<vae::VaeTrainer> trainer_;
+};
+#endif
+
+// --- matrix products ---------------------------------------------------------
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+struct Product {
+  std::string what;  // "fc1 fwd" etc.
+  int64_t m, k, n;   // C (m, n) = A (m, k) · B (k, n)
+  int kind;          // 0: X·W, 1: dY·Wᵀ, 2: Xᵀ·dY  (as affine computes them)
+};
+
+// The products of one training step at batch B: forward X·W for every layer,
+// backward dX = dY·Wᵀ (all but fc1, whose input needs no gradient) and
+// dW = Xᵀ·dY.
+std::vector<Product> step_products(int64_t B) {
+  struct Layer {
+    const char* name;
+    int64_t in, out;
+  };
+  const Layer layers[] = {{"fc1", 784, 500}, {"fc2", 500, 500}, {"fc_mu", 500, 50}, {"fc_logvar", 500, 50},
+                          {"fc3", 50, 500},  {"fc4", 500, 500}, {"fc5", 500, 784}};
+  std::vector<Product> ps;
+  for (auto& l : layers) ps.push_back({std::string(l.name) + " X.W", B, l.in, l.out, 0});
+  for (auto& l : layers) {
+    if (std::string(l.name) != "fc1") ps.push_back({std::string(l.name) + " dY.WT", B, l.out, l.in, 1});
+    ps.push_back({std::string(l.name) + " XT.dY", l.in, B, l.out, 2});
+  }
+  return ps;
+}
+
+std::string time_products(int64_t B, int reps) {
+  std::ostringstream os;
+  os << "{\"products\": [";
+  bool first = true;
+  for (auto& p : step_products(B)) {
+    // Operands stored as the engine stores them (row-major X, W, dY).
+    RowMatrix A, Bm, C(p.m, p.n);
+    if (p.kind == 0) A = RowMatrix::Random(p.m, p.k), Bm = RowMatrix::Random(p.k, p.n);
+    if (p.kind == 1) A = RowMatrix::Random(p.m, p.k), Bm = RowMatrix::Random(p.n, p.k);  // W (n, k)
+    if (p.kind == 2) A = RowMatrix::Random(p.k, p.m), Bm = RowMatrix::Random(p.k, p.n);  // X (B, in)
+    auto once = [&] {
+      if (p.kind == 0) C.noalias() = A * Bm;
+      if (p.kind == 1) C.noalias() = A * Bm.transpose();
+      if (p.kind == 2) C.noalias() = A.transpose() * Bm;
+    };
+    once();
+    // Best of `reps` timed blocks of a few products: the machine's speed
+    // when nothing else interferes.
+    double best = 1e30;
+    for (int r = 0; r < reps; ++r) {
+      auto t0 = Clock::now();
+      for (int i = 0; i < 5; ++i) once();
+      best = std::min(best, seconds_since(t0) / 5);
+    }
+    os << (first ? "" : ", ") << "{\"what\": \"" << p.what << "\", \"m\": " << p.m << ", \"k\": " << p.k
+       << ", \"n\": " << p.n << ", \"seconds\": " << best << "}";
+    first = false;
+  }
+  os << "]}";
+  return os.str();
+}
+
+std::string json_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 1;
+#ifdef NNVAE_BENCH_HAVE_TRAINER
+  std::string path = "trainer";
+#else
+  std::string path = "graph";
+#endif
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
+    else if (a == "--path" && i + 1 < argc) path = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: bench_step [--threads T] [--path trainer|graph]\n");
+      return 2;
+    }
+  }
+#ifndef NNVAE_BENCH_HAVE_TRAINER
+  if (path == "trainer") {
+    std::fprintf(stderr, "bench_step: this engine has no vae_training yet; use --path graph\n");
+    return 2;
+  }
+#endif
+  set_num_threads(threads);
+  const int64_t count = 6000;
+  const auto images = synthetic_images(count, 1);
+
+  // One stepper per batch size, made on first use and kept (warm).
+  std::map<int, std::unique_ptr<GraphStepper>> graphs;
+#ifdef NNVAE_BENCH_HAVE_TRAINER
+  std::map<int, std::unique_ptr<TrainerStepper>> trainers;
+#endif
+  auto run = [&](int batch, int64_t steps) -> float {
+#ifdef NNVAE_BENCH_HAVE_TRAINER
+    if (path == "trainer") {
+      auto& t = trainers[batch];
+      if (!t) t = std::make_unique<TrainerStepper>(batch, images, count);
+      return t->run(steps);
+    }
+#endif
+    auto& g = graphs[batch];
+    if (!g) g = std::make_unique<GraphStepper>(batch, images, count);
+    return g->run(steps);
+  };
+
+  std::cout << "{\"ready\": true, \"threads\": " << get_num_threads() << ", \"path\": \"" << path << "\"}"
+            << std::endl;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream is(line);
+    std::string cmd;
+    is >> cmd;
+    try {
+      if (cmd == "quit" || cmd.empty()) break;
+      if (cmd == "step" || cmd == "profile") {
+        int batch = 0;
+        int64_t steps = 0;
+        is >> batch >> steps;
+        if (batch <= 0 || steps <= 0) throw std::invalid_argument("step B N: B and N must be > 0");
+        run(batch, 1);  // builds and warms the stepper outside the timing
+#ifdef NNVAE_PROFILING
+        if (cmd == "profile") {
+          profiling::reset();
+          profiling::set_enabled(true);
+        }
+#else
+        if (cmd == "profile") throw std::invalid_argument("this engine has no profiling hook");
+#endif
+        auto t0 = Clock::now();
+        float loss = run(batch, steps);
+        double s = seconds_since(t0);
+        std::cout << "{\"seconds\": " << s << ", \"loss\": " << loss;
+#ifdef NNVAE_PROFILING
+        if (cmd == "profile") {
+          profiling::set_enabled(false);
+          std::cout << ", \"functions\": [";
+          bool first = true;
+          for (auto& e : profiling::report()) {
+            std::cout << (first ? "" : ", ") << "{\"name\": \"" << json_escape(e.name)
+                      << "\", \"forward\": " << e.forward_seconds << ", \"backward\": " << e.backward_seconds
+                      << ", \"forward_calls\": " << e.forward_calls << ", \"backward_calls\": " << e.backward_calls
+                      << "}";
+            first = false;
+          }
+          std::cout << "]";
+        }
+#endif
+        std::cout << "}" << std::endl;
+      } else if (cmd == "matmul") {
+        int batch = 0, reps = 0;
+        is >> batch >> reps;
+        if (batch <= 0 || reps <= 0) throw std::invalid_argument("matmul B R: B and R must be > 0");
+        std::cout << time_products(batch, reps) << std::endl;
+      } else {
+        throw std::invalid_argument("unknown command '" + cmd + "'");
+      }
+    } catch (const std::exception& e) {
+      std::cout << "{\"error\": \"" << json_escape(e.what()) << "\"}" << std::endl;
+    }
+  }
+  return 0;
+}
