@@ -9,6 +9,10 @@ Methods: set_parameters(param_dict, reset=True), zero_grad(), update()
 (parameters that received no gradient since zero_grad are left as they are),
 weight_decay(decay_rate) (adds decay_rate·w to each gradient),
 learning_rate(), set_learning_rate(learning_rate).
+
+"Received a gradient" means the gradient buffer was written or handed out
+since zero_grad(): backward into it, or any access to ``param.g`` (a numpy
+view may be written through, so reading it counts too).
 """
 import numbers
 
