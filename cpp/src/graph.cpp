@@ -1,6 +1,8 @@
 #include "nnvae/graph.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <map>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -56,9 +58,28 @@ void check_inputs_alive(const CgFunction& fn, bool for_backward = false) {
   }
 }
 
+bool g_profiling = false;
+std::map<std::string, profiling::Entry>& profile_entries() {
+  static std::map<std::string, profiling::Entry> entries;
+  return entries;
+}
+
+// Runs `call`, timing it under `fn`'s name when profiling is on.
+template <class Call>
+void timed(const Function& fn, bool backward, Call&& call) {
+  if (!g_profiling) {
+    call();
+    return;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  call();
+  profiling::record(fn.name(), backward,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+}
+
 void run_forward(const CgFunction& fn, Variable* out) {
   check_inputs_alive(fn);
-  fn.function->forward(input_variables(fn), out);
+  timed(*fn.function, false, [&] { fn.function->forward(input_variables(fn), out); });
 }
 
 // Whether each variable in `order` gets a gradient: leaves as they say,
@@ -113,6 +134,26 @@ CgVariablePtr make_parameter(Shape_t shape, bool need_grad) {
 }
 
 void set_auto_forward(bool on) { g_auto_forward = on; }
+
+namespace profiling {
+void set_enabled(bool on) { g_profiling = on; }
+bool enabled() { return g_profiling; }
+void reset() { profile_entries().clear(); }
+void record(const std::string& name, bool backward, double seconds) {
+  Entry& e = profile_entries()[name];
+  e.name = name;
+  (backward ? e.backward_seconds : e.forward_seconds) += seconds;
+  ++(backward ? e.backward_calls : e.forward_calls);
+}
+std::vector<Entry> report() {
+  std::vector<Entry> out;
+  for (auto& kv : profile_entries()) out.push_back(kv.second);
+  std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) {
+    return a.forward_seconds + a.backward_seconds > b.forward_seconds + b.backward_seconds;
+  });
+  return out;
+}
+}  // namespace profiling
 bool get_auto_forward() { return g_auto_forward; }
 
 CgVariablePtr connect(std::unique_ptr<Function> function, std::vector<CgVariablePtr> inputs) {
@@ -214,7 +255,8 @@ void CgVariable::backward(NdArrayPtr grad, bool clear_buffer) {
       if (p->function->backward_needs_output_data() && v->variable()->data()->cleared())
         throw std::invalid_argument(p->function->name() + ": its output (shape " + shape_str(v->shape()) +
                                     ") was freed by clear_buffer; backward needs it");
-      p->function->backward(input_variables(*p), v->variable().get(), propagate, accumulate);
+      timed(*p->function, true,
+            [&] { p->function->backward(input_variables(*p), v->variable().get(), propagate, accumulate); });
       for (size_t i = 0; i < n; ++i)
         if (propagate[i]) written.insert(p->inputs[i].get());
     }

@@ -1,6 +1,9 @@
 #include "nnvae/solver.hpp"
 
+#include "nnvae/graph.hpp"  // profiling
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 
@@ -35,12 +38,22 @@ std::vector<std::string> Solver::parameter_names() const {
   return names;
 }
 
+namespace {
+// Seconds since t0, added to the profile under `name` when profiling is on.
+void profile_since(const char* name, std::chrono::steady_clock::time_point t0) {
+  if (profiling::enabled())
+    profiling::record(name, false, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+}
+}  // namespace
+
 void Solver::zero_grad() {
+  auto t0 = std::chrono::steady_clock::now();
   for (auto& p : params_) {
     p.var->grad()->zero();
     p.zeroed_version = p.var->grad()->version();
     p.zeroed = true;
   }
+  profile_since("solver zero_grad", t0);
 }
 
 void Solver::weight_decay(float rate) {
@@ -53,12 +66,14 @@ void Solver::weight_decay(float rate) {
 }
 
 void Solver::update() {
+  auto t0 = std::chrono::steady_clock::now();
   for (auto& p : params_) {
     auto& grad = *p.var->grad();
     // Untouched since zero_grad (or never given a gradient at all): skip.
     if (!grad.allocated() || (p.zeroed && grad.version() == p.zeroed_version)) continue;
     update_one(p);
   }
+  profile_since("solver update", t0);
 }
 
 // A snapshot: the arrays are copied, so later updates do not change it (its

@@ -3,6 +3,7 @@
 // and the activations and losses that use them against double references.
 #include <cmath>
 #include <limits>
+#include <map>
 #include <nnvae/nnvae.hpp>
 #include <vector>
 
@@ -146,6 +147,43 @@ TEST(vectorised_sigmoid_cross_entropy) {
     CHECK_NEAR(ys[i], want, 3e-7);
     CHECK_NEAR(g[i], 1 / (1 + std::exp(-v)) - tv, 2e-7);
   }
+}
+
+// --- the profiling hook ------------------------------------------------------
+
+// Off: nothing is recorded. On: each function's forward and backward calls
+// are counted under its name, and solver updates too.
+TEST(profiling_counts_calls_by_function) {
+  profiling::reset();
+  auto x = input({1.f, -2.f, 3.f});
+  auto y = f::sum(f::elu(x * 2.0, 1.0));
+  y->forward();
+  CHECK(profiling::report().empty());
+
+  auto solver = create_SgdSolver(ctx(), 0.1f);
+  std::vector<std::pair<std::string, VariablePtr>> params{{"x", x->variable()}};
+  solver->set_parameters(params);
+  profiling::set_enabled(true);
+  solver->zero_grad();
+  y->forward();
+  y->variable()->grad()->fill(1.0f);
+  y->backward();
+  solver->update();
+  profiling::set_enabled(false);
+  y->forward();  // not counted
+
+  std::map<std::string, profiling::Entry> by_name;
+  for (auto& e : profiling::report()) by_name[e.name] = e;
+  CHECK_EQ(by_name.size(), size_t(5));
+  for (const char* name : {"mul_scalar", "elu", "sum"}) {
+    CHECK_EQ(by_name[name].forward_calls, int64_t(1));
+    CHECK_EQ(by_name[name].backward_calls, int64_t(1));
+    CHECK(by_name[name].forward_seconds >= 0.0);
+  }
+  CHECK_EQ(by_name["solver update"].forward_calls, int64_t(1));
+  CHECK_EQ(by_name["solver zero_grad"].forward_calls, int64_t(1));
+  profiling::reset();
+  CHECK(profiling::report().empty());
 }
 
 NNVAE_TEST_MAIN()

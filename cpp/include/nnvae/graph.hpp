@@ -98,4 +98,24 @@ bool get_auto_forward();
 // computed now; computed values too when auto-forward is on).
 CgVariablePtr connect(std::unique_ptr<Function> function, std::vector<CgVariablePtr> inputs);
 
+// Optional per-function timing, for benchmarks (nnvae bench): while enabled,
+// every forward and backward the graph runs, and every solver update and
+// zero_grad, adds its wall time to an entry named after it. Off by default;
+// when off it costs one test of a flag per call.
+#define NNVAE_PROFILING 1
+namespace profiling {
+struct Entry {
+  std::string name;
+  double forward_seconds = 0, backward_seconds = 0;
+  int64_t forward_calls = 0, backward_calls = 0;
+};
+void set_enabled(bool on);
+bool enabled();
+void reset();
+// Adds one timed call (forward when `backward` is false) to `name`'s entry.
+void record(const std::string& name, bool backward, double seconds);
+// Every entry, largest total time first.
+std::vector<Entry> report();
+}  // namespace profiling
+
 }  // namespace nnvae
