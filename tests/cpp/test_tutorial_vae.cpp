@@ -92,8 +92,16 @@ TEST(initial_loss_and_learning) {
   // Reconstruction ≈ 784·ln 2 = 543.4 with logits near 0, plus a small KL.
   CHECK(initial > 520.f && initial < 600.f);
 
+  // 200 steps; 30 under the sanitizers, which only look for memory errors.
+#ifdef NNVAE_SANITIZED
+  const int steps = 30;
+  const float bound = 0.8f;
+#else
+  const int steps = 200;
+  const float bound = 0.5f;
+#endif
   float last = initial;
-  for (int it = 0; it < 200; ++it) {
+  for (int it = 0; it < steps; ++it) {
     solver->zero_grad();
     vae.loss->forward(false, true);
     vae.loss->variable()->grad()->fill(1.0);
@@ -101,8 +109,8 @@ TEST(initial_loss_and_learning) {
     solver->update();
     last = *vae.loss->variable()->cast_data_and_get_pointer<float>(ctx);
   }
-  std::printf("initial loss %.3f, after 200 Adam steps %.3f\n", initial, last);
-  CHECK(last < 0.5f * initial);
+  std::printf("initial loss %.3f, after %d Adam steps %.3f\n", initial, steps, last);
+  CHECK(last < bound * initial);
 }
 
 NNVAE_TEST_MAIN()
