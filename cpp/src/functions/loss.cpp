@@ -22,10 +22,14 @@ void sigmoid_cross_entropy_forward(const float* x, const float* t, float* y, int
 
 void sigmoid_cross_entropy_backward(const float* x, const float* t, const float* dy, float* dx, int64_t n,
                                     bool accumulate) {
+  // Two loops rather than `accumulate ? dx + g : g` inside one: GCC does not
+  // vectorise a conditional read of dx.
+  if (accumulate) {
 #pragma omp parallel for simd if (n > detail::kParallelThreshold)
-  for (int64_t i = 0; i < n; ++i) {
-    float g = dy[i] * (vmath::sigmoid(x[i]) - t[i]);
-    dx[i] = accumulate ? dx[i] + g : g;
+    for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (vmath::sigmoid(x[i]) - t[i]);
+  } else {
+#pragma omp parallel for simd if (n > detail::kParallelThreshold)
+    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (vmath::sigmoid(x[i]) - t[i]);
   }
 }
 
