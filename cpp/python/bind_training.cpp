@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -102,36 +103,47 @@ ProgressFn progress_with_signals(const py::object& fn) {
   };
 }
 
-py::dict train(VaeTrainer& t, int64_t until, const py::object& on_monitor) {
-  // Ctrl-C: the next step checks the signal flag (running Python's handler),
-  // swallows the KeyboardInterrupt and stops cleanly; the caller is told.
-  bool interrupted = false;
-  py::object pending;  // another exception raised by a signal handler
-  auto should_stop = [&]() {
-    py::gil_scoped_acquire gil;
-    if (PyErr_CheckSignals() == 0) return false;
-    py::error_already_set e;
+py::dict train(VaeTrainer& t, int64_t until, const py::object& on_monitor, const py::object& should_stop) {
+  // Before every step the GIL is taken back briefly to run pending signal
+  // handlers (PyErr_CheckSignals) and ask `should_stop()`. A Ctrl-C that
+  // raises KeyboardInterrupt, there or inside on_monitor, stops the loop
+  // cleanly at the next step and comes back as reason "interrupted"; any
+  // other exception stops it too and is re-raised here.
+  bool interrupted = false, stop = false;
+  std::optional<py::error_already_set> error;
+  auto absorb = [&](py::error_already_set& e) {
     if (e.matches(PyExc_KeyboardInterrupt))
       interrupted = true;
     else
-      pending = e.value();
-    return true;
+      error = e;
+    stop = true;
+  };
+  auto stop_fn = [&]() {
+    py::gil_scoped_acquire gil;
+    try {
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      if (!stop && !should_stop.is_none() && should_stop().cast<bool>()) stop = true;
+    } catch (py::error_already_set& e) {
+      absorb(e);
+    }
+    return stop;
   };
   VaeTrainer::MonitorFn monitor;
   if (!on_monitor.is_none())
     monitor = [&](const MonitorRecord& r) {
       py::gil_scoped_acquire gil;
-      on_monitor(r.iteration, r.train_loss, r.val_loss);
+      try {
+        on_monitor(r.iteration, r.train_loss, r.val_loss);
+      } catch (py::error_already_set& e) {
+        absorb(e);
+      }
     };
   TrainResult r;
   {
     py::gil_scoped_release release;
-    r = t.train(until, monitor, should_stop);
+    r = t.train(until, monitor, stop_fn);
   }
-  if (pending) {
-    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(pending.ptr())), pending.ptr());
-    throw py::error_already_set();
-  }
+  if (error) throw *error;
   const char* reason = r.reason == StopReason::finished ? "finished"
                        : r.reason == StopReason::nonfinite ? "nonfinite"
                        : interrupted ? "interrupted" : "stopped";
@@ -252,9 +264,10 @@ void bind_training(py::module_& m) {
              return new VaeTrainer(c, to_images(train, "training images"), to_images(test, "validation images"));
            }),
            py::arg("config"), py::arg("train_images"), py::arg("test_images"))
-      .def("train", &train, py::arg("until"), py::arg("on_monitor") = py::none(),
-           "Runs until `until` steps are done; on_monitor(iteration, tloss, vloss) each interval. Returns "
-           "{'reason': 'finished'|'interrupted'|'nonfinite', 'iteration', 'bad_loss'}.")
+      .def("train", &train, py::arg("until"), py::arg("on_monitor") = py::none(), py::arg("should_stop") = py::none(),
+           "Runs until `until` steps are done, without the GIL; on_monitor(iteration, tloss, vloss) each "
+           "interval; should_stop() before each step. Returns {'reason': 'finished'|'interrupted' (Ctrl-C)|"
+           "'stopped' (should_stop)|'nonfinite', 'iteration', 'bad_loss'}.")
       .def_property_readonly("iteration", &VaeTrainer::iteration)
       .def_property_readonly("batches_per_epoch", &VaeTrainer::batches_per_epoch)
       .def("get_parameters", [](const VaeTrainer& t) { return parameter_list(t.parameters()); },

@@ -1,0 +1,82 @@
+"""`nnvae evaluate --params FILE`: how well saved parameters model the test set.
+
+    nnvae evaluate --params runs/X/parameters.protobuf [--k 100] [--limit N]
+
+Prints the one-sample negative ELBO (the training loss) and the
+importance-weighted negative log-likelihood with k samples per image,
+-log (1/k) sum_j p(x, z_j) / q(z_j | x), both in nats per image, on the whole
+test set or its first N images. Both use a fixed seed.
+"""
+import argparse
+import json
+import sys
+import time
+
+from .. import training
+from ..errors import UsageError
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--params", required=True, metavar="FILE", help="a .protobuf or .h5 parameter file")
+    p.add_argument("--k", type=int, default=100, help="importance samples per image (default 100)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N test images")
+    p.add_argument("--seed", type=int, default=training.EVAL_SEED,
+                   help=f"seed of the samples (default {training.EVAL_SEED})")
+    p.add_argument("--dataset", default="mnist", metavar="NAME", help="mnist (default) or fashion-mnist")
+    p.add_argument("--data-dir", metavar="D", help="root folder holding mnist/ and fashion-mnist/")
+    p.add_argument("--threads", type=int, metavar="T", help="engine threads (default: all cores)")
+    p.add_argument("--json", metavar="FILE", help="also write the figures to this JSON file")
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None)
+    bar.add_argument("--no-progress", dest="progress", action="store_false")
+
+
+def check_common(args) -> None:
+    if args.dataset not in training.DATASET_NAMES:
+        raise UsageError(f"unknown data set {args.dataset!r}: choose {' or '.join(training.DATASET_NAMES)}")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"threads must be >= 1, got {args.threads}")
+    if not 0 <= args.seed < 2 ** 32:
+        raise UsageError(f"seed must be in [0, 2**32), got {args.seed}")
+
+
+def run(args) -> int:
+    check_common(args)
+    if args.k < 1:
+        raise UsageError(f"k must be >= 1, got {args.k}")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"limit must be >= 1, got {args.limit}")
+    params = training.load_model_parameters(args.params)
+    if args.threads:
+        training._core.set_num_threads(args.threads)
+    from ..datasets import load_dataset
+
+    images, _ = load_dataset(args.dataset, "test", args.data_dir)
+    if args.limit is not None:
+        images = images[:args.limit]
+    n = len(images)
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+
+    t0 = time.monotonic()
+    bar = training.ProgressBar(sys.stderr, n, 0, show)
+    nelbo = training.negative_elbo(params, images, seed=args.seed, progress=lambda d, t: bar.show(d))
+    bar.done()
+    print(f"negative ELBO: {nelbo:.4f} nats per image ({n} {args.dataset} test images, one sample, "
+          f"seed {args.seed})", flush=True)
+    bar = training.ProgressBar(sys.stderr, n, 0, show)
+    nll = training.importance_weighted_nll(params, images, args.k, seed=args.seed,
+                                           progress=lambda d, t: bar.show(d))
+    bar.done()
+    print(f"importance-weighted NLL (k={args.k}): {nll:.4f} nats per image ({n} images, seed {args.seed})",
+          flush=True)
+    if args.json:
+        from pathlib import Path
+
+        result = {"params": str(args.params), "dataset": args.dataset, "images": n, "seed": args.seed,
+                  "negative_elbo": nelbo, "k": args.k, "iw_nll": nll,
+                  "seconds": time.monotonic() - t0}
+        try:
+            training._atomic_text(Path(args.json), json.dumps(result, indent=2) + "\n")
+        except OSError as e:
+            raise training.NnvaeError(f"cannot write {args.json}: {e.strerror or e}") from None
+    return 0

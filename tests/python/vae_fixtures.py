@@ -1,0 +1,51 @@
+"""Shared helpers of the VAE training tests (test_training, test_train_cli,
+test_evaluate_generate): a data root and a small, fast model setting."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+REAL_MNIST = REPO.parent / "shared" / "data" / "mnist"
+
+# A small model: 784-64-64-8 and back, so a step costs ~1/60 of the tutorial's.
+SMALL = ["--latent", "8", "--hidden", "64", "--batch-size", "20", "--threads", "1", "--no-progress"]
+
+
+def strokes(n: int, seed: int) -> np.ndarray:
+    """n uint8 images (n, 28, 28): one of four bright strokes plus sparse noise."""
+    rng = np.random.default_rng(seed)
+    r, c = np.mgrid[0:28, 0:28]
+    band = (r > 4) & (r < 24)
+    shapes = np.stack([band & (c > 12) & (c < 16), (c > 4) & (c < 24) & (r > 12) & (r < 16),
+                       band & (abs(r - c) < 2), band & (abs(r + c - 27) < 2)])
+    imgs = shapes[rng.integers(0, 4, n)].astype(np.uint8) * rng.integers(200, 256, (n, 28, 28), dtype=np.uint8)
+    imgs[rng.random((n, 28, 28)) < 0.02] = 150
+    return imgs
+
+
+def data_root(tmp_path_factory) -> Path:
+    """A --data-dir: the shared MNIST when present, else synthetic full-size
+    files (60,000 / 10,000 images, uncompressed IDX) written once."""
+    if (REAL_MNIST / "train-images-idx3-ubyte.gz").is_file():
+        return REAL_MNIST.parent
+    from nnvae.datasets import idx_images_bytes, idx_labels_bytes
+
+    root = tmp_path_factory.mktemp("data")
+    (root / "mnist").mkdir()
+    for prefix, n, seed in (("train", 60000, 1), ("t10k", 10000, 2)):
+        (root / "mnist" / f"{prefix}-images-idx3-ubyte").write_bytes(idx_images_bytes(strokes(n, seed)))
+        (root / "mnist" / f"{prefix}-labels-idx1-ubyte").write_bytes(idx_labels_bytes(np.zeros(n, np.uint8)))
+    return root
+
+
+def run_cli(*args, timeout=300, **kw) -> subprocess.CompletedProcess:
+    """`python -m nnvae.cli ARGS` with the nnvae under test on the path."""
+    import nnvae
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(nnvae.__file__).parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "nnvae.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env, **kw)
