@@ -401,7 +401,9 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
                 "hidden", "monitor_interval", "validation_batches"):
         setattr(cfg, key, s[key])
     cfg.graph = o.graph
-    cfg.threads = o.threads or 0
+    # A resumed run keeps the checkpoint's thread count unless told otherwise:
+    # with the same count it continues bit for bit.
+    cfg.threads = o.threads or (saved or {}).get("threads") or 0
     try:
         cfg.validate(n_train, len(test_images))
     except ValueError as e:

@@ -203,3 +203,16 @@ def test_same_seed_same_monitor_lines(tmp_path, images):
                               test_images=images[1])
         outs.append([l for l in (tmp_path / name / "log.txt").read_text().splitlines() if l.startswith("iter")])
     assert outs[0] == outs[1] and len(outs[0]) == 2
+
+
+def test_progress_bar(tmp_path, images):
+    import io
+
+    err = io.StringIO()
+    training.run_training(small(iterations=20, out=str(tmp_path), pictures=False, progress=True),
+                          out=open(tmp_path / "out.txt", "w"), err=err, train_images=images[0],
+                          test_images=images[1])
+    text = err.getvalue()
+    # Redrawn in place: iteration, speed, time left and the latest losses.
+    assert "\r[" in text and "20/20" in text and " it/s " in text and " left" in text
+    assert "tloss " in text and "vloss " in text
