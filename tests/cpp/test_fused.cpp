@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <tuple>
 #include <nnvae/nnvae.hpp>
 #include <vector>
 
@@ -146,6 +147,83 @@ TEST(vectorised_sigmoid_cross_entropy) {
     double want = std::max(v, 0.0) - v * tv + std::log1p(std::exp(-std::fabs(v)));
     CHECK_NEAR(ys[i], want, 3e-7);
     CHECK_NEAR(g[i], 1 / (1 + std::exp(-v)) - tv, 2e-7);
+  }
+}
+
+// --- threaded products --------------------------------------------------------
+
+namespace {
+// y = x·W + b, and with dy = 1/(1 + index) the gradients dx = dy·Wᵀ,
+// dW = xᵀ·dy, db = Σ_rows dy, on `threads` threads.
+struct AffineRun {
+  std::vector<float> y, dx, dw, db;
+};
+AffineRun run_affine(int threads, int64_t rows, int64_t k, int64_t n) {
+  set_num_threads(threads);
+  auto x = std::make_shared<CgVariable>(Shape_t{rows, k}, true);
+  auto w = std::make_shared<CgVariable>(Shape_t{k, n}, true);
+  auto b = std::make_shared<CgVariable>(Shape_t{n}, true);
+  Generator g(11);
+  for (auto& v : {x, w, b}) {
+    float* p = v->variable()->cast_data_and_get_pointer<float>(ctx(), true);
+    for (int64_t i = 0; i < v->variable()->size(); ++i) p[i] = g.uniform() - 0.5f;
+    v->variable()->grad()->zero();
+  }
+  auto y = f::affine(x, w, b, 1);
+  y->forward();
+  float* dy = y->variable()->cast_grad_and_get_pointer<float>(ctx(), true);
+  for (int64_t i = 0; i < rows * n; ++i) dy[i] = 1.0f / float(1 + i % 97);
+  y->backward();
+  auto grad = [](const CgVariablePtr& v) {
+    const float* p = v->variable()->cast_grad_and_get_pointer<float>(ctx());
+    return std::vector<float>(p, p + v->variable()->size());
+  };
+  AffineRun r{data_of(y), grad(x), grad(w), grad(b)};
+  set_num_threads(1);
+  return r;
+}
+}  // namespace
+
+// Products big enough to be cut into per-thread blocks (by rows: 300 x 37;
+// by columns: 37 x 301, neither a multiple of 16) give, on 2 threads, what
+// they give on 1, and both match a double-precision reference.
+TEST(threaded_affine_matches_single_thread_and_reference) {
+  for (auto [rows, k, n] : {std::tuple<int64_t, int64_t, int64_t>{300, 129, 37}, {37, 300, 301}}) {
+    AffineRun one = run_affine(1, rows, k, n), two = run_affine(2, rows, k, n);
+    // The reference, from the same inputs.
+    set_num_threads(1);
+    Generator g(11);
+    std::vector<double> x(rows * k), w(k * n), b(n);
+    for (auto* v : {&x, &w, &b})
+      for (auto& e : *v) e = g.uniform() - 0.5f;
+    auto dy = [&](int64_t r, int64_t j) { return 1.0 / double(1 + (r * n + j) % 97); };
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < n; ++j) {
+        double s = b[j];
+        for (int64_t i = 0; i < k; ++i) s += x[r * k + i] * w[i * n + j];
+        CHECK_NEAR(one.y[r * n + j], s, 1e-5);
+        CHECK_NEAR(two.y[r * n + j], one.y[r * n + j], 1e-5);
+      }
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < k; ++i) {
+        double s = 0;
+        for (int64_t j = 0; j < n; ++j) s += dy(r, j) * w[i * n + j];
+        CHECK_NEAR(one.dx[r * k + i], s, 1e-5);
+        CHECK_NEAR(two.dx[r * k + i], one.dx[r * k + i], 1e-5);
+      }
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double s = 0;
+        for (int64_t r = 0; r < rows; ++r) s += x[r * k + i] * dy(r, j);
+        CHECK_NEAR(one.dw[i * n + j], s, 1e-5);
+        CHECK_NEAR(two.dw[i * n + j], one.dw[i * n + j], 1e-5);
+      }
+    for (int64_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (int64_t r = 0; r < rows; ++r) s += dy(r, j);
+      CHECK_NEAR(one.db[j], s, 1e-5);
+      CHECK_EQ(two.db[j], one.db[j]);
+    }
   }
 }
 
