@@ -103,10 +103,29 @@ void bias_backward(const float* dy, float* db, int64_t rows, int64_t n, bool acc
 }
 
 // dx (rows, k) (+)= dy (rows, n) · wᵀ; dw (k, n) (+)= xᵀ · dy; db (n) (+)= Σ_rows dy.
+// dx and dw cost the same (2·rows·k·n FLOPs), so on 2 threads they run side
+// by side, one whole product per thread (one parallel region instead of two,
+// and no product cut); otherwise each is cut across the threads.
 void affine_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
                      int64_t rows, int64_t k, int64_t n, bool acc_x, bool acc_w, bool acc_b) {
-  if (dx) matmul(dy, false, w, true, dx, rows, n, k, acc_x);
-  if (dw) matmul(x, true, dy, false, dw, k, rows, n, acc_w);
+  auto grad_x = [&] { matmul(dy, false, w, true, dx, rows, n, k, acc_x); };
+  auto grad_w = [&] { matmul(x, true, dy, false, dw, k, rows, n, acc_w); };
+  bool side_by_side = false;
+#ifdef _OPENMP
+  side_by_side = dx && dw && omp_get_max_threads() == 2 && !omp_in_parallel() && rows * k * n >= kParallelProduct;
+#endif
+  if (side_by_side) {
+#pragma omp parallel sections num_threads(2)
+    {
+#pragma omp section
+      grad_x();
+#pragma omp section
+      grad_w();
+    }
+  } else {
+    if (dx) grad_x();
+    if (dw) grad_w();
+  }
   if (db) bias_backward(dy, db, rows, n, acc_b);
 }
 
