@@ -7,7 +7,7 @@
 //   bench_step --threads T [--path trainer|graph]
 //   stdin:  step B N      N training steps at batch B   -> {"seconds": s, "loss": l}
 //           profile B N   the same, with per-function times (forward and backward)
-//           matmul B R    the step's 20 matrix products at batch B, R repeats each
+//           matmul B R    the step's 20 matrix products at batch B (Eigen's and the engine's)
 //           quit
 //   stdout: one JSON object per command.
 //
@@ -29,6 +29,8 @@
 #include <vector>
 
 #include <nnvae/nnvae.hpp>
+
+#include "../cpp/src/functions/matmul.hpp"  // the engine's product (affine's)
 #ifdef NNVAE_BENCH_HAVE_TRAINER
 #include <nnvae/vae_training.hpp>
 #endif
@@ -172,6 +174,9 @@ std::vector<Product> step_products(int64_t B) {
   return ps;
 }
 
+// Seconds per product, best of `reps` blocks of 5: with Eigen's own
+// product (its OpenMP threads when T > 1) and with the engine's
+// kernels::matmul (what affine runs).
 std::string time_products(int64_t B, int reps) {
   std::ostringstream os;
   os << "{\"products\": [";
@@ -182,22 +187,25 @@ std::string time_products(int64_t B, int reps) {
     if (p.kind == 0) A = RowMatrix::Random(p.m, p.k), Bm = RowMatrix::Random(p.k, p.n);
     if (p.kind == 1) A = RowMatrix::Random(p.m, p.k), Bm = RowMatrix::Random(p.n, p.k);  // W (n, k)
     if (p.kind == 2) A = RowMatrix::Random(p.k, p.m), Bm = RowMatrix::Random(p.k, p.n);  // X (B, in)
-    auto once = [&] {
+    auto eigen = [&] {
       if (p.kind == 0) C.noalias() = A * Bm;
       if (p.kind == 1) C.noalias() = A * Bm.transpose();
       if (p.kind == 2) C.noalias() = A.transpose() * Bm;
     };
-    once();
-    // Best of `reps` timed blocks of a few products: the machine's speed
-    // when nothing else interferes.
-    double best = 1e30;
-    for (int r = 0; r < reps; ++r) {
-      auto t0 = Clock::now();
-      for (int i = 0; i < 5; ++i) once();
-      best = std::min(best, seconds_since(t0) / 5);
-    }
+    auto engine = [&] { kernels::matmul(A.data(), p.kind == 2, Bm.data(), p.kind == 1, C.data(), p.m, p.k, p.n, false); };
+    auto best_of = [&](auto&& once) {
+      once();
+      double best = 1e30;
+      for (int r = 0; r < reps; ++r) {
+        auto t0 = Clock::now();
+        for (int i = 0; i < 5; ++i) once();
+        best = std::min(best, seconds_since(t0) / 5);
+      }
+      return best;
+    };
+    double e = best_of(eigen), n = best_of(engine);
     os << (first ? "" : ", ") << "{\"what\": \"" << p.what << "\", \"m\": " << p.m << ", \"k\": " << p.k
-       << ", \"n\": " << p.n << ", \"seconds\": " << best << "}";
+       << ", \"n\": " << p.n << ", \"eigen\": " << e << ", \"nnvae\": " << n << "}";
     first = false;
   }
   os << "]}";

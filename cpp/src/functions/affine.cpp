@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "common.hpp"
+#include "matmul.hpp"
 #include "nnvae/functions.hpp"
 #ifdef _OPENMP
 #include <omp.h>
@@ -41,11 +42,8 @@ constexpr int64_t kParallelProduct = int64_t(1) << 20;
 
 }  // namespace
 
-// C (m, n) (+)= op(A) · op(B), all row-major. A is stored (m, k), or (k, m)
-// when ta (op(A) = Aᵀ); B is stored (k, n), or (n, k) when tb; not both
-// transposed (affine has no use for it).
-// The output is cut along its longer side into one block per thread, in
-// multiples of 16 (one AVX-512 register of floats).
+// (matmul.hpp) The output is cut along its longer side into one block per
+// thread, in multiples of 16 (one AVX-512 register of floats).
 void matmul(const float* a, bool ta, const float* b, bool tb, float* c, int64_t m, int64_t k, int64_t n,
             bool accumulate) {
   const bool by_rows = m >= n;
