@@ -144,7 +144,7 @@ void AdamSolver::update_one(Param& p) {
   const float alpha_t =
       static_cast<float>(lr_ * std::sqrt(1.0 - std::pow(double(beta2_), t)) / (1.0 - std::pow(double(beta1_), t)));
   const float b1 = beta1_, b2 = beta2_, eps = eps_;
-#pragma omp parallel for simd if (n > (1 << 16))
+#pragma omp parallel for simd if (parallel : n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
     float mi = b1 * m[i] + (1.f - b1) * g[i];
     float vi = b2 * v[i] + (1.f - b2) * g[i] * g[i];

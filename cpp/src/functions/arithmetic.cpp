@@ -82,7 +82,7 @@ class Binary : public Function {
     float* y = detail::out_data(out);
     int64_t n = out->size();
     if (same_) {
-#pragma omp parallel for simd if (n > detail::kParallelThreshold)
+#pragma omp parallel for simd if (parallel : n > detail::kParallelThreshold)
       for (int64_t i = 0; i < n; ++i) y[i] = Op::f(a[i], b[i]);
       return;
     }

@@ -32,6 +32,9 @@ std::vector<int64_t> broadcast_strides(const Shape_t& in, const Shape_t& out);
 // Vectorised, these loops take well under a nanosecond per element, so
 // below ~250,000 elements a parallel region (a wake-up and a join, and on a
 // busy machine a wait for a descheduled thread) costs more than it saves.
+// Loops use it as `parallel for simd if (parallel : n > kParallelThreshold)`:
+// a plain `if (...)` on a combined construct also switches simd off (OpenMP
+// 5), leaving shorter loops scalar.
 constexpr int64_t kParallelThreshold = 1 << 18;
 
 }  // namespace detail

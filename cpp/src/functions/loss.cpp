@@ -12,7 +12,7 @@ namespace nnvae {
 namespace kernels {
 
 void sigmoid_cross_entropy_forward(const float* x, const float* t, float* y, int64_t n) {
-#pragma omp parallel for simd if (n > detail::kParallelThreshold)
+#pragma omp parallel for simd if (parallel : n > detail::kParallelThreshold)
   for (int64_t i = 0; i < n; ++i) {
     // (not std::max: a reference to a temporary 0 keeps GCC from vectorising)
     const float xi = x[i];
@@ -25,10 +25,10 @@ void sigmoid_cross_entropy_backward(const float* x, const float* t, const float*
   // Two loops rather than `accumulate ? dx + g : g` inside one: GCC does not
   // vectorise a conditional read of dx.
   if (accumulate) {
-#pragma omp parallel for simd if (n > detail::kParallelThreshold)
+#pragma omp parallel for simd if (parallel : n > detail::kParallelThreshold)
     for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (vmath::sigmoid(x[i]) - t[i]);
   } else {
-#pragma omp parallel for simd if (n > detail::kParallelThreshold)
+#pragma omp parallel for simd if (parallel : n > detail::kParallelThreshold)
     for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (vmath::sigmoid(x[i]) - t[i]);
   }
 }
