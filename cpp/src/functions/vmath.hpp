@@ -37,7 +37,11 @@ inline float round_small(float v) {
 }
 
 // 2^n for an integral n in [-126, 127], built in the exponent field.
-inline float pow2i(float n) { return from_bits((static_cast<int32_t>(n) + 127) << 23); }
+// The shift is done unsigned: a NaN x reaches here as an arbitrary n, and
+// the (then meaningless) bits must not be undefined behaviour.
+inline float pow2i(float n) {
+  return from_bits(static_cast<int32_t>(static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23));
+}
 
 // e^x = 2^n · e^r with n = round(x / ln 2) and r = x − n·ln 2 in
 // [−ln2/2, ln2/2]; e^r by its Taylor polynomial to degree 7 (truncation
