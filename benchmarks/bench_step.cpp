@@ -7,7 +7,8 @@
 //   bench_step --threads T [--path trainer|graph]
 //   stdin:  step B N      N training steps at batch B   -> {"seconds": s, "loss": l}
 //           profile B N   the same, with per-function times (forward and backward)
-//           matmul B R    the step's 20 matrix products at batch B (Eigen's and the engine's)
+//           matmul B R [mean]  the step's 20 matrix products at batch B (Eigen's and the
+//                         engine's), best of R blocks of 5 (or their mean)
 //           quit
 //   stdout: one JSON object per command.
 //
@@ -174,10 +175,11 @@ std::vector<Product> step_products(int64_t B) {
   return ps;
 }
 
-// Seconds per product, best of `reps` blocks of 5: with Eigen's own
-// product (its OpenMP threads when T > 1) and with the engine's
-// kernels::matmul (what affine runs).
-std::string time_products(int64_t B, int reps) {
+// Seconds per product over `reps` blocks of 5, the best block (the
+// machine's speed) or, with `mean`, their mean (exposed to a busy machine as
+// much as a training measurement is): with Eigen's own product (its OpenMP
+// threads when T > 1) and with the engine's kernels::matmul (affine's).
+std::string time_products(int64_t B, int reps, bool mean) {
   std::ostringstream os;
   os << "{\"products\": [";
   bool first = true;
@@ -195,13 +197,15 @@ std::string time_products(int64_t B, int reps) {
     auto engine = [&] { kernels::matmul(A.data(), p.kind == 2, Bm.data(), p.kind == 1, C.data(), p.m, p.k, p.n, false); };
     auto best_of = [&](auto&& once) {
       once();
-      double best = 1e30;
+      double best = 1e30, total = 0;
       for (int r = 0; r < reps; ++r) {
         auto t0 = Clock::now();
         for (int i = 0; i < 5; ++i) once();
-        best = std::min(best, seconds_since(t0) / 5);
+        double s = seconds_since(t0) / 5;
+        best = std::min(best, s);
+        total += s;
       }
-      return best;
+      return mean ? total / reps : best;
     };
     double e = best_of(eigen), n = best_of(engine);
     os << (first ? "" : ", ") << "{\"what\": \"" << p.what << "\", \"m\": " << p.m << ", \"k\": " << p.k
@@ -312,9 +316,10 @@ int main(int argc, char** argv) {
         std::cout << "}" << std::endl;
       } else if (cmd == "matmul") {
         int batch = 0, reps = 0;
-        is >> batch >> reps;
-        if (batch <= 0 || reps <= 0) throw std::invalid_argument("matmul B R: B and R must be > 0");
-        std::cout << time_products(batch, reps) << std::endl;
+        std::string how;
+        is >> batch >> reps >> how;
+        if (batch <= 0 || reps <= 0) throw std::invalid_argument("matmul B R [mean]: B and R must be > 0");
+        std::cout << time_products(batch, reps, how == "mean") << std::endl;
       } else {
         throw std::invalid_argument("unknown command '" + cmd + "'");
       }
