@@ -100,6 +100,10 @@ def configure(parser):
                         help="OMP_WAIT_POLICY for both sides' workers (default: as in the environment). On a "
                              "busy machine threads that spin while waiting (libgomp's default) steal the "
                              "cores the work needs: passive is then several times faster with 2 threads")
+    parser.add_argument("--spin-count", type=int, metavar="N",
+                        help="GOMP_SPINCOUNT for both sides' workers: how long an idle OpenMP thread spins "
+                             "before it sleeps (libgomp's default 300000 is ~0.1 s of spinning; 20000 was as "
+                             "fast on a quiet machine here and far faster on a busy one)")
     parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
 
 
@@ -155,12 +159,15 @@ def build_program(root, quiet=False):
 
 
 _WAIT_POLICY = None  # set by run() from --wait-policy
+_SPIN_COUNT = None  # and from --spin-count
 
 
 def thread_env(threads):
     env = dict(os.environ)
     if _WAIT_POLICY:
         env["OMP_WAIT_POLICY"] = _WAIT_POLICY
+    if _SPIN_COUNT is not None:
+        env["GOMP_SPINCOUNT"] = str(_SPIN_COUNT)
     env["OMP_NUM_THREADS"] = str(threads)
     env["OPENBLAS_NUM_THREADS"] = str(threads)
     env["MKL_NUM_THREADS"] = str(threads)
@@ -396,10 +403,15 @@ def run(args):
         raise UsageError("--rounds must be >= 1")
     if not args.seconds > 0:
         raise UsageError("--seconds must be > 0")
-    global _WAIT_POLICY
+    global _WAIT_POLICY, _SPIN_COUNT
     _WAIT_POLICY = None if args.wait_policy == "inherit" else args.wait_policy.upper()
     if _WAIT_POLICY:
         os.environ["OMP_WAIT_POLICY"] = _WAIT_POLICY
+    if args.spin_count is not None:
+        if args.spin_count < 0:
+            raise UsageError("--spin-count must be >= 0")
+        _SPIN_COUNT = args.spin_count
+        os.environ["GOMP_SPINCOUNT"] = str(args.spin_count)
     out = sys.stdout
     results = {"machine": machine_line(), "flops_per_image": flops_per_image()}
 
@@ -432,8 +444,9 @@ def run(args):
     print(f"machine: {results['machine']}", file=out)
     print(f"at start: {load_line()}", file=out)
     waits = {k: os.environ[k] for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in os.environ}
-    print(f"engine worker: {'bench_step --path ' + args.path if kind == 'program' else 'nnvae._core'}"
-          f"{'; ' + ', '.join(f'{k}={v}' for k, v in waits.items()) if waits else ''}", file=out)
+    print(f"engine worker: {'bench_step --path ' + args.path if kind == 'program' else 'nnvae._core'}; "
+          f"OpenMP waiting: {', '.join(f'{k}={v}' for k, v in waits.items()) if waits else 'libgomp default'} "
+          f"(both sides)", file=out)
     fpi = flops_per_image()
     print(f"model: {fpi / 1e6:.2f} MFLOP per image per training step in {len(step_products(1))} matrix products",
           file=out, flush=True)
