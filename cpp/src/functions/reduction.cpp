@@ -19,7 +19,8 @@ void reduce_contiguous(const float* x, float* y, int64_t outer, int64_t reduce, 
     float* yo = y + o * inner;
     const float* xo = x + o * reduce * inner;
     if (inner == 1) {
-      double s = 0.0;
+      double s = 0.0;  // in double: a row may hold many terms (784 pixels)
+#pragma omp simd reduction(+ : s)
       for (int64_t r = 0; r < reduce; ++r) s += xo[r];
       yo[0] = static_cast<float>(s * scale);
       continue;
@@ -35,7 +36,21 @@ void reduce_contiguous(const float* x, float* y, int64_t outer, int64_t reduce, 
 void reduce_contiguous_backward(const float* dy, float* dx, int64_t outer, int64_t reduce, int64_t inner, float scale,
                                 bool accumulate) {
 #pragma omp parallel for if (outer * reduce * inner > detail::kParallelThreshold)
-  for (int64_t o = 0; o < outer; ++o)
+  for (int64_t o = 0; o < outer; ++o) {
+    if (inner == 1) {
+      // A row summed to one value (the loss's Σ over pixels): the row gets
+      // that value's gradient, a vectorised fill.
+      float* d = dx + o * reduce;
+      const float g = scale * dy[o];
+      if (accumulate) {
+#pragma omp simd
+        for (int64_t r = 0; r < reduce; ++r) d[r] += g;
+      } else {
+#pragma omp simd
+        for (int64_t r = 0; r < reduce; ++r) d[r] = g;
+      }
+      continue;
+    }
     for (int64_t r = 0; r < reduce; ++r) {
       float* d = dx + (o * reduce + r) * inner;
       const float* g = dy + o * inner;
@@ -44,6 +59,7 @@ void reduce_contiguous_backward(const float* dy, float* dx, int64_t outer, int64
       else
         for (int64_t j = 0; j < inner; ++j) d[j] = scale * g[j];
     }
+  }
 }
 
 }  // namespace kernels
