@@ -2,8 +2,10 @@
 the machine's limit that is (issue 5; benchmarks/bench_train.py runs this).
 
 It prints, on MNIST-shaped data:
-  - the speed of the step's float32 matrix products (the engine's Eigen and
-    numpy, 1 and 2 threads), the limit it implies (FLOPs per image x speed);
+  - the speed of the step's float32 matrix products (Eigen's own, the
+    engine's per-thread blocks, numpy's BLAS; 1 and 2 threads) and the limit
+    it implies (speed / FLOPs per image), also re-measured in every round so
+    that the fraction of it reached compares figures taken under one load;
   - training images per second at batch 100 and 1,000 with 1 and 2 threads,
     nnvae's trainer (VaeTrainer::train, the loop nnvae-train runs, with no
     Python in it) against the PyTorch twin (benchmarks/torch_twin.py) when
