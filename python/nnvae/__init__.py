@@ -11,9 +11,16 @@ NNabla's Python names. The public surface is what ``__all__`` lists; the
 submodules ``nnvae.datasets``, ``nnvae.cli`` and ``nnvae.errors`` are imported
 on demand.
 """
+import os as _os
 from contextlib import contextmanager as _contextmanager
 
-from . import _core
+# OpenMP threads that wait for work spin for a long time by default; when
+# another process wants the same cores, two spinning threads make training
+# 10-50x slower. A short spin costs nothing on an idle machine. libgomp reads
+# this when the engine loads, so it is set (unless the user set it) first.
+_os.environ.setdefault("GOMP_SPINCOUNT", "20000")
+
+from . import _core  # noqa: E402
 from ._core import Variable
 from .parameter import clear_parameters, get_parameters, parameter_scope
 from . import functions, parametric_functions, solvers

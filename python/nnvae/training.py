@@ -409,6 +409,9 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
     except ValueError as e:
         raise UsageError(str(e)) from None
     trainer = _core.VaeTrainer(cfg, train_images, test_images)
+    # The trainer holds its own uint8 copy; ours would only add 47 MB to the
+    # process (nnvae-train stays under 200 MB resident).
+    del train_images
     threads = _core.get_num_threads()
 
     ckpt_path = folder / CHECKPOINT_NAME
