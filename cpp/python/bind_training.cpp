@@ -254,6 +254,7 @@ void bind_training(py::module_& m) {
       .def_readwrite("monitor_interval", &VaeConfig::monitor_interval)
       .def_readwrite("validation_batches", &VaeConfig::validation_batches)
       .def_readwrite("threads", &VaeConfig::threads)
+      .def_readwrite("init", &VaeConfig::init)
       .def_property(
           "graph", [](const VaeConfig& c) { return graph_mode_name(c.graph); },
           [](VaeConfig& c, const std::string& s) { c.graph = parse_graph_mode(s); })

@@ -122,6 +122,7 @@ void VaeConfig::validate(int64_t n_train, int64_t n_test) const {
   if (monitor_interval < 1) fail("monitor interval must be >= 1, got " + std::to_string(monitor_interval));
   if (validation_batches < 1) fail("validation batches must be >= 1, got " + std::to_string(validation_batches));
   if (threads < 0) fail("thread count must be >= 0 (0: unchanged), got " + std::to_string(threads));
+  if (init != "glorot" && init != "fan-in") fail("unknown init '" + init + "': choose glorot or fan-in");
 }
 
 // ---------------------------------------------------------------------------
@@ -216,6 +217,18 @@ std::string format_monitor_line(const MonitorRecord& r) {
 // ---------------------------------------------------------------------------
 // Training
 
+namespace {
+// Redraws every parameter of layer L from U(±1/sqrt(n_in)), n_in being the
+// rows of L's W: (n_in, n_out); b: (n_out).
+void reinitialize_fan_in(ParameterDirectory parameters) {
+  for (auto& [name, var] : parameters.get_parameters()) {
+    auto w = parameters.get_parameter(name.substr(0, name.rfind('/')) + "/W");
+    const float lim = 1.0f / std::sqrt(static_cast<float>(w->shape()[0]));
+    UniformInitializer(-lim, lim).initialize(var->data());
+  }
+}
+}  // namespace
+
 VaeTrainer::VaeTrainer(const VaeConfig& config, ImageSet train, ImageSet test)
     : config_(config), train_(std::move(train)), test_(std::move(test)) {
   config_.validate(train_.count, test_.count);
@@ -233,6 +246,7 @@ VaeTrainer::VaeTrainer(const VaeConfig& config, ImageSet train, ImageSet test)
     } else {
       create_vae_parameters(params_, config_.latent, config_.hidden);
     }
+    if (config_.init == "fan-in") reinitialize_fan_in(params_);
   }
   solver_ = create_AdamSolver(kCtx, config_.learning_rate, config_.beta1, config_.beta2, config_.eps);
   solver_->set_parameters(params_.get_parameters());

@@ -49,6 +49,7 @@ CHECKPOINT_VERSION = 1
 EVAL_SEED = 706  # the fixed seed of the final test evaluation
 DATASET_NAMES = ("mnist", "fashion-mnist")
 GRAPH_MODES = ("static", "dynamic")
+INIT_SCHEMES = ("glorot", "fan-in")
 
 # Settings that must agree between a checkpoint and the run resuming it:
 # any of them changes the numbers of every later step.
@@ -75,6 +76,7 @@ class TrainOptions:
     validation_batches: Optional[int] = None  # 10
     dataset: Optional[str] = None  # "mnist"
     graph: str = "static"
+    init: Optional[str] = None  # "glorot" (the tutorial's) or "fan-in" (PyTorch's nn.Linear default)
     threads: Optional[int] = None  # None: the engine's default (all cores)
     data_dir: Optional[str] = None
     out: Optional[str] = None  # run folder; default runs/<time stamp>
@@ -88,7 +90,7 @@ class TrainOptions:
 
 DEFAULTS = dict(iterations=60000, batch_size=100, learning_rate=3e-4, beta1=0.9, beta2=0.999, eps=1e-8,
                 seed=313, latent=50, hidden=500, monitor_interval=10, validation_batches=10,
-                dataset="mnist")
+                dataset="mnist", init="glorot")
 
 
 def parameter_shapes(latent: int = 50, hidden: int = 500) -> Dict[str, Tuple[int, ...]]:
@@ -141,6 +143,8 @@ def check_options(o: TrainOptions) -> None:
         raise UsageError(f"unknown data set {o.dataset!r}: choose {' or '.join(DATASET_NAMES)}")
     if o.graph not in GRAPH_MODES:
         raise UsageError(f"unknown graph mode {o.graph!r}: choose static or dynamic")
+    if o.init is not None and o.init not in INIT_SCHEMES:
+        raise UsageError(f"unknown init {o.init!r}: choose glorot or fan-in")
 
 
 # --------------------------------------------------------------------------
@@ -398,7 +402,7 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
 
     cfg = _core.VaeConfig()
     for key in ("iterations", "batch_size", "learning_rate", "beta1", "beta2", "eps", "seed", "latent",
-                "hidden", "monitor_interval", "validation_batches"):
+                "hidden", "monitor_interval", "validation_batches", "init"):
         setattr(cfg, key, s[key])
     cfg.graph = o.graph
     # A resumed run keeps the checkpoint's thread count unless told otherwise:

@@ -183,8 +183,38 @@ TEST(nonfinite_loss_stops_and_names_the_iteration) {
   CHECK_EQ(t.iteration(), int64_t(1));
 }
 
+TEST(initial_parameters_glorot_or_fan_in) {
+  // glorot (the tutorial's): |W| <= sqrt(6/(n_in + n_out)), b = 0.
+  // fan-in: |W|, |b| <= 1/sqrt(n_in), and b is drawn too.
+  for (const char* init : {"glorot", "fan-in"}) {
+    VaeConfig c = small_config();
+    c.init = init;
+    VaeTrainer t(c, synthetic(200, 1), synthetic(40, 2));
+    auto params = t.parameters();
+    for (auto& [name, var] : params.get_parameters()) {
+      auto w = params.get_parameter(name.substr(0, name.rfind('/')) + "/W");
+      const double n_in = double(w->shape()[0]), n_out = double(w->shape()[1]);
+      const bool fan_in = std::string(init) == "fan-in";
+      const double lim = fan_in ? 1.0 / std::sqrt(n_in) : std::sqrt(6.0 / (n_in + n_out));
+      const float* p = var->cast_data_and_get_pointer<float>(Context{});
+      const bool is_bias = name.back() == 'b';
+      double max_abs = 0;
+      for (int64_t i = 0; i < var->size(); ++i) max_abs = std::max(max_abs, double(std::fabs(p[i])));
+      if (is_bias && !fan_in) {
+        CHECK_EQ(max_abs, 0.0);
+      } else {
+        CHECK(max_abs <= lim);
+        CHECK(max_abs > 0.5 * lim);  // the draws fill the range
+      }
+    }
+  }
+}
+
 TEST(bad_configs_and_states_are_refused) {
   VaeConfig c = small_config();
+  c.init = "he";
+  CHECK_THROWS_WITH(c.validate(), "unknown init 'he': choose glorot or fan-in");
+  c = small_config();
   c.batch_size = 0;
   CHECK_THROWS_WITH(c.validate(), "batch size must be >= 1, got 0");
   c = small_config();

@@ -102,6 +102,7 @@ def test_ctrl_c_then_resume_equals_uninterrupted(root, tmp_path):
     (["--learning-rate", "0"], "learning-rate must be a finite number > 0, got 0.0"),
     (["--learning-rate=-1e-3"], "learning-rate must be a finite number > 0"),
     (["--graph", "eager"], "unknown graph mode 'eager': choose static or dynamic"),
+    (["--init", "he"], "unknown init 'he': choose glorot or fan-in"),
     (["--dataset", "cifar"], "unknown data set 'cifar'"),
     (["--iterations", "0"], "iterations must be an integer >= 1, got 0"),
     (["--threads", "0"], "threads must be an integer >= 1, got 0"),

@@ -50,6 +50,10 @@ struct VaeConfig {
   int validation_batches = 10;
   GraphMode graph = GraphMode::static_graph;
   int threads = 0;  // 0: leave the engine's thread count as it is
+  // The initial parameters: "glorot" is the tutorial's (pf::affine's default:
+  // W ~ U(±sqrt(6/(n_in + n_out))), b = 0); "fan-in" draws W and b from
+  // U(±1/sqrt(n_in)), the default of PyTorch's nn.Linear.
+  std::string init = "glorot";
 
   // Throws std::invalid_argument naming the first impossible value (against
   // the data set sizes when given).

@@ -42,6 +42,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, metavar="T", help="engine threads (default: all cores)")
     p.add_argument("--graph", default="static", metavar="MODE",
                    help="static (build once, default) or dynamic (rebuilt every step)")
+    p.add_argument("--init", metavar="NAME",
+                   help="initial parameters: glorot (the tutorial's pf::affine default) or fan-in "
+                        "(U(+-1/sqrt(n_in)) for W and b, as PyTorch's nn.Linear)")
     p.add_argument("--latent", type=int, metavar="L", help=f"latent size (default {d['latent']})")
     p.add_argument("--hidden", type=int, metavar="H", help=f"hidden layer size (default {d['hidden']})")
     p.add_argument("--monitor-interval", type=int, metavar="M",
@@ -60,7 +63,7 @@ def run(args) -> int:
     opts = training.TrainOptions(
         iterations=args.iterations, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, seed=args.seed, latent=args.latent, hidden=args.hidden,
-        monitor_interval=args.monitor_interval, dataset=args.dataset, graph=args.graph,
+        monitor_interval=args.monitor_interval, dataset=args.dataset, graph=args.graph, init=args.init,
         threads=args.threads, data_dir=args.data_dir, out=args.out, resume=args.resume,
         checkpoint_every=args.checkpoint_every, progress=args.progress, pictures=args.pictures)
     training.run_training(opts)
