@@ -35,16 +35,19 @@ def make_images(count, seed=1):
 
 
 class Twin:
-    def __init__(self, torch, batch, images, seed=313):
+    """init "glorot": W ~ U(±sqrt(6/(n_in + n_out))), b = 0, as nnvae's
+    pf::affine; "fan-in": PyTorch's own nn.Linear default, U(±1/sqrt(n_in))."""
+
+    def __init__(self, torch, batch, images, seed=313, init="glorot"):
         nn = torch.nn
         torch.manual_seed(seed)
 
         def affine(n_in, n_out):
-            # Glorot-uniform W and zero b, as nnvae's pf::affine.
             layer = nn.Linear(n_in, n_out)
-            lim = (6.0 / (n_in + n_out)) ** 0.5
-            nn.init.uniform_(layer.weight, -lim, lim)
-            nn.init.zeros_(layer.bias)
+            if init == "glorot":
+                lim = (6.0 / (n_in + n_out)) ** 0.5
+                nn.init.uniform_(layer.weight, -lim, lim)
+                nn.init.zeros_(layer.bias)
             return layer
 
         self.torch = torch
@@ -57,13 +60,11 @@ class Twin:
         self.images = torch.from_numpy(images)
         self.pos = 0
 
-    def step(self):
+    def loss(self, x_u8):
+        """The mean one-sample negative ELBO of a uint8 batch (B, 784)."""
         torch = self.torch
         F = torch.nn.functional
-        if self.pos + self.batch > self.images.shape[0]:
-            self.pos = 0
-        x = self.images[self.pos:self.pos + self.batch].float() / 255.0
-        self.pos += self.batch
+        x = x_u8.float() / 255.0
         xb = (x >= 0.5).float()
         h = self.enc(x)
         mu, logvar = self.fc_mu(h), self.fc_logvar(h)
@@ -72,7 +73,16 @@ class Twin:
         logits = self.dec(z)
         rec = F.binary_cross_entropy_with_logits(logits, xb, reduction="sum")
         kl = 0.5 * (mu * mu + sigma * sigma).sum() - 0.5 * (1.0 + logvar).sum()
-        loss = (rec + kl) / self.batch
+        return (rec + kl) / x_u8.shape[0]
+
+    def step(self, x_u8=None):
+        """One Adam step on `x_u8`, or on the next batch of the twin's images."""
+        if x_u8 is None:
+            if self.pos + self.batch > self.images.shape[0]:
+                self.pos = 0
+            x_u8 = self.images[self.pos:self.pos + self.batch]
+            self.pos += self.batch
+        loss = self.loss(x_u8)
         self.opt.zero_grad(set_to_none=False)
         loss.backward()
         self.opt.step()
