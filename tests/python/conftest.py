@@ -1,5 +1,7 @@
 """Shared pytest fixtures. Keep this file small: fixtures used by one test
 file belong in that file."""
+import urllib.error
+
 import pytest
 
 
@@ -16,3 +18,23 @@ def fresh_engine():
     yield
     nnvae.clear_parameters()
     nnvae.set_auto_forward(False)
+
+
+@pytest.fixture
+def offline_data(tmp_path, monkeypatch):
+    """nnvae.datasets with no real cache (NNVAE_DATA unset, XDG_CACHE_HOME and
+    HOME in tmp_path), no network and no pip: the data tests' base."""
+    from nnvae import datasets as ds
+
+    monkeypatch.delenv("NNVAE_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+    def no_network(url, timeout):
+        raise urllib.error.URLError("network disabled in tests")
+
+    def no_pip(folder):
+        raise OSError("pip disabled in tests")
+
+    monkeypatch.setattr(ds, "_http_get", no_network)
+    monkeypatch.setattr(ds, "_pip_download", no_pip)

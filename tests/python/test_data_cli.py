@@ -34,19 +34,7 @@ def tiny_files(seed=0):
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.delenv("NNVAE_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-
-    def no_network(url, timeout):
-        raise urllib.error.URLError("network disabled in tests")
-
-    def no_pip(folder):
-        raise OSError("pip disabled in tests")
-
-    monkeypatch.setattr(ds, "_http_get", no_network)
-    monkeypatch.setattr(ds, "_pip_download", no_pip)
+def isolated(offline_data, monkeypatch):
     # The tiny data set stands for MNIST: same names, its own counts and sums.
     files = tiny_files()
     spec = dataclasses.replace(

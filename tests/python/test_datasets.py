@@ -84,20 +84,8 @@ class Log(list):
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """No real cache, no network, no pip."""
-    monkeypatch.delenv("NNVAE_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-
-    def no_network(url, timeout):
-        raise urllib.error.URLError("network disabled in tests")
-
-    def no_pip(folder):
-        raise OSError("pip disabled in tests")
-
-    monkeypatch.setattr(ds, "_http_get", no_network)
-    monkeypatch.setattr(ds, "_pip_download", no_pip)
+def isolated(offline_data, monkeypatch):
+    """No real cache, no network, no pip; no system Fashion-MNIST folder."""
     monkeypatch.setitem(ds.DATASETS, "fashion-mnist",
                         dataclasses.replace(ds.DATASETS["fashion-mnist"], system_dirs=()))
 
