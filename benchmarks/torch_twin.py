@@ -35,10 +35,11 @@ def make_images(count, seed=1):
 
 
 class Twin:
-    """init "glorot": W ~ U(±sqrt(6/(n_in + n_out))), b = 0, as nnvae's
-    pf::affine; "fan-in": PyTorch's own nn.Linear default, U(±1/sqrt(n_in))."""
+    """init "fan-in": PyTorch's own nn.Linear default, U(±1/sqrt(n_in)) for W
+    and b, as nnvae-train's default; "glorot": W ~ U(±sqrt(6/(n_in + n_out))),
+    b = 0, as the tutorial's pf::affine."""
 
-    def __init__(self, torch, batch, images, seed=313, init="glorot"):
+    def __init__(self, torch, batch, images, seed=313, init="fan-in"):
         nn = torch.nn
         torch.manual_seed(seed)
 

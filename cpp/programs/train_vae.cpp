@@ -5,7 +5,7 @@
 //
 //   train_vae DATA_FOLDER [--iterations N] [--batch-size B] [--learning-rate LR]
 //             [--seed S] [--threads T] [--graph static|dynamic]
-//             [--monitor-interval M] [--latent L] [--hidden H]
+//             [--monitor-interval M] [--latent L] [--hidden H] [--init fan-in|glorot]
 //
 // Exit codes: 0 done, 1 runtime failure (unreadable data, non-finite loss),
 // 2 usage error.
@@ -27,7 +27,8 @@ struct UsageError : std::runtime_error {
 
 const char* kUsage =
     "usage: train_vae DATA_FOLDER [--iterations N] [--batch-size B] [--learning-rate LR] [--seed S]\n"
-    "                 [--threads T] [--graph static|dynamic] [--monitor-interval M] [--latent L] [--hidden H]";
+    "                 [--threads T] [--graph static|dynamic] [--monitor-interval M] [--latent L] [--hidden H]\n"
+    "                 [--init fan-in|glorot]";
 
 long long parse_int(const std::string& opt, const std::string& text) {
   char* end = nullptr;
@@ -94,6 +95,7 @@ int run(int argc, char** argv) {
     else if (a == "--monitor-interval") cfg.monitor_interval = static_cast<int>(parse_int(a, v));
     else if (a == "--latent") cfg.latent = static_cast<int>(parse_int(a, v));
     else if (a == "--hidden") cfg.hidden = static_cast<int>(parse_int(a, v));
+    else if (a == "--init") cfg.init = v;  // checked by validate()
     else if (a == "--graph") {
       try {
         cfg.graph = parse_graph_mode(v);

@@ -76,7 +76,7 @@ class TrainOptions:
     validation_batches: Optional[int] = None  # 10
     dataset: Optional[str] = None  # "mnist"
     graph: str = "static"
-    init: Optional[str] = None  # "glorot" (the tutorial's) or "fan-in" (PyTorch's nn.Linear default)
+    init: Optional[str] = None  # "fan-in" (default, PyTorch's nn.Linear) or "glorot" (the tutorial's)
     threads: Optional[int] = None  # None: the engine's default (all cores)
     data_dir: Optional[str] = None
     out: Optional[str] = None  # run folder; default runs/<time stamp>
@@ -90,7 +90,7 @@ class TrainOptions:
 
 DEFAULTS = dict(iterations=60000, batch_size=100, learning_rate=3e-4, beta1=0.9, beta2=0.999, eps=1e-8,
                 seed=313, latent=50, hidden=500, monitor_interval=10, validation_batches=10,
-                dataset="mnist", init="glorot")
+                dataset="mnist", init="fan-in")
 
 
 def parameter_shapes(latent: int = 50, hidden: int = 500) -> Dict[str, Tuple[int, ...]]:

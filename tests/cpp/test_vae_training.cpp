@@ -235,10 +235,10 @@ TEST(bad_configs_and_states_are_refused) {
 
 TEST(evaluation_functions) {
   VaeConfig c = small_config();
-  c.iterations = 100;
+  c.iterations = 300;
   auto test = synthetic(50, 3);
   VaeTrainer t(c, synthetic(300, 1), test);
-  t.train(100);
+  t.train(300);
   auto p = t.parameters();
   // Fixed seed: the same figure twice; a batch remainder (50 = 2·20 + 10) is weighted by its size.
   double e1 = negative_elbo(p, c.latent, c.hidden, test, 20, 7), e2 = negative_elbo(p, c.latent, c.hidden, test, 20, 7);
@@ -266,6 +266,7 @@ TEST(evaluation_functions) {
     if (test.pixels[i] >= 128) on += probs[i], ++n_on;
     else off += probs[i], ++n_off;
   }
+  std::printf("mean probability on strokes %.3f, off %.3f\n", on / n_on, off / n_off);
   CHECK(on / n_on > 0.7 && off / n_off < 0.1);
 
   ParameterDirectory empty;

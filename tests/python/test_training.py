@@ -36,6 +36,18 @@ def finished_run(tmp_path_factory, images):
     return out, metrics
 
 
+def test_python_and_cpp_defaults_are_one_recipe():
+    # nnvae-train and the C++ program train_vae must start from the same
+    # settings: the tutorial's recipe, with PyTorch nn.Linear's fan-in init.
+    cfg = _core.VaeConfig()
+    for key, value in training.DEFAULTS.items():
+        if key == "dataset":
+            continue
+        assert getattr(cfg, key) == pytest.approx(value), key
+    assert cfg.init == "fan-in" and cfg.graph == "static"
+    assert (cfg.iterations, cfg.batch_size, cfg.seed) == (60000, 100, 313)
+
+
 def test_run_folder_files(finished_run):
     out, metrics = finished_run
     printed = (out / "stdout.txt").read_text().splitlines()
@@ -163,17 +175,18 @@ def test_nonfinite_loss_keeps_the_last_good_checkpoint(tmp_path, images):
 
 @pytest.mark.skipif(not (REAL_MNIST / "train-images-idx3-ubyte.gz").is_file(), reason="no shared MNIST")
 def test_loss_falls_on_mnist(tmp_path):
-    # The tutorial's model and recipe, 150 steps on the real data (2 threads):
-    # from 543 nats (logits 0) to below 190 (the measured run: 167 at 200).
+    # The tutorial's model and recipe with the default (fan-in) init, 400 steps
+    # on the real data (2 threads): from about 545 nats to below 185 (the
+    # measured run: 165 at step 400, after a plateau near 200 at steps 100-200).
     from nnvae.datasets import load_mnist
 
     train, _ = load_mnist("train", REAL_MNIST.parent, download=False)
     test, _ = load_mnist("test", REAL_MNIST.parent, download=False)
-    m = training.run_training(training.TrainOptions(iterations=150, threads=2, out=str(tmp_path), progress=False,
+    m = training.run_training(training.TrainOptions(iterations=400, threads=2, out=str(tmp_path), progress=False,
                                                     pictures=False),
                               out=open(tmp_path / "out.txt", "w"), train_images=train, test_images=test[:2000])
-    assert m["final_train_loss"] < 200 and m["final_val_loss"] < 190
-    assert m["test_negative_elbo"] < 190
+    assert m["final_train_loss"] < 185 and m["final_val_loss"] < 185
+    assert m["test_negative_elbo"] < 185
 
 
 def test_evaluation_helpers(finished_run, images):

@@ -50,10 +50,12 @@ struct VaeConfig {
   int validation_batches = 10;
   GraphMode graph = GraphMode::static_graph;
   int threads = 0;  // 0: leave the engine's thread count as it is
-  // The initial parameters: "glorot" is the tutorial's (pf::affine's default:
-  // W ~ U(±sqrt(6/(n_in + n_out))), b = 0); "fan-in" draws W and b from
-  // U(±1/sqrt(n_in)), the default of PyTorch's nn.Linear.
-  std::string init = "glorot";
+  // The initial parameters. "fan-in" (default) draws W and b from
+  // U(±1/sqrt(n_in)), PyTorch nn.Linear's default and the init of the twin
+  // behind SPEC §5's 79.2 nats; it ends about 1.5 nats better after 60,000
+  // iterations. "glorot" keeps pf::affine's own default, exactly the
+  // tutorial's: W ~ U(±sqrt(6/(n_in + n_out))), b = 0.
+  std::string init = "fan-in";
 
   // Throws std::invalid_argument naming the first impossible value (against
   // the data set sizes when given).

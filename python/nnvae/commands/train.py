@@ -43,8 +43,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--graph", default="static", metavar="MODE",
                    help="static (build once, default) or dynamic (rebuilt every step)")
     p.add_argument("--init", metavar="NAME",
-                   help="initial parameters: glorot (the tutorial's pf::affine default) or fan-in "
-                        "(U(+-1/sqrt(n_in)) for W and b, as PyTorch's nn.Linear)")
+                   help="initial parameters: fan-in (default; U(+-1/sqrt(n_in)) for W and b, as "
+                        "PyTorch's nn.Linear) or glorot (the tutorial's pf::affine default, b = 0)")
     p.add_argument("--latent", type=int, metavar="L", help=f"latent size (default {d['latent']})")
     p.add_argument("--hidden", type=int, metavar="H", help=f"hidden layer size (default {d['hidden']})")
     p.add_argument("--monitor-interval", type=int, metavar="M",
