@@ -12,10 +12,10 @@
 //           quit
 //   stdout: one JSON object per command.
 //
-// --path trainer (the default when the engine has vae_training) times
-// vae::VaeTrainer::train, the loop nnvae-train runs; --path graph builds the
-// tutorial's graph here and runs its step (zero_grad, forward, backward,
-// update) the way the tutorial does. Data: MNIST-shaped synthetic uint8
+// --path trainer (the default) times vae::VaeTrainer::train, the loop
+// nnvae-train runs; --path graph builds the tutorial's graph (vae::build_vae)
+// and runs its step (zero_grad, forward, backward, update) the way the
+// tutorial does. Data: MNIST-shaped synthetic uint8
 // digits (the values do not change the cost).
 #include <Eigen/Core>
 #include <chrono>
@@ -30,15 +30,11 @@
 #include <vector>
 
 #include <nnvae/nnvae.hpp>
+#include <nnvae/vae_training.hpp>
 
 #include "../cpp/src/functions/matmul.hpp"  // the engine's product (affine's)
-#ifdef NNVAE_BENCH_HAVE_TRAINER
-#include <nnvae/vae_training.hpp>
-#endif
 
 using namespace nnvae;
-namespace f = nnvae::functions;
-namespace pf = nnvae::parametric_functions;
 
 namespace {
 
@@ -67,24 +63,9 @@ class GraphStepper {
   GraphStepper(int batch, const std::vector<uint8_t>& images, int64_t count)
       : batch_(batch), images_(images), count_(count) {
     set_seed(313);
-    std::vector<int> shape_z{batch, 50}, shape_pb{batch, 1, 28, 28};
-    x_ = std::make_shared<CgVariable>(Shape_t{batch, 1, 28, 28}, false);
-    auto h1 = f::elu(pf::affine(x_, 1, 500, params_["fc1"]), 1.0);
-    auto h2 = f::elu(pf::affine(h1, 1, 500, params_["fc2"]), 1.0);
-    auto mu = pf::affine(h2, 1, 50, params_["fc_mu"]);
-    auto logvar = pf::affine(h2, 1, 50, params_["fc_logvar"]);
-    auto sigma = f::exp(logvar * 0.5);
-    auto epsilon = f::randn(0.0, 1.0, shape_z, -1);
-    auto z = mu + sigma * epsilon;
-    auto h3 = f::elu(pf::affine(z, 1, 500, params_["fc3"]), 1.0);
-    auto h4 = f::elu(pf::affine(h3, 1, 500, params_["fc4"]), 1.0);
-    auto h5 = pf::affine(h4, 1, kPixels, params_["fc5"]);
-    auto prob = f::reshape(h5, shape_pb, true);
-    auto xb = f::greater_equal_scalar(x_, 0.5);
-    auto logqz = 0.5 * f::sum(1.0 + logvar, {1}, false);
-    auto logpz = 0.5 * f::sum(mu * mu + sigma * sigma, {1}, false);
-    auto logpx = f::sum(f::sigmoid_cross_entropy(prob, xb), {1, 2, 3}, false);
-    loss_ = f::mean(logpx + logpz - logqz, {0}, false);
+    auto net = vae::build_vae(std::make_shared<CgVariable>(Shape_t{batch, 1, 28, 28}, false), params_);
+    x_ = net.x;
+    loss_ = net.loss;
     solver_ = create_AdamSolver(ctx_, 3e-4f, 0.9f, 0.999f, 1e-8f);
     solver_->set_parameters(params_.get_parameters());
   }
@@ -118,7 +99,6 @@ class GraphStepper {
   std::shared_ptr<AdamSolver> solver_;
 };
 
-#ifdef NNVAE_BENCH_HAVE_TRAINER
 // --- the real training loop --------------------------------------------------
 class TrainerStepper {
  public:
@@ -145,7 +125,6 @@ class TrainerStepper {
  private:
   std::unique_ptr<vae::VaeTrainer> trainer_;
 };
-#endif
 
 // --- matrix products ---------------------------------------------------------
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -229,11 +208,7 @@ std::string json_escape(const std::string& s) {
 
 int main(int argc, char** argv) {
   int threads = 1;
-#ifdef NNVAE_BENCH_HAVE_TRAINER
   std::string path = "trainer";
-#else
-  std::string path = "graph";
-#endif
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
@@ -243,29 +218,19 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-#ifndef NNVAE_BENCH_HAVE_TRAINER
-  if (path == "trainer") {
-    std::fprintf(stderr, "bench_step: this engine has no vae_training yet; use --path graph\n");
-    return 2;
-  }
-#endif
   set_num_threads(threads);
   const int64_t count = 6000;
   const auto images = synthetic_images(count, 1);
 
   // One stepper per batch size, made on first use and kept (warm).
   std::map<int, std::unique_ptr<GraphStepper>> graphs;
-#ifdef NNVAE_BENCH_HAVE_TRAINER
   std::map<int, std::unique_ptr<TrainerStepper>> trainers;
-#endif
   auto run = [&](int batch, int64_t steps) -> float {
-#ifdef NNVAE_BENCH_HAVE_TRAINER
     if (path == "trainer") {
       auto& t = trainers[batch];
       if (!t) t = std::make_unique<TrainerStepper>(batch, images, count);
       return t->run(steps);
     }
-#endif
     auto& g = graphs[batch];
     if (!g) g = std::make_unique<GraphStepper>(batch, images, count);
     return g->run(steps);
@@ -286,19 +251,14 @@ int main(int argc, char** argv) {
         is >> batch >> steps;
         if (batch <= 0 || steps <= 0) throw std::invalid_argument("step B N: B and N must be > 0");
         run(batch, 1);  // builds and warms the stepper outside the timing
-#ifdef NNVAE_PROFILING
         if (cmd == "profile") {
           profiling::reset();
           profiling::set_enabled(true);
         }
-#else
-        if (cmd == "profile") throw std::invalid_argument("this engine has no profiling hook");
-#endif
         auto t0 = Clock::now();
         float loss = run(batch, steps);
         double s = seconds_since(t0);
         std::cout << "{\"seconds\": " << s << ", \"loss\": " << loss;
-#ifdef NNVAE_PROFILING
         if (cmd == "profile") {
           profiling::set_enabled(false);
           std::cout << ", \"functions\": [";
@@ -312,7 +272,6 @@ int main(int argc, char** argv) {
           }
           std::cout << "]";
         }
-#endif
         std::cout << "}" << std::endl;
       } else if (cmd == "matmul") {
         int batch = 0, reps = 0;

@@ -102,7 +102,6 @@ CgVariablePtr connect(std::unique_ptr<Function> function, std::vector<CgVariable
 // every forward and backward the graph runs, and every solver update and
 // zero_grad, adds its wall time to an entry named after it. Off by default;
 // when off it costs one test of a flag per call.
-#define NNVAE_PROFILING 1
 namespace profiling {
 struct Entry {
   std::string name;
