@@ -39,6 +39,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .files import atomic_write
 from .errors import NnvaeError
 
 __all__ = [
@@ -498,27 +499,9 @@ def verify(name: str = "mnist", data_dir=None) -> List[Path]:
 # Writing
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, then rename over `path`.
-
-    An interrupted write leaves at most a hidden `.part` file, never a
-    truncated file under the real name.
-    """
+    """`data` into `path` (folders created), atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
+    atomic_write(path, lambda f: f.write(data))
 
 def _install(spec: DatasetSpec, dest: Path, fname: str, content: bytes,
              compressed: Optional[bytes], source: str) -> Path:

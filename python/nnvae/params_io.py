@@ -58,19 +58,20 @@ reported as a subclass of `nnvae.errors.NnvaeError` naming the file.
 from __future__ import annotations
 
 import hashlib
-import io
+
 import json
 import math
 import os
-import secrets
+
 import struct
 from pathlib import Path
-from typing import (Any, BinaryIO, Callable, Dict, List, Mapping, NamedTuple, Optional,
+from typing import (Any, BinaryIO, Dict, List, Mapping, NamedTuple, Optional,
                     Sequence, Tuple, Union)
 
 import numpy as np
 
 from .errors import NnvaeError
+from .files import atomic_write  # re-exported: the one atomic write
 
 __all__ = [
     "ParameterFileError",
@@ -122,66 +123,15 @@ class CheckpointError(NnvaeError, ValueError):
         self.path = None if path is None else os.fspath(path)
 
 
+
+
+
 class ParameterRecord(NamedTuple):
     """One parameter as stored in a file."""
 
     name: str
     data: np.ndarray  # float32, of the stored shape
     need_grad: bool
-
-
-# --------------------------------------------------------------------------
-# Atomic writes
-
-def atomic_write(path: PathLike, write: Callable[[BinaryIO], None], *,
-                 by_name: Optional[Callable[[str], None]] = None) -> None:
-    """Create `path` atomically: write a temporary file in the same folder,
-    fsync it, rename it over `path`, fsync the folder.
-
-    `write(f)` receives the temporary file opened for binary writing. For
-    libraries that want a file name instead (h5py), pass `by_name(tmp_path)`
-    (and `write=None`). On any exception the temporary file is removed and the
-    exception propagates; `path` is then untouched.
-    """
-    path = Path(os.fspath(path))
-    folder = path.parent
-    # A random name created with O_EXCL: never clobbers anything, and its mode
-    # follows the umask like an ordinary new file.
-    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        if by_name is not None:
-            os.close(fd)
-            fd = -1
-            by_name(os.fspath(tmp))
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-        else:
-            with os.fdopen(fd, "wb") as f:
-                fd = -1
-                write(f)
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    # Make the rename itself durable (not possible on every platform).
-    try:
-        dfd = os.open(folder if str(folder) else ".", os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
 
 
 # --------------------------------------------------------------------------

@@ -40,6 +40,7 @@ import numpy as np
 
 from . import _core
 from .errors import NnvaeError, UsageError
+from .files import atomic_text
 
 CHECKPOINT_NAME = "checkpoint.nnvckpt"
 PARAMS_NAME = "parameters.protobuf"
@@ -171,19 +172,13 @@ def prepare_folder(folder: Path) -> None:
         raise NnvaeError(f"cannot write to the output folder {folder}: {e.strerror or e}") from None
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    from .params_io import atomic_write
-
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
-
-
 def write_losses_csv(path: Path, history: Dict[str, list]) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["iteration", "train_loss", "val_loss"])
     for it, tl, vl in zip(history["iteration"], history["train_loss"], history["val_loss"]):
         w.writerow([it, f"{tl:.6f}", f"{vl:.6f}"])
-    _atomic_text(path, buf.getvalue())
+    atomic_text(path, buf.getvalue())
 
 
 class ProgressBar:
@@ -531,7 +526,7 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
         "settings": settings,
         "resumed_from": str(o.resume) if o.resume else None,
     }
-    _atomic_text(folder / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    atomic_text(folder / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     if o.pictures:
         written += save_pictures(folder, params, test_images, history, s["seed"])
     print(f"test negative ELBO: {nelbo:.4f} nats per image ({len(test_images)} test images, one sample, "

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import nnvae.files
+
 from nnvae import datasets as ds
 from nnvae.errors import NnvaeError
 
@@ -543,7 +545,7 @@ def test_atomic_write_leaves_no_half_file(tmp_path, monkeypatch):
     def interrupted(fd):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ds.os, "fsync", interrupted)
+    monkeypatch.setattr(nnvae.files.os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         ds._atomic_write(target, b"new content")
     assert target.read_bytes() == b"old"

@@ -14,6 +14,7 @@ import time
 
 from .. import training
 from ..errors import UsageError
+from ..files import atomic_text
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -76,7 +77,7 @@ def run(args) -> int:
                   "negative_elbo": nelbo, "k": args.k, "iw_nll": nll,
                   "seconds": time.monotonic() - t0}
         try:
-            training._atomic_text(Path(args.json), json.dumps(result, indent=2) + "\n")
+            atomic_text(Path(args.json), json.dumps(result, indent=2) + "\n")
         except OSError as e:
             raise training.NnvaeError(f"cannot write {args.json}: {e.strerror or e}") from None
     return 0
