@@ -27,6 +27,12 @@ int64_t shape_size(const Shape_t& shape) {
   return n;
 }
 
+Shape_t shape_strides(const Shape_t& shape) {
+  Shape_t strides(shape.size(), 1);
+  for (size_t i = shape.size(); i-- > 1;) strides[i - 1] = strides[i] * shape[i];
+  return strides;
+}
+
 void check_context(const Context& ctx) {
   for (const auto& b : ctx.backend)
     if (b == "cpu:float" || b == "cpu") return;
@@ -103,7 +109,23 @@ void set_storage_cache_limit(int64_t bytes) {
 // --- NdArray -----------------------------------------------------------------
 NdArray::NdArray(Shape_t shape) : shape_(std::move(shape)), size_(shape_size(shape_)) {}
 
+void NdArray::settle_bytes() const {
+  if (!bytes_current_) return;
+  auto* self = const_cast<NdArray*>(this);
+  if (!self->storage_) self->storage_ = allocate_storage(size_);
+  float* p = self->storage_.get();
+  for (int64_t i = 0; i < size_; ++i) p[i] = static_cast<float>(bytes_[i]);
+  bytes_current_ = false;
+}
+
 void NdArray::ensure(bool keep_contents) {
+  if (bytes_current_) {
+    if (keep_contents) {
+      settle_bytes();
+    } else {
+      bytes_current_ = false;
+    }
+  }
   if (!storage_) {
     storage_ = allocate_storage(size_);
     // A never-written array reads as zeros; a freed one has no contents to keep.
@@ -129,7 +151,35 @@ float* NdArray::cast<float>(const Context& ctx, bool write_only) {
   return storage_.get();
 }
 
+template <>
+uint8_t* NdArray::cast<uint8_t>(const Context& ctx, bool write_only) {
+  check_context(ctx);
+  if (!write_only && cleared_)
+    throw std::invalid_argument("array of shape " + shape_str(shape_) +
+                                " was freed by clear_buffer; run forward again, or keep it with "
+                                "set_persistent(true), or ask for it write_only");
+  if (!bytes_current_) {
+    bytes_.resize(static_cast<size_t>(size_));
+    if (!write_only) {
+      if (storage_) {
+        const float* p = storage_.get();
+        for (int64_t i = 0; i < size_; ++i) {
+          float v = p[i] > 0.f ? p[i] : 0.f;  // NaN -> 0 as well
+          bytes_[i] = static_cast<uint8_t>(v < 255.f ? v : 255.f);
+        }
+      } else {
+        std::fill(bytes_.begin(), bytes_.end(), uint8_t(0));
+      }
+    }
+    bytes_current_ = true;
+  }
+  cleared_ = false;
+  ++version_;
+  return bytes_.data();
+}
+
 const float* NdArray::read(const char* what) const {
+  settle_bytes();
   if (cleared_)
     throw std::invalid_argument(std::string(what) + " (shape " + shape_str(shape_) +
                                 ") was freed by clear_buffer and is needed again; run forward again "
@@ -154,6 +204,9 @@ float* NdArray::write_accumulate(bool accumulate) {
 
 void NdArray::clear() {
   storage_.reset();
+  bytes_current_ = false;
+  bytes_.clear();
+  bytes_.shrink_to_fit();
   cleared_ = true;
 }
 
@@ -161,12 +214,15 @@ void NdArray::share_from(const NdArray& other) {
   if (other.size_ != size_)
     throw std::invalid_argument("cannot share a buffer of shape " + shape_str(other.shape_) +
                                 " with an array of shape " + shape_str(shape_));
+  other.settle_bytes();
   storage_ = other.storage_;
   cleared_ = other.cleared_;
+  bytes_current_ = false;
   ++version_;
 }
 
 void NdArray::adopt(Storage storage) {
+  bytes_current_ = false;
   storage_ = std::move(storage);
   cleared_ = !storage_;
   ++version_;

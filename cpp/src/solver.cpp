@@ -17,13 +17,27 @@ void Solver::set_learning_rate(float lr) {
   lr_ = lr;
 }
 
-void Solver::set_parameters(const std::vector<std::pair<std::string, VariablePtr>>& params, bool reset) {
+void Solver::set_parameters(const std::vector<std::pair<std::string, VariablePtr>>& params, bool reset,
+                            bool retain_state) {
+  for (auto& [name, var] : params)
+    if (!var) throw std::invalid_argument("set_parameters: parameter " + name + " is null");
   if (reset) params_.clear();
   for (auto& [name, var] : params) {
-    if (!var) throw std::invalid_argument("set_parameters: parameter " + name + " is null");
-    bool known = false;
-    for (auto& p : params_) known = known || p.name == name;
-    if (known) continue;
+    auto known = std::find_if(params_.begin(), params_.end(), [&](const Param& p) { return p.name == name; });
+    if (known != params_.end()) {
+      if (retain_state && var->shape() != known->var->shape())
+        throw std::invalid_argument("set_parameters: parameter " + name + " has shape " + shape_str(var->shape()) +
+                                    " but its kept state has shape " + shape_str(known->var->shape()));
+      if (known->var != var) {
+        known->var = var;
+        known->zeroed = false;  // the new variable's gradient was never zeroed here
+      }
+      if (!retain_state) {
+        known->state = State();
+        init_state(*known);
+      }
+      continue;
+    }
     Param p;
     p.name = name;
     p.var = var;

@@ -236,7 +236,7 @@ TEST(states_are_a_snapshot) {
   CHECK_NEAR(array_copy(solver->get_states().at("w").arrays.at("m"))[0], 0.9 * 0.1 + 0.1 * 3, 1e-6);
 }
 
-// set_parameters with reset=false adds new names and keeps existing states.
+// set_parameters with reset=false, retain_state=true adds new names and keeps existing states.
 TEST(set_parameters_without_reset_keeps_states) {
   auto a = param({1.f}), b = param({1.f});
   auto solver = create_AdamSolver(cpu(), 0.1f, 0.9f, 0.999f, 1e-8f);
@@ -244,7 +244,7 @@ TEST(set_parameters_without_reset_keeps_states) {
   solver->zero_grad();
   set_grad(a, {1.f});
   solver->update();
-  solver->set_parameters({{"a", a}, {"b", b}}, false);
+  solver->set_parameters({{"a", a}, {"b", b}}, false, true);
   CHECK_EQ(solver->parameter_names().size(), size_t(2));
   CHECK_EQ(solver->get_states().at("a").t, int64_t(1));
   CHECK_EQ(solver->get_states().at("b").t, int64_t(0));

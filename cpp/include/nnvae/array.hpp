@@ -19,6 +19,8 @@ using Shape_t = std::vector<int64_t>;
 // "(100, 784)": shapes in error messages.
 std::string shape_str(const Shape_t& shape);
 int64_t shape_size(const Shape_t& shape);
+// Row-major strides in elements: (2, 3, 4) -> (12, 4, 1).
+Shape_t shape_strides(const Shape_t& shape);
 
 // Which backend to compute on. Only "cpu:float" exists; anything else is refused.
 struct Context {
@@ -38,6 +40,7 @@ class NdArray {
   explicit NdArray(Shape_t shape);
 
   const Shape_t& shape() const { return shape_; }
+  Shape_t strides() const { return shape_strides(shape_); }
   int64_t size() const { return size_; }
   int ndim() const { return static_cast<int>(shape_.size()); }
 
@@ -46,6 +49,10 @@ class NdArray {
 
   // Raw row-major pointer for reading and writing. write_only skips making
   // the contents valid (a freed or new array is not zero-filled).
+  // T is float or uint8_t. Casting to uint8_t converts the array: its values
+  // move to a byte buffer (each float clamped to [0, 255] and truncated), and
+  // the next float access (cast<float>, or the engine reading it) converts
+  // them back, so writes through either pointer are seen by the other type.
   template <typename T>
   T* cast(const Context& ctx, bool write_only = false);
 
@@ -71,26 +78,39 @@ class NdArray {
   // Incremented on every write access: solvers use it to see whether a
   // gradient was touched since zero_grad().
   uint64_t version() const { return version_; }
-  const Storage& storage() const { return storage_; }
+  const Storage& storage() const {
+    settle_bytes();
+    return storage_;
+  }
 
  private:
   void ensure(bool keep_contents);
+  // If the byte buffer holds the current values, converts them back to floats.
+  void settle_bytes() const;
   Shape_t shape_;
   int64_t size_;
   Storage storage_;
   bool cleared_ = false;
   uint64_t version_ = 0;
+  // The uint8_t copy cast<uint8_t> hands out; bytes_current_ while it (and not
+  // storage_) holds the values.
+  mutable std::vector<uint8_t> bytes_;
+  mutable bool bytes_current_ = false;
 };
 using NdArrayPtr = std::shared_ptr<NdArray>;
 
 template <>
 float* NdArray::cast<float>(const Context& ctx, bool write_only);
+template <>
+uint8_t* NdArray::cast<uint8_t>(const Context& ctx, bool write_only);
 
 // A value and its gradient, both of one shape.
 class Variable {
  public:
   explicit Variable(Shape_t shape);
   const Shape_t& shape() const { return shape_; }
+  // Row-major strides in elements; strides()[0] is the size of one sample.
+  Shape_t strides() const { return shape_strides(shape_); }
   int64_t size() const { return size_; }
   int ndim() const { return static_cast<int>(shape_.size()); }
   NdArrayPtr data() const { return data_; }

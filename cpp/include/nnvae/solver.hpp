@@ -21,9 +21,13 @@ class Solver {
   virtual ~Solver() = default;
   virtual std::string name() const = 0;
 
-  // Replaces the parameter set (states start at zero), or with reset=false
-  // adds the new names, keeping existing ones and their states.
-  void set_parameters(const std::vector<std::pair<std::string, VariablePtr>>& params, bool reset = true);
+  // reset=true first forgets every parameter and its state. Then each
+  // (name, variable): a new name is added with a fresh state; a known name
+  // takes the given variable and, with retain_state, keeps its state (the
+  // shape must match), otherwise starts a fresh state. A dynamic-graph loop
+  // calls set_parameters(params, false, true) every step.
+  void set_parameters(const std::vector<std::pair<std::string, VariablePtr>>& params, bool reset = true,
+                      bool retain_state = false);
   std::vector<std::string> parameter_names() const;
   // Zeroes every gradient; update() then skips parameters left untouched.
   void zero_grad();
