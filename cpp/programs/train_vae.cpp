@@ -1,18 +1,15 @@
 // train_vae: the tutorial's program. Reads the four MNIST (or Fashion-MNIST)
-// files from a folder, trains the VAE of SPEC §2 with vae_training and
+// files from a folder, trains the VAE (nnvae/vae) with VaeTrainer and
 // prints the monitor lines, then the negative ELBO of the whole test set.
 // The files (train-* and t10k-*, each .gz or plain) may hold any count.
 //
-//   train_vae DATA_FOLDER [--iterations N] [--batch-size B] [--learning-rate LR]
-//             [--seed S] [--threads T] [--graph static|dynamic]
-//             [--monitor-interval M] [--latent L] [--hidden H] [--init fan-in|glorot]
+//   train_vae DATA_FOLDER [--iterations N] [--batch-size B] ... (every setting
+//             of nnvae/vae/config.hpp's table, `train_vae --help` lists them)
 //
 // Exit codes: 0 done, 1 runtime failure (unreadable data, non-finite loss),
 // 2 usage error.
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -25,23 +22,18 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-const char* kUsage =
-    "usage: train_vae DATA_FOLDER [--iterations N] [--batch-size B] [--learning-rate LR] [--seed S]\n"
-    "                 [--threads T] [--graph static|dynamic] [--monitor-interval M] [--latent L] [--hidden H]\n"
-    "                 [--init fan-in|glorot]";
-
-long long parse_int(const std::string& opt, const std::string& text) {
-  char* end = nullptr;
-  long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0') throw UsageError(opt + ": expected an integer, got '" + text + "'");
-  return v;
-}
-
-double parse_float(const std::string& opt, const std::string& text) {
-  char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0') throw UsageError(opt + ": expected a number, got '" + text + "'");
-  return v;
+// "usage: train_vae DATA_FOLDER [--iterations N] ..." with one line per
+// setting of the configuration table and its default.
+std::string usage() {
+  std::string u = "usage: train_vae DATA_FOLDER [options]\n\noptions (default in brackets):\n";
+  const nnvae::vae::VaeConfig defaults;
+  for (const auto& f : nnvae::vae::config_fields()) {
+    std::string choices;
+    for (const auto& c : f.choices) choices += (choices.empty() ? " {" : ",") + c;
+    if (!choices.empty()) choices += "}";
+    u += "  --" + f.flag + " " + f.metavar + choices + "\n      " + f.help + " [" + f.get(defaults) + "]\n";
+  }
+  return u;
 }
 
 nnvae::vae::ImageSet to_images(nnvae::idx::IdxImages&& idx) {
@@ -77,7 +69,7 @@ int run(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-h" || a == "--help") {
-      std::puts(kUsage);
+      std::fputs(usage().c_str(), stdout);
       return 0;
     }
     if (a.rfind("--", 0) != 0) {
@@ -86,24 +78,14 @@ int run(int argc, char** argv) {
       continue;
     }
     if (i + 1 >= argc) throw UsageError(a + " needs a value");
-    std::string v = argv[++i];
-    if (a == "--iterations") cfg.iterations = parse_int(a, v);
-    else if (a == "--batch-size") cfg.batch_size = static_cast<int>(parse_int(a, v));
-    else if (a == "--learning-rate") cfg.learning_rate = static_cast<float>(parse_float(a, v));
-    else if (a == "--seed") cfg.seed = static_cast<uint32_t>(parse_int(a, v));
-    else if (a == "--threads") cfg.threads = static_cast<int>(parse_int(a, v));
-    else if (a == "--monitor-interval") cfg.monitor_interval = static_cast<int>(parse_int(a, v));
-    else if (a == "--latent") cfg.latent = static_cast<int>(parse_int(a, v));
-    else if (a == "--hidden") cfg.hidden = static_cast<int>(parse_int(a, v));
-    else if (a == "--init") cfg.init = v;  // checked by validate()
-    else if (a == "--graph") {
-      try {
-        cfg.graph = parse_graph_mode(v);
-      } catch (const std::invalid_argument& e) {
-        throw UsageError(e.what());
-      }
-    } else {
-      throw UsageError("unknown option " + a);
+    const nnvae::vae::ConfigField* field = nullptr;
+    for (const auto& f : config_fields())
+      if (a == "--" + f.flag) field = &f;
+    if (!field) throw UsageError("unknown option " + a);
+    try {
+      field->set(cfg, argv[++i]);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
     }
   }
   if (folder.empty()) throw UsageError("the data folder is missing");
@@ -147,7 +129,7 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "train_vae: error: %s\n%s\n", e.what(), kUsage);
+    std::fprintf(stderr, "train_vae: error: %s\n(train_vae --help lists the options)\n", e.what());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_vae: error: %s\n", e.what());

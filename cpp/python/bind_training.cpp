@@ -20,6 +20,8 @@ using namespace nnvae::vae;
 namespace {
 
 const Context kCtx{{"cpu:float"}, "CpuCachedArray", "0"};
+// The fixed seed of the evaluations (the final test figure of a run).
+constexpr uint32_t kEvalSeed = 706;
 
 std::string shape_text(const py::array& a) {
   std::string s = "(";
@@ -44,51 +46,6 @@ py::array_t<float> to_numpy(const NdArray& arr) {
   py::array_t<float> out(shape);
   const float* src = arr.read("a parameter or solver state");
   std::memcpy(out.mutable_data(), src, sizeof(float) * arr.size());
-  return out;
-}
-
-// Copies a float32-convertible array of exactly `shape` into `dst`.
-void copy_into(const py::handle& value, const Shape_t& shape, NdArray& dst, const std::string& name) {
-  auto a = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(value);
-  if (!a) throw py::type_error(name + ": not convertible to a float32 array");
-  Shape_t got(a.shape(), a.shape() + a.ndim());
-  if (got != shape)
-    throw py::value_error(name + ": shape " + shape_str(got) + " where " + shape_str(shape) + " is expected");
-  std::memcpy(dst.write(), a.data(), sizeof(float) * a.size());
-}
-
-// A ParameterDirectory holding the model's parameters from a {name: array} mapping.
-ParameterDirectory parameters_from(const py::dict& values, int latent, int hidden) {
-  ParameterDirectory params;
-  std::string problems;
-  auto expected = vae_parameter_shapes(latent, hidden);
-  for (auto& [name, shape] : expected) {
-    if (!values.contains(name)) {
-      problems += "; " + name + " missing (expected " + shape_str(shape) + ")";
-      continue;
-    }
-    auto v = params.get_parameter_or_create(name, shape, nullptr);
-    try {
-      copy_into(values[py::str(name)], shape, *v->variable()->data(), name);
-    } catch (const py::value_error& e) {
-      problems += std::string("; ") + e.what();
-    }
-  }
-  for (auto item : values) {
-    std::string name = py::str(item.first);
-    bool known = false;
-    for (auto& e : expected) known = known || e.first == name;
-    if (!known) problems += "; unexpected parameter " + name;
-  }
-  if (!problems.empty())
-    throw py::value_error("the parameters do not fit the VAE (latent " + std::to_string(latent) + ", hidden " +
-                          std::to_string(hidden) + "): " + problems.substr(2));
-  return params;
-}
-
-py::list parameter_list(const ParameterDirectory& params) {
-  py::list out;
-  for (auto& [name, var] : params.get_parameters()) out.append(py::make_tuple(name, to_numpy(*var->data())));
   return out;
 }
 
@@ -154,78 +111,177 @@ py::dict train(VaeTrainer& t, int64_t until, const py::object& on_monitor, const
   return out;
 }
 
-py::dict trainer_state(const VaeTrainer& t) {
-  TrainerState s = t.state();
-  py::dict d;
-  d["iteration"] = s.iteration;
-  d["epoch"] = s.epoch;
-  d["position"] = s.position;
+// ---------------------------------------------------------------------------
+// TrainerState as a Python class. Every field is listed once, here: the
+// class's attributes and its to_dict()/from_dict() (a checkpoint's form)
+// both come from this table.
+
+struct StateField {
+  const char* name;
+  std::function<py::object(const TrainerState&)> get;
+  std::function<void(TrainerState&, const py::handle&)> set;
+};
+
+template <class T>
+StateField scalar_field(const char* name, T TrainerState::*member) {
+  return {name, [member](const TrainerState& s) { return py::cast(s.*member); },
+          [member](TrainerState& s, const py::handle& v) { s.*member = v.cast<T>(); }};
+}
+
+py::object order_array(const TrainerState& s) {
   py::array_t<int32_t> order(static_cast<py::ssize_t>(s.order.size()));
   std::copy(s.order.begin(), s.order.end(), order.mutable_data());
-  d["order"] = order;
-  d["shuffle_generator"] = s.shuffle_generator;
-  d["noise_generator"] = s.noise_generator;
-  d["loss_sum"] = s.loss_sum;
-  d["loss_count"] = s.loss_count;
-  d["val_cursor"] = s.val_cursor;
-  return d;
+  return std::move(order);
 }
 
-void set_trainer_state(VaeTrainer& t, const py::dict& d) {
-  TrainerState s;
-  auto get = [&](const char* key) {
-    if (!d.contains(key)) throw py::value_error(std::string("trainer state: '") + key + "' is missing");
-    return d[key];
-  };
-  s.iteration = get("iteration").cast<int64_t>();
-  s.epoch = get("epoch").cast<int64_t>();
-  s.position = get("position").cast<int64_t>();
-  auto order = py::array_t<int32_t, py::array::c_style | py::array::forcecast>::ensure(get("order"));
+void set_order(TrainerState& s, const py::handle& value) {
+  auto order = py::array_t<int32_t, py::array::c_style | py::array::forcecast>::ensure(value);
   if (!order || order.ndim() != 1) throw py::value_error("trainer state: 'order' must be a 1-D integer array");
   s.order.assign(order.data(), order.data() + order.size());
-  s.shuffle_generator = get("shuffle_generator").cast<std::string>();
-  s.noise_generator = get("noise_generator").cast<std::string>();
-  s.loss_sum = get("loss_sum").cast<double>();
-  s.loss_count = get("loss_count").cast<int64_t>();
-  s.val_cursor = get("val_cursor").cast<int64_t>();
-  t.set_state(s);
 }
 
-py::dict solver_state(const VaeTrainer& t) {
-  py::dict d;
-  for (auto& [name, st] : t.solver()->get_states()) {
-    py::dict e;
-    for (auto& [key, arr] : st.arrays) e[py::str(key)] = to_numpy(*arr);
-    e["t"] = st.t;
-    d[py::str(name)] = e;
+const std::vector<StateField>& state_fields() {
+  static const std::vector<StateField> fields{
+      scalar_field("iteration", &TrainerState::iteration),
+      scalar_field("epoch", &TrainerState::epoch),
+      scalar_field("position", &TrainerState::position),
+      {"order", order_array, set_order},
+      scalar_field("shuffle_generator", &TrainerState::shuffle_generator),
+      scalar_field("noise_generator", &TrainerState::noise_generator),
+      scalar_field("loss_sum", &TrainerState::loss_sum),
+      scalar_field("loss_count", &TrainerState::loss_count),
+      scalar_field("val_cursor", &TrainerState::val_cursor),
+  };
+  return fields;
+}
+
+void set_state_field(const StateField& f, TrainerState& s, const py::handle& value) {
+  try {
+    f.set(s, value);
+  } catch (const py::cast_error&) {
+    throw py::type_error(std::string("trainer state: '") + f.name + "' cannot be " +
+                         py::str(py::type::of(value)).cast<std::string>());
   }
+}
+
+py::dict state_to_dict(const TrainerState& s) {
+  py::dict d;
+  for (auto& f : state_fields()) d[f.name] = f.get(s);
   return d;
 }
 
-void set_solver_state(VaeTrainer& t, const py::dict& d) {
+TrainerState state_from_dict(const py::dict& d) {
+  TrainerState s;
+  for (auto& f : state_fields()) {
+    if (!d.contains(f.name)) throw py::value_error(std::string("trainer state: '") + f.name + "' is missing");
+    set_state_field(f, s, d[f.name]);
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// Solver states: {parameter name: Solver::State}, copied in and out.
+
+py::dict state_arrays(const Solver::State& st) {
+  py::dict d;
+  for (auto& [key, arr] : st.arrays) d[py::str(key)] = to_numpy(*arr);
+  return d;
+}
+
+void set_state_arrays(Solver::State& st, const py::dict& arrays) {
+  std::map<std::string, NdArrayPtr> out;
+  for (auto item : arrays) {
+    std::string key = py::str(item.first);
+    auto a = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(item.second);
+    if (!a) throw py::type_error("solver state " + key + ": not convertible to a float32 array");
+    auto arr = std::make_shared<NdArray>(Shape_t(a.shape(), a.shape() + a.ndim()));
+    std::memcpy(arr->write(), a.data(), sizeof(float) * a.size());
+    out[key] = arr;
+  }
+  st.arrays = std::move(out);
+}
+
+py::dict solver_states(const VaeTrainer& t) {
+  py::dict d;
+  for (auto& [name, st] : t.solver()->get_states()) d[py::str(name)] = st;
+  return d;
+}
+
+// Checks every name, key and shape against the trainer's own states first,
+// so that a bad mapping changes nothing.
+void set_solver_states(VaeTrainer& t, const py::dict& d) {
   std::map<std::string, Solver::State> states;
   for (auto& [name, cur] : t.solver()->get_states()) {
     if (!d.contains(name)) throw py::value_error("solver state: parameter " + name + " is missing");
-    py::dict e = d[py::str(name)];
+    auto given = d[py::str(name)].cast<Solver::State>();
     Solver::State s;
     for (auto& [key, arr] : cur.arrays) {
-      if (!e.contains(key)) throw py::value_error("solver state: " + name + "/" + key + " is missing");
-      auto a = std::make_shared<NdArray>(arr->shape());
-      copy_into(e[py::str(key)], arr->shape(), *a, "solver state " + name + "/" + key);
-      s.arrays[key] = a;
+      auto it = given.arrays.find(key);
+      if (it == given.arrays.end()) throw py::value_error("solver state: " + name + "/" + key + " is missing");
+      if (it->second->shape() != arr->shape())
+        throw py::value_error("solver state " + name + "/" + key + ": shape " + shape_str(it->second->shape()) +
+                              " where " + shape_str(arr->shape()) + " is expected");
+      s.arrays[key] = it->second;
     }
-    s.t = e["t"].cast<int64_t>();
+    s.t = given.t;
     states[name] = s;
   }
   t.solver()->set_states(states);
 }
 
+// ---------------------------------------------------------------------------
+// A trained model: its parameters and sizes, checked once on construction
+// by check_vae_parameters.
+
+struct VaeModel {
+  ParameterDirectory parameters;
+  int latent = 0, hidden = 0;
+  std::string source;  // the file the parameters came from, or ""
+};
+
+// latent and hidden are read off fc_mu's W (hidden, latent); without one, the
+// model is taken to have VaeConfig's sizes and the check names what is missing.
+VaeModel make_model(const py::dict& values, const std::string& source) {
+  VaeModel m;
+  m.source = source;
+  const VaeConfig defaults;
+  m.latent = defaults.latent;
+  m.hidden = defaults.hidden;
+  const std::string where = source.empty() ? "" : source + ": ";
+  for (auto item : values) {
+    std::string name = py::str(item.first);
+    auto a = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(item.second);
+    if (!a) throw py::type_error(where + name + ": not convertible to a float32 array");
+    Shape_t shape(a.shape(), a.shape() + a.ndim());
+    if (name == "fc_mu/affine/W" && shape.size() == 2) {
+      m.hidden = static_cast<int>(shape[0]);
+      m.latent = static_cast<int>(shape[1]);
+    }
+    auto v = m.parameters.get_parameter_or_create(name, shape, nullptr);
+    std::memcpy(v->variable()->data()->write(), a.data(), sizeof(float) * a.size());
+  }
+  try {
+    check_vae_parameters(m.parameters, m.latent, m.hidden);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(where + e.what());
+  }
+  return m;
+}
+
+py::dict model_parameters(const ParameterDirectory& params) {
+  py::dict out;
+  for (auto& [name, var] : params.get_parameters()) out[py::str(name)] = to_numpy(*var->data());
+  return out;
+}
+
 void set_trainer_parameters(VaeTrainer& t, const py::dict& values) {
-  // Check everything first so that a bad mapping changes nothing.
-  auto checked = parameters_from(values, t.config().latent, t.config().hidden);
+  VaeModel m = make_model(values, "");
+  if (m.latent != t.config().latent || m.hidden != t.config().hidden)
+    throw py::value_error("the parameters are of a VAE with latent " + std::to_string(m.latent) + ", hidden " +
+                          std::to_string(m.hidden) + ", not the trainer's (latent " +
+                          std::to_string(t.config().latent) + ", hidden " + std::to_string(t.config().hidden) + ")");
   for (auto& [name, var] : t.parameters().get_parameters()) {
-    auto src = checked.get_parameter(name);
-    const float* p = src->variable()->data()->read("a parameter");
+    const float* p = m.parameters.get_parameter(name)->variable()->data()->read("a parameter");
     std::copy(p, p + var->size(), var->data()->write_accumulate(true));
   }
 }
@@ -240,25 +296,90 @@ py::array_t<float> reshape_rows(const std::vector<float>& v, int64_t rows, std::
 }  // namespace
 
 void bind_training(py::module_& m) {
-  py::class_<VaeConfig>(m, "VaeConfig", "Settings of vae_training (the tutorial's recipe by default)")
+  py::class_<TrainerState>(m, "TrainerState",
+                           "What an exact resume needs besides parameters and solver states")
       .def(py::init<>())
-      .def_readwrite("iterations", &VaeConfig::iterations)
-      .def_readwrite("batch_size", &VaeConfig::batch_size)
-      .def_readwrite("learning_rate", &VaeConfig::learning_rate)
-      .def_readwrite("beta1", &VaeConfig::beta1)
-      .def_readwrite("beta2", &VaeConfig::beta2)
-      .def_readwrite("eps", &VaeConfig::eps)
-      .def_readwrite("seed", &VaeConfig::seed)
-      .def_readwrite("latent", &VaeConfig::latent)
-      .def_readwrite("hidden", &VaeConfig::hidden)
-      .def_readwrite("monitor_interval", &VaeConfig::monitor_interval)
-      .def_readwrite("validation_batches", &VaeConfig::validation_batches)
-      .def_readwrite("threads", &VaeConfig::threads)
-      .def_readwrite("init", &VaeConfig::init)
-      .def_property(
-          "graph", [](const VaeConfig& c) { return graph_mode_name(c.graph); },
-          [](VaeConfig& c, const std::string& s) { c.graph = parse_graph_mode(s); })
-      .def("validate", &VaeConfig::validate, py::arg("n_train") = -1, py::arg("n_test") = -1);
+      .def_static("from_dict", &state_from_dict, py::arg("values"), "from {field: value}, every field given")
+      .def("to_dict", &state_to_dict, "{field: value}; 'order' is an int32 array")
+      .def_property_readonly_static("fields", [](const py::object&) {
+        py::list names;
+        for (auto& f : state_fields()) names.append(f.name);
+        return names;
+      });
+  {
+    auto cls = py::reinterpret_borrow<py::object>(m.attr("TrainerState"));
+    for (auto& f : state_fields()) {
+      auto property = py::module_::import("builtins").attr("property");
+      cls.attr(f.name) = property(
+          py::cpp_function([get = f.get](const TrainerState& s) { return get(s); }),
+          py::cpp_function([&f](TrainerState& s, const py::object& v) { set_state_field(f, s, v); }));
+    }
+  }
+
+  py::class_<Solver::State>(m, "SolverState", "One parameter's solver state: named arrays and a step count")
+      .def(py::init<>())
+      .def_readwrite("t", &Solver::State::t)
+      .def_property("arrays", &state_arrays, &set_state_arrays, "{name: float32 array} (copies)");
+
+  py::class_<VaeModel>(m, "VaeModel",
+                       "The tutorial's VAE with given parameters; sizes read off fc_mu's W, the parameters "
+                       "checked once on construction (ValueError naming `source` and every difference)")
+      .def(py::init(&make_model), py::arg("parameters"), py::arg("source") = "")
+      .def_readonly("latent", &VaeModel::latent)
+      .def_readonly("hidden", &VaeModel::hidden)
+      .def_readonly("source", &VaeModel::source)
+      .def("parameters", [](const VaeModel& v) { return model_parameters(v.parameters); },
+           "{full name: float32 array copy} in creation order")
+      .def(
+          "negative_elbo",
+          [](const VaeModel& v, const py::array& images, int batch_size, uint32_t seed, const py::object& progress) {
+            auto set = to_images(images, "images");
+            auto fn = progress_with_signals(progress);
+            py::gil_scoped_release release;
+            return negative_elbo(v.parameters, v.latent, v.hidden, set, batch_size, seed, fn);
+          },
+          py::arg("images"), py::arg("batch_size") = 100, py::arg("seed") = kEvalSeed,
+          py::arg("progress") = py::none(),
+          "mean one-sample negative ELBO of uint8 images, nats per image; progress(done, total) per batch")
+      .def(
+          "importance_weighted_nll",
+          [](const VaeModel& v, const py::array& images, int k, uint32_t seed, const py::object& progress) {
+            auto set = to_images(images, "images");
+            auto fn = progress_with_signals(progress);
+            py::gil_scoped_release release;
+            return importance_weighted_nll(v.parameters, v.latent, v.hidden, set, k, seed, fn);
+          },
+          py::arg("images"), py::arg("k"), py::arg("seed") = kEvalSeed, py::arg("progress") = py::none(),
+          "mean importance-weighted bound on the negative log-likelihood with k samples per image")
+      .def(
+          "encode",
+          [](const VaeModel& v, const py::array& images) {
+            auto set = to_images(images, "images");
+            std::vector<float> mu, logvar;
+            {
+              py::gil_scoped_release release;
+              encode(v.parameters, v.latent, v.hidden, set, mu, logvar);
+            }
+            return py::make_tuple(reshape_rows(mu, set.count, {v.latent}), reshape_rows(logvar, set.count, {v.latent}));
+          },
+          py::arg("images"), "(mu, logvar), each (N, latent)")
+      .def(
+          "decode",
+          [](const VaeModel& v, const py::array& z) {
+            auto a = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(z);
+            if (!a || a.ndim() != 2 || a.shape(1) != v.latent)
+              throw py::value_error("z: expected (N, " + std::to_string(v.latent) + "), got " +
+                                    (a ? shape_text(a) : std::string("a non-array")));
+            std::vector<float> zv(a.data(), a.data() + a.size());
+            std::vector<float> out;
+            {
+              py::gil_scoped_release release;
+              out = decode(v.parameters, v.latent, v.hidden, zv);
+            }
+            return reshape_rows(out, a.shape(0), {kRows, kCols});
+          },
+          py::arg("z"), "pixel probabilities (N, 28, 28) decoded from z (N, latent)");
+  m.attr("VAE_EVAL_SEED") = kEvalSeed;
 
   py::class_<VaeTrainer>(m, "VaeTrainer", "The tutorial's training loop on uint8 images")
       .def(py::init([](const VaeConfig& c, const py::array& train, const py::array& test) {
@@ -271,74 +392,20 @@ void bind_training(py::module_& m) {
            "'stopped' (should_stop)|'nonfinite', 'iteration', 'bad_loss'}.")
       .def_property_readonly("iteration", &VaeTrainer::iteration)
       .def_property_readonly("batches_per_epoch", &VaeTrainer::batches_per_epoch)
-      .def("get_parameters", [](const VaeTrainer& t) { return parameter_list(t.parameters()); },
-           "[(full name, float32 array copy)] in creation order")
+      .def_property_readonly("config", &VaeTrainer::config)
+      .def("get_parameters", [](const VaeTrainer& t) { return model_parameters(t.parameters()); },
+           "{full name: float32 array copy} in creation order")
       .def("set_parameters", &set_trainer_parameters, py::arg("values"))
-      .def("get_solver_state", &solver_state, "{name: {'m': array, 'v': array, 't': int}}")
-      .def("set_solver_state", &set_solver_state, py::arg("state"))
-      .def("get_state", &trainer_state)
-      .def("set_state", &set_trainer_state, py::arg("state"));
+      .def("model", [](const VaeTrainer& t) { return make_model(model_parameters(t.parameters()), ""); },
+           "a VaeModel holding a copy of the current parameters")
+      .def_property("solver_state", &solver_states, &set_solver_states, "{parameter name: SolverState} (copies)")
+      .def_property(
+          "state", [](const VaeTrainer& t) { return t.state(); },
+          [](VaeTrainer& t, const TrainerState& s) { t.set_state(s); }, "the loop's TrainerState (a copy)");
 
   m.def("vae_parameter_shapes", &vae_parameter_shapes, py::arg("latent") = 50, py::arg("hidden") = 500);
   m.def(
       "vae_format_monitor_line",
       [](int64_t it, double tl, double vl) { return format_monitor_line({it, tl, vl}); }, py::arg("iteration"),
       py::arg("train_loss"), py::arg("val_loss"));
-
-  m.def(
-      "vae_negative_elbo",
-      [](const py::dict& values, const py::array& images, int latent, int hidden, int batch_size, uint32_t seed,
-         const py::object& progress) {
-        auto params = parameters_from(values, latent, hidden);
-        auto set = to_images(images, "images");
-        auto fn = progress_with_signals(progress);
-        py::gil_scoped_release release;
-        return negative_elbo(params, latent, hidden, set, batch_size, seed, fn);
-      },
-      py::arg("parameters"), py::arg("images"), py::arg("latent") = 50, py::arg("hidden") = 500,
-      py::arg("batch_size") = 100, py::arg("seed") = 706, py::arg("progress") = py::none());
-  m.def(
-      "vae_importance_weighted_nll",
-      [](const py::dict& values, const py::array& images, int k, int latent, int hidden, uint32_t seed,
-         const py::object& progress) {
-        auto params = parameters_from(values, latent, hidden);
-        auto set = to_images(images, "images");
-        auto fn = progress_with_signals(progress);
-        py::gil_scoped_release release;
-        return importance_weighted_nll(params, latent, hidden, set, k, seed, fn);
-      },
-      py::arg("parameters"), py::arg("images"), py::arg("k"), py::arg("latent") = 50, py::arg("hidden") = 500,
-      py::arg("seed") = 706, py::arg("progress") = py::none());
-  m.def(
-      "vae_encode",
-      [](const py::dict& values, const py::array& images, int latent, int hidden) {
-        auto params = parameters_from(values, latent, hidden);
-        auto set = to_images(images, "images");
-        std::vector<float> mu, logvar;
-        {
-          py::gil_scoped_release release;
-          encode(params, latent, hidden, set, mu, logvar);
-        }
-        return py::make_tuple(reshape_rows(mu, set.count, {latent}), reshape_rows(logvar, set.count, {latent}));
-      },
-      py::arg("parameters"), py::arg("images"), py::arg("latent") = 50, py::arg("hidden") = 500,
-      "(mu, logvar), each (N, latent)");
-  m.def(
-      "vae_decode",
-      [](const py::dict& values, const py::array& z, int latent, int hidden) {
-        auto params = parameters_from(values, latent, hidden);
-        auto a = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(z);
-        if (!a || a.ndim() != 2 || a.shape(1) != latent)
-          throw py::value_error("z: expected (N, " + std::to_string(latent) + "), got " +
-                                (a ? shape_text(a) : std::string("a non-array")));
-        std::vector<float> zv(a.data(), a.data() + a.size());
-        std::vector<float> out;
-        {
-          py::gil_scoped_release release;
-          out = decode(params, latent, hidden, zv);
-        }
-        return reshape_rows(out, a.shape(0), {kRows, kCols});
-      },
-      py::arg("parameters"), py::arg("z"), py::arg("latent") = 50, py::arg("hidden") = 500,
-      "pixel probabilities (N, 28, 28) decoded from z (N, latent)");
 }

@@ -97,34 +97,6 @@ ImageSet::ImageSet(std::vector<uint8_t> px, int64_t n) : pixels(std::move(px)), 
                                 std::to_string(n) + " images of 28x28");
 }
 
-GraphMode parse_graph_mode(const std::string& name) {
-  if (name == "static") return GraphMode::static_graph;
-  if (name == "dynamic") return GraphMode::dynamic_graph;
-  throw std::invalid_argument("unknown graph mode '" + name + "': choose static or dynamic");
-}
-
-std::string graph_mode_name(GraphMode mode) { return mode == GraphMode::static_graph ? "static" : "dynamic"; }
-
-void VaeConfig::validate(int64_t n_train, int64_t n_test) const {
-  auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
-  if (iterations < 1) fail("iterations must be >= 1, got " + std::to_string(iterations));
-  if (batch_size < 1) fail("batch size must be >= 1, got " + std::to_string(batch_size));
-  if (n_train >= 0 && batch_size > n_train)
-    fail("batch size " + std::to_string(batch_size) + " is larger than the training set (" +
-         std::to_string(n_train) + " images)");
-  if (n_test == 0) fail("the validation set is empty");
-  if (!(learning_rate > 0) || !std::isfinite(learning_rate))
-    fail("learning rate must be a finite number > 0, got " + std::to_string(learning_rate));
-  if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
-    fail("Adam betas must be in [0, 1), got " + std::to_string(beta1) + " and " + std::to_string(beta2));
-  if (!(eps > 0)) fail("Adam eps must be > 0, got " + std::to_string(eps));
-  check_model_size(latent, hidden);
-  if (monitor_interval < 1) fail("monitor interval must be >= 1, got " + std::to_string(monitor_interval));
-  if (validation_batches < 1) fail("validation batches must be >= 1, got " + std::to_string(validation_batches));
-  if (threads < 0) fail("thread count must be >= 0 (0: unchanged), got " + std::to_string(threads));
-  if (init != "glorot" && init != "fan-in") fail("unknown init '" + init + "': choose glorot or fan-in");
-}
-
 // ---------------------------------------------------------------------------
 // The model
 

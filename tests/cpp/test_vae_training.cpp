@@ -15,22 +15,6 @@ using namespace nnvae::vae;
 
 namespace {
 
-// N 28x28 images: one of four bright strokes (a class) plus sparse noise.
-ImageSet synthetic(int64_t n, uint32_t seed) {
-  Generator g(seed);
-  std::vector<uint8_t> px(n * kPixels, 0);
-  for (int64_t i = 0; i < n; ++i) {
-    int cls = static_cast<int>(g.uniform() * 4) % 4;
-    for (int r = 0; r < kRows; ++r)
-      for (int c = 0; c < kCols; ++c) {
-        bool on = (cls == 0 && c > 12 && c < 16 && r > 4 && r < 24) || (cls == 1 && r > 12 && r < 16 && c > 4 && c < 24) ||
-                  (cls == 2 && std::abs(r - c) < 2 && r > 4 && r < 24) || (cls == 3 && std::abs(r + c - 27) < 2 && r > 4 && r < 24);
-        px[i * kPixels + r * kCols + c] = on ? static_cast<uint8_t>(200 + g.uniform() * 55) : (g.uniform() < 0.02f ? 150 : 0);
-      }
-  }
-  return ImageSet(std::move(px), n);
-}
-
 // A small model and short schedule so every test stays fast.
 VaeConfig small_config() {
   VaeConfig c;
@@ -81,7 +65,7 @@ TEST(parameter_names_shapes_and_count) {
   for (auto& s : shapes) total += shape_size(s.second);
   CHECK_EQ(total, int64_t(1361884));
   // The trainer creates exactly these, in this order.
-  VaeTrainer t(VaeConfig{}, synthetic(100, 1), synthetic(10, 2));
+  VaeTrainer t(VaeConfig{}, synthetic_digits(100, 1), synthetic_digits(10, 2));
   auto params = t.parameters().get_parameters();
   CHECK_EQ(params.size(), shapes.size());
   for (size_t i = 0; i < shapes.size(); ++i) {
@@ -97,7 +81,7 @@ TEST(monitor_line_format) {
 TEST(learns_and_monitors_every_interval) {
   VaeConfig c = small_config();
   c.iterations = 150;
-  VaeTrainer t(c, synthetic(400, 1), synthetic(60, 2));
+  VaeTrainer t(c, synthetic_digits(400, 1), synthetic_digits(60, 2));
   auto recs = run(t, c.iterations);
   CHECK_EQ(recs.size(), size_t(15));
   CHECK_EQ(recs[0].iteration, int64_t(9));
@@ -113,19 +97,19 @@ TEST(learns_and_monitors_every_interval) {
 
 TEST(same_seed_same_numbers_other_seed_other_numbers) {
   VaeConfig c = small_config();
-  VaeTrainer a(c, synthetic(200, 1), synthetic(40, 2)), b(c, synthetic(200, 1), synthetic(40, 2));
+  VaeTrainer a(c, synthetic_digits(200, 1), synthetic_digits(40, 2)), b(c, synthetic_digits(200, 1), synthetic_digits(40, 2));
   auto ra = run(a, 30), rb = run(b, 30);
   CHECK(same_records(ra, rb));
   c.seed = 6;
-  VaeTrainer d(c, synthetic(200, 1), synthetic(40, 2));
+  VaeTrainer d(c, synthetic_digits(200, 1), synthetic_digits(40, 2));
   CHECK(!same_records(ra, run(d, 30)));
 }
 
 TEST(static_and_dynamic_graphs_give_the_same_numbers) {
   VaeConfig c = small_config();
-  VaeTrainer s(c, synthetic(200, 1), synthetic(40, 2));
+  VaeTrainer s(c, synthetic_digits(200, 1), synthetic_digits(40, 2));
   c.graph = GraphMode::dynamic_graph;
-  VaeTrainer d(c, synthetic(200, 1), synthetic(40, 2));
+  VaeTrainer d(c, synthetic_digits(200, 1), synthetic_digits(40, 2));
   auto rs = run(s, 30), rd = run(d, 30);
   CHECK(same_records(rs, rd));
   CHECK(flat_parameters(s) == flat_parameters(d));
@@ -137,15 +121,15 @@ TEST(resume_is_bit_exact) {
   // parameters, Adam states and loop state, then 18 more steps. 17 is
   // mid-interval and 35 > 1 epoch (200 / 20 = 10 batches).
   VaeConfig c = small_config();
-  VaeTrainer straight(c, synthetic(200, 1), synthetic(40, 2));
+  VaeTrainer straight(c, synthetic_digits(200, 1), synthetic_digits(40, 2));
   auto all = run(straight, 35);
 
-  VaeTrainer first(c, synthetic(200, 1), synthetic(40, 2));
+  VaeTrainer first(c, synthetic_digits(200, 1), synthetic_digits(40, 2));
   auto part1 = run(first, 17);
   auto states = first.solver()->get_states();
   auto loop = first.state();
   c.seed = 99;  // the fresh trainer's own initial draws must not matter
-  VaeTrainer second(c, synthetic(200, 1), synthetic(40, 2));
+  VaeTrainer second(c, synthetic_digits(200, 1), synthetic_digits(40, 2));
   auto src = first.parameters().get_parameters();
   auto dst = second.parameters().get_parameters();
   for (size_t i = 0; i < src.size(); ++i)
@@ -161,7 +145,7 @@ TEST(resume_is_bit_exact) {
 
 TEST(should_stop_stops_before_the_next_step) {
   VaeConfig c = small_config();
-  VaeTrainer t(c, synthetic(200, 1), synthetic(40, 2));
+  VaeTrainer t(c, synthetic_digits(200, 1), synthetic_digits(40, 2));
   int calls = 0;
   auto r = t.train(40, nullptr, [&] { return ++calls > 7; });
   CHECK(r.reason == StopReason::stopped);
@@ -175,7 +159,7 @@ TEST(should_stop_stops_before_the_next_step) {
 TEST(nonfinite_loss_stops_and_names_the_iteration) {
   VaeConfig c = small_config();
   c.learning_rate = 1e30f;  // the first update throws every weight to ±1e30
-  VaeTrainer t(c, synthetic(200, 1), synthetic(40, 2));
+  VaeTrainer t(c, synthetic_digits(200, 1), synthetic_digits(40, 2));
   auto r = t.train(40);
   CHECK(r.reason == StopReason::nonfinite);
   CHECK_EQ(r.iteration, int64_t(1));
@@ -189,7 +173,7 @@ TEST(initial_parameters_glorot_or_fan_in) {
   for (const char* init : {"glorot", "fan-in"}) {
     VaeConfig c = small_config();
     c.init = init;
-    VaeTrainer t(c, synthetic(200, 1), synthetic(40, 2));
+    VaeTrainer t(c, synthetic_digits(200, 1), synthetic_digits(40, 2));
     auto params = t.parameters();
     for (auto& [name, var] : params.get_parameters()) {
       auto w = params.get_parameter(name.substr(0, name.rfind('/')) + "/W");
@@ -218,13 +202,13 @@ TEST(bad_configs_and_states_are_refused) {
   c.batch_size = 0;
   CHECK_THROWS_WITH(c.validate(), "batch size must be >= 1, got 0");
   c = small_config();
-  CHECK_THROWS_WITH(VaeTrainer(c, synthetic(10, 1), synthetic(5, 2)), "batch size 20 is larger than the training set (10 images)");
+  CHECK_THROWS_WITH(VaeTrainer(c, synthetic_digits(10, 1), synthetic_digits(5, 2)), "batch size 20 is larger than the training set (10 images)");
   c.learning_rate = -1;
   CHECK_THROWS_WITH(c.validate(), "learning rate must be a finite number > 0");
   CHECK_THROWS_WITH(parse_graph_mode("eager"), "unknown graph mode 'eager'");
   CHECK_THROWS_WITH(ImageSet(std::vector<uint8_t>(100), 1), "100 bytes do not make 1 images");
 
-  VaeTrainer t(small_config(), synthetic(200, 1), synthetic(40, 2));
+  VaeTrainer t(small_config(), synthetic_digits(200, 1), synthetic_digits(40, 2));
   auto s = t.state();
   s.order = {1, 2, 3};
   CHECK_THROWS_WITH(t.set_state(s), "the shuffle order has 3 entries for 200 training images");
@@ -236,8 +220,8 @@ TEST(bad_configs_and_states_are_refused) {
 TEST(evaluation_functions) {
   VaeConfig c = small_config();
   c.iterations = 300;
-  auto test = synthetic(50, 3);
-  VaeTrainer t(c, synthetic(300, 1), test);
+  auto test = synthetic_digits(50, 3);
+  VaeTrainer t(c, synthetic_digits(300, 1), test);
   t.train(300);
   auto p = t.parameters();
   // Fixed seed: the same figure twice; a batch remainder (50 = 2·20 + 10) is weighted by its size.
@@ -286,7 +270,7 @@ void put_u32(std::ofstream& f, uint32_t v) {
 int write_idx_fixture(const std::string& folder) {
   const std::pair<const char*, int64_t> splits[] = {{"train", 300}, {"t10k", 60}};
   for (auto& [prefix, n] : splits) {
-    ImageSet set = synthetic(n, prefix[0] == 't' ? 2 : 1);
+    ImageSet set = synthetic_digits(n, prefix[0] == 't' ? 2 : 1);
     std::ofstream img(folder + "/" + prefix + "-images-idx3-ubyte", std::ios::binary);
     put_u32(img, 0x00000803);
     put_u32(img, static_cast<uint32_t>(n));

@@ -17,50 +17,12 @@
 #include <vector>
 
 #include "nnvae/nnvae.hpp"
+#include "nnvae/vae/config.hpp"
+#include "nnvae/vae/images.hpp"
+#include "nnvae/vae/synthetic.hpp"
 
 namespace nnvae {
 namespace vae {
-
-constexpr int kRows = 28, kCols = 28, kPixels = kRows * kCols;
-
-// uint8 images (count, 28, 28), row-major, owned.
-struct ImageSet {
-  std::vector<uint8_t> pixels;  // count * 784
-  int64_t count = 0;
-  ImageSet() = default;
-  ImageSet(std::vector<uint8_t> pixels, int64_t count);  // checks pixels.size() == count * 784
-};
-
-enum class GraphMode { static_graph, dynamic_graph };
-// "static" / "dynamic"; anything else throws std::invalid_argument naming it.
-GraphMode parse_graph_mode(const std::string& name);
-std::string graph_mode_name(GraphMode mode);
-
-// The tutorial's recipe: Adam(3e-4, 0.9, 0.999, 1e-8), batch 100, 60,000
-// iterations, a monitor line every 10 iterations over 10 test batches.
-struct VaeConfig {
-  int64_t iterations = 60000;
-  int batch_size = 100;
-  float learning_rate = 3e-4f;
-  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
-  uint32_t seed = 313;  // initial parameters, shuffling and the reparameterisation noise
-  int latent = 50;
-  int hidden = 500;
-  int monitor_interval = 10;
-  int validation_batches = 10;
-  GraphMode graph = GraphMode::static_graph;
-  int threads = 0;  // 0: leave the engine's thread count as it is
-  // The initial parameters. "fan-in" (default) draws W and b from
-  // U(±1/sqrt(n_in)), PyTorch nn.Linear's default and the init of the twin
-  // behind SPEC §5's 79.2 nats; it ends about 1.5 nats better after 60,000
-  // iterations. "glorot" keeps pf::affine's own default, exactly the
-  // tutorial's: W ~ U(±sqrt(6/(n_in + n_out))), b = 0.
-  std::string init = "fan-in";
-
-  // Throws std::invalid_argument naming the first impossible value (against
-  // the data set sizes when given).
-  void validate(int64_t n_train = -1, int64_t n_test = -1) const;
-};
 
 // ---------------------------------------------------------------------------
 // The model
