@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -246,6 +247,34 @@ valid after the variable is gone.)doc");
                     "A persistent variable keeps its buffers when clear_buffer frees others.")
       .def_property_readonly("parent", &CgVariable::parent, "The Function that computes this variable, or None.")
       .def(
+          "_unlinked",
+          [](const CgVariable& v, bool need_grad) { return std::make_shared<CgVariable>(v.variable(), need_grad); },
+          "need_grad"_a, "A leaf sharing this variable's data and grad arrays (no parent).")
+      .def(
+          "_view",
+          [](const CgVariable& v, py::handle shape, bool need_grad) {
+            // A leaf of another shape (same size) over the same data and grad
+            // buffers; both are made to exist first so that later writes
+            // through either variable reach the other.
+            auto out = std::make_shared<CgVariable>(shape_from_py(shape, "Variable.reshape"), need_grad);
+            for (bool grad : {false, true}) {
+              const NdArrayPtr& src = grad ? v.variable()->grad() : v.variable()->data();
+              array_view(src, grad ? "Variable.reshape: grad" : "Variable.reshape: data");  // allocates, checks
+              (grad ? out->variable()->grad() : out->variable()->data())->share_from(*src);
+            }
+            return out;
+          },
+          "shape"_a, "need_grad"_a)
+      .def(
+          "_set_array",
+          [](CgVariable& v, bool grad, const CgVariable& src, bool src_grad) {
+            // v.data / v.grad = another variable's array (shared, not copied).
+            NdArrayPtr arr = src_grad ? src.variable()->grad() : src.variable()->data();
+            if (grad) v.variable()->set_grad(arr);
+            else v.variable()->set_data(arr);
+          },
+          "grad"_a, "src"_a, "src_grad"_a)
+      .def(
           "forward",
           [](CgVariable& v, bool clear_buffer, bool clear_no_need_grad) {
             py::gil_scoped_release nogil;
@@ -396,7 +425,7 @@ void bind_solvers(py::module_& m) {
       .def_property_readonly("name", &Solver::name)
       .def(
           "set_parameters",
-          [](Solver& s, py::handle params, bool reset) {
+          [](Solver& s, py::handle params, bool reset, bool retain_state) {
             if (!py::isinstance<py::dict>(params))
               throw py::type_error("Solver.set_parameters: expected a dict of name -> Variable "
                                    "(e.g. nnvae.get_parameters()), got " + type_name(params));
@@ -407,9 +436,43 @@ void bind_solvers(py::module_& m) {
                                      type_name(item.first) + " -> " + type_name(item.second));
               list.emplace_back(item.first.cast<std::string>(), item.second.cast<CgVariablePtr>()->variable());
             }
-            s.set_parameters(list, reset);
+            s.set_parameters(list, reset, retain_state);
           },
-          "param_dict"_a, "reset"_a = true)
+          "param_dict"_a, "reset"_a = true, "retain_state"_a = false)
+      .def(
+          "_get_states",
+          [](const Solver& s) {
+            // name -> (state name -> numpy copy, step count t)
+            py::dict out;
+            for (auto& [name, st] : s.get_states()) {
+              py::dict arrays;
+              for (auto& [key, arr] : st.arrays) arrays[py::str(key)] = array_view(arr, "Solver.get_states").attr("copy")();
+              out[py::str(name)] = py::make_tuple(arrays, st.t);
+            }
+            return out;
+          })
+      .def(
+          "_set_states",
+          [](Solver& s, py::dict states) {
+            std::map<std::string, Solver::State> in;
+            for (auto item : states) {
+              auto name = item.first.cast<std::string>();
+              auto pair = item.second.cast<py::tuple>();
+              Solver::State st;
+              for (auto kv : pair[0].cast<py::dict>()) {
+                FloatArray a = FloatArray::ensure(kv.second);
+                if (!a) throw py::type_error("Solver.set_states: state " + kv.first.cast<std::string>() + " of " + name +
+                                             " is not an array of numbers");
+                auto arr = std::make_shared<NdArray>(Shape_t(a.shape(), a.shape() + a.ndim()));
+                std::memcpy(arr->write(), a.data(), static_cast<size_t>(arr->size()) * sizeof(float));
+                st.arrays[kv.first.cast<std::string>()] = arr;
+              }
+              st.t = pair[1].cast<int64_t>();
+              in[name] = st;
+            }
+            s.set_states(in);
+          },
+          "states"_a)
       .def("parameter_names", &Solver::parameter_names)
       .def("zero_grad", &Solver::zero_grad)
       .def("update", &Solver::update, py::call_guard<py::gil_scoped_release>())

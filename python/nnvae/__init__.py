@@ -22,20 +22,27 @@ _os.environ.setdefault("GOMP_SPINCOUNT", "20000")
 
 from . import _core  # noqa: E402
 from ._core import Variable
-from .parameter import clear_parameters, get_parameters, parameter_scope
-from . import functions, parametric_functions, solvers
+from .ndarray import NdArray  # also gives Variable NNabla's .data/.grad, reshape, unlinked
+from .parameter import clear_parameters, get_current_parameter_scope, get_parameters, parameter_scope
+from .random import seed
+from . import functions, parametric_functions, random, solvers
 
 # Keep in step with `version` in pyproject.toml.
 __version__ = "0.1.0"
 
 __all__ = [
     "Variable",
+    "NdArray",
     "functions",
     "parametric_functions",
     "solvers",
     "parameter_scope",
     "get_parameters",
     "clear_parameters",
+    "get_current_parameter_scope",
+    "save_parameters",
+    "load_parameters",
+    "random",
     "seed",
     "set_auto_forward",
     "get_auto_forward",
@@ -46,14 +53,49 @@ __all__ = [
 ]
 
 
-def seed(seed_value):
-    """Seeds the global generator (parameter initializers, F.randn/F.rand with
-    seed=-1). The same seed and the same calls give the same numbers."""
-    if isinstance(seed_value, bool) or not isinstance(seed_value, int):
-        raise TypeError(f"nnvae.seed: seed_value must be an int, got {type(seed_value).__name__}")
-    if not 0 <= seed_value < 2**32:
-        raise ValueError(f"nnvae.seed: seed_value must be in [0, 2**32), got {seed_value}")
-    _core.set_seed(seed_value)
+def _file_format(path, extension, where):
+    """".protobuf" or ".h5", from `extension` or else the path's suffix."""
+    if not isinstance(path, (str, _os.PathLike)):
+        raise TypeError(f"{where}: path must be a file name (str or os.PathLike); file objects are not "
+                        f"supported, got {type(path).__name__}")
+    ext = extension if extension is not None else _os.path.splitext(_os.fspath(path))[1]
+    if ext not in (".protobuf", ".h5"):
+        raise ValueError(f"{where}: {_os.fspath(path)}: format {ext!r} is not supported; nnvae reads and "
+                         f"writes NNabla's .protobuf and .h5 parameter files")
+    if not _os.fspath(path).endswith(ext):
+        raise ValueError(f"{where}: {_os.fspath(path)}: extension={extension!r} must match the file name's suffix")
+    return ext
+
+
+def save_parameters(path, params=None, extension=None):
+    """Writes parameters to an NNabla parameter file, `.protobuf` or `.h5`
+    (h5py), chosen by the suffix; params defaults to every parameter
+    (get_parameters(grad_only=False)), each with its need_grad flag."""
+    from . import params_io
+    _file_format(path, extension, "nnvae.save_parameters")
+    if params is None:
+        params = get_parameters(grad_only=False)
+    flags = {name: bool(getattr(v, "need_grad", True)) for name, v in params.items()}
+    values = {name: (v.d if isinstance(v, Variable) else v) for name, v in params.items()}
+    params_io.save_parameters(path, values, need_grad=flags)
+
+
+def load_parameters(path, proto=None, needs_proto=False, extension=".nntxt"):
+    """Reads an NNabla parameter file (`.protobuf` or `.h5`) into the
+    parameter directory under the current scope: parameters that exist take
+    the values (shapes must match), others are created; each takes the
+    file's need_grad. (extension only concerns file objects in NNabla;
+    proto and needs_proto, for network definitions, are not supported.)"""
+    from . import params_io
+    if proto is not None or needs_proto:
+        raise ValueError("nnvae.load_parameters: proto= and needs_proto=True (network definitions) are not "
+                         "supported by nnvae; it reads parameters only")
+    _file_format(path, None, "nnvae.load_parameters")
+    from .parameter import get_parameter_or_create
+    for record in params_io.load_parameter_records(path):
+        var = get_parameter_or_create(record.name, record.data.shape, record.data, bool(record.need_grad))
+        var.d = record.data
+        var.need_grad = bool(record.need_grad)
 
 
 def set_auto_forward(auto):

@@ -47,9 +47,13 @@ def _full_name(name):
 
 
 @contextmanager
-def parameter_scope(name):
+def parameter_scope(name, scope=None):
     """Parameters created inside the block are named ``name/...`` (nested
-    scopes join with "/"). The scope is left on exit, even on an error."""
+    scopes join with "/"). The scope is left on exit, even on an error.
+    (NNabla's `scope`, a custom directory to enter, is not supported.)"""
+    if scope is not None:
+        raise ValueError("parameter_scope: scope= (a custom parameter directory) is not supported by nnvae; "
+                         "leave it None")
     _check_name(name, "parameter_scope")
     _scope_stack.append(name)
     try:
@@ -58,11 +62,15 @@ def parameter_scope(name):
         _scope_stack.pop()
 
 
-def get_parameters(grad_only=True):
+def get_parameters(params=None, path="", grad_only=True):
     """The parameters under the current scope, in creation order, as an
     OrderedDict name -> Variable. At the top level the names are full
     ("fc1/affine/W"); inside a scope they are relative to it, as in NNabla.
-    grad_only=True keeps only parameters with need_grad."""
+    grad_only=True keeps only parameters with need_grad. (NNabla's params
+    and path serve its own recursion; only their defaults are accepted.)"""
+    if params is not None or path != "":
+        raise ValueError("get_parameters: params= and path= are not supported by nnvae; leave the defaults "
+                         "(use parameter_scope to select a sub-tree)")
     scope = get_current_parameter_scope()
     prefix = scope + "/" if scope else ""
     params = OrderedDict()
@@ -85,6 +93,9 @@ def _as_initializer(init, shape, where):
     taking the shape and returning such an array."""
     if init is None or isinstance(init, _core.Initializer):
         return init
+    engine = getattr(init, "_engine", None)  # nnvae.initializer objects
+    if isinstance(engine, _core.Initializer):
+        return engine
     if isinstance(init, bool):
         raise TypeError(f"{where}: initializer must be an Initializer, a number, an array or a callable, got bool")
     if isinstance(init, (int, float, np.number)):
@@ -101,10 +112,19 @@ def _as_initializer(init, shape, where):
                     f"got {type(init).__name__}")
 
 
-def get_parameter_or_create(name, shape=None, initializer=None, need_grad=True):
+def get_parameter_or_create(name, shape=None, initializer=None, need_grad=True, as_need_grad=None):
     """The parameter `name` under the current scope: reused if it exists (its
     shape must match), else created with `shape`, filled by `initializer`
-    (zeros by default)."""
+    (zeros by default) and with `need_grad`. as_need_grad, if given, returns
+    instead a leaf sharing the parameter's arrays with that need_grad (the
+    stored parameter keeps its own)."""
+    var = _get_parameter_or_create(name, shape, initializer, need_grad)
+    if as_need_grad is not None and bool(as_need_grad) != var.need_grad:
+        return var._unlinked(bool(as_need_grad))
+    return var
+
+
+def _get_parameter_or_create(name, shape, initializer, need_grad):
     _check_name(name, "get_parameter_or_create")
     full = _full_name(name)
     existing = _core._get_parameter(full)

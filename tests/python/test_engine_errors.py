@@ -107,7 +107,7 @@ TYPE_ERRORS = [
     ("backward grad", lambda: F.exp(var((2,), True)).backward("x"), "Variable.backward"),
     ("from_numpy_array", lambda: nnvae.Variable.from_numpy_array("abc"), "from_numpy_array"),
     ("from_numpy_array None", lambda: nnvae.Variable.from_numpy_array(None), "from_numpy_array"),
-    ("PF.affine x", lambda: PF.affine(np.ones((2, 3)), 4), "PF.affine: x"),
+    ("PF.affine x", lambda: PF.affine(np.ones((2, 3)), 4), "PF.affine: inp"),
     ("PF.affine n_outmaps", lambda: PF.affine(var((2, 3)), 4.0), "PF.affine: n_outmaps"),
     ("PF.affine w_init", lambda: PF.affine(var((2, 3)), 4, w_init="glorot"), "w_init"),
     ("set_parameters list", lambda: S.Adam().set_parameters([var((2,))]), "set_parameters"),
