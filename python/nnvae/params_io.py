@@ -3,7 +3,6 @@
     save_parameters("params.protobuf", params)        # NNabla NNablaProtoBuf
     save_parameters("params.h5", params)              # NNabla HDF5 (needs h5py)
     params = load_parameters("params.protobuf")       # {name: float32 ndarray}
-    check_parameters(params, model_shapes, source="params.protobuf")
     save_checkpoint("checkpoint.nnvckpt", arrays, meta)
     arrays, meta = load_checkpoint("checkpoint.nnvckpt")
 
@@ -75,13 +74,11 @@ from .files import atomic_write  # re-exported: the one atomic write
 
 __all__ = [
     "ParameterFileError",
-    "ParameterMismatchError",
     "CheckpointError",
     "ParameterRecord",
     "save_parameters",
     "load_parameters",
     "load_parameter_records",
-    "check_parameters",
     "save_checkpoint",
     "load_checkpoint",
     "atomic_write",
@@ -99,20 +96,6 @@ class ParameterFileError(NnvaeError, ValueError):
     def __init__(self, message: str, *, path: Optional[PathLike] = None):
         super().__init__(message)
         self.path = None if path is None else os.fspath(path)
-
-
-class ParameterMismatchError(NnvaeError, ValueError):
-    """Parameters do not fit the model (missing, unexpected or mis-shaped names).
-
-    `missing`, `unexpected` and `mismatched` list the names concerned.
-    """
-
-    def __init__(self, message: str, *, missing: Sequence[str] = (),
-                 unexpected: Sequence[str] = (), mismatched: Sequence[str] = ()):
-        super().__init__(message)
-        self.missing = list(missing)
-        self.unexpected = list(unexpected)
-        self.mismatched = list(mismatched)
 
 
 class CheckpointError(NnvaeError, ValueError):
@@ -238,41 +221,10 @@ def load_parameters(path: PathLike) -> Dict[str, np.ndarray]:
     count that does not match its shape).
 
     Note that protobuf has no end marker: a file cut exactly between two
-    parameters is well-formed and simply holds fewer parameters;
-    `check_parameters` then reports the missing ones.
+    parameters is well-formed and simply holds fewer parameters; the model
+    check (nnvae.training.VaeModel) then reports the missing ones.
     """
     return {r.name: r.data for r in load_parameter_records(path)}
-
-
-def check_parameters(params: Mapping[str, Any], expected_shapes: Mapping[str, Sequence[int]],
-                     source: Optional[PathLike] = None) -> None:
-    """Check that `params` has exactly the names and shapes the model needs.
-
-    Raises ParameterMismatchError listing every missing, unexpected and
-    mis-shaped name, e.g. "fc1/affine/W: file has (784, 400), model needs
-    (784, 500)". `source` (a file name) is named in the message when given.
-    """
-    missing, unexpected, mismatched, lines = [], [], [], []
-    for name, shape in expected_shapes.items():
-        want = tuple(int(d) for d in shape)
-        if name not in params:
-            missing.append(name)
-            lines.append(f"missing {name} {want}")
-            continue
-        have = tuple(np.shape(params[name]))
-        if have != want:
-            mismatched.append(name)
-            lines.append(f"{name}: file has {have}, model needs {want}")
-    for name in params:
-        if name not in expected_shapes:
-            unexpected.append(name)
-            lines.append(f"unexpected {name} {tuple(np.shape(params[name]))}")
-    if lines:
-        where = f"{os.fspath(source)}: " if source is not None else ""
-        raise ParameterMismatchError(
-            f"{where}parameters do not fit the model ({len(lines)} difference"
-            f"{'s' if len(lines) != 1 else ''}):\n  " + "\n  ".join(lines),
-            missing=missing, unexpected=unexpected, mismatched=mismatched)
 
 
 def _read_file(path: PathLike, cls) -> bytes:

@@ -42,8 +42,8 @@ def test_evaluate_reports_elbo_and_iw_nll(root, params_file, tmp_path):
     from nnvae.datasets import load_dataset
 
     test, _ = load_dataset("mnist", "test", root, download=False)
-    params = load_parameters(params_file)
-    assert training.negative_elbo(params, test[:200]) == pytest.approx(res["negative_elbo"], rel=1e-6)
+    model = training.load_model(params_file)
+    assert model.negative_elbo(test[:200]) == pytest.approx(res["negative_elbo"], rel=1e-6)
 
 
 def test_generate_samples_and_interpolation(root, params_file, tmp_path):
@@ -76,8 +76,9 @@ def test_bad_parameter_files_exit_1(root, params_file, tmp_path):
     save_parameters(tmp_path / "odd.protobuf", params)
     r = run_cli("evaluate", "--params", tmp_path / "odd.protobuf", "--data-dir", root)
     assert r.returncode == 1
-    assert "fc1/affine/W: file has (784, 65), model needs (784, 64)" in r.stderr
-    assert "missing fc4/affine/b (64,)" in r.stderr and "Traceback" not in r.stderr
+    assert f"{tmp_path / 'odd.protobuf'}: the parameters do not fit the VAE (latent 8, hidden 64)" in r.stderr
+    assert "fc1/affine/W is (784, 65), expected (784, 64)" in r.stderr
+    assert "fc4/affine/b missing (expected (64,))" in r.stderr and "Traceback" not in r.stderr
     r = run_cli("evaluate", "--params", tmp_path / "none.protobuf")
     assert r.returncode == 1 and "no such parameter file" in r.stderr
 

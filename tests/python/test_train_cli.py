@@ -43,6 +43,21 @@ def test_outputs_and_monitor_lines(small_run):
     assert r.stderr == ""  # no progress bar off a terminal
 
 
+def test_help_shows_the_cpp_defaults():
+    # Every VaeConfig field is an option whose --help default is VaeConfig()'s.
+    from nnvae import _core
+
+    r = run_cli("train", "--help")
+    assert r.returncode == 0, r.stderr
+    text = " ".join(r.stdout.split())
+    defaults = _core.VaeConfig()
+    for f in _core.VaeConfig.fields():
+        assert f"--{f['flag']} {f['metavar']}" in text, f["flag"]
+        assert f"(default {defaults.get(f['name'])})" in text, f["flag"]
+    for shown in ("(default 60000)", "(default 100)", "(default 0.0003)", "(default 313)", "(default glorot)"):
+        assert shown in text
+
+
 def test_same_seed_same_lines(root, small_run, tmp_path):
     _, first = small_run
     again = train(root, "--iterations", 30, "--out", tmp_path, "--no-pictures")
@@ -97,15 +112,18 @@ def test_ctrl_c_then_resume_equals_uninterrupted(root, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--batch-size", "0"], "batch-size must be an integer >= 1, got 0"),
-    (["--batch-size", "60001"], "batch-size 60001 is larger than the training set (60000 images)"),
-    (["--learning-rate", "0"], "learning-rate must be a finite number > 0, got 0.0"),
-    (["--learning-rate=-1e-3"], "learning-rate must be a finite number > 0"),
+    (["--batch-size", "0"], "batch size must be >= 1, got 0"),
+    (["--batch-size", "x"], "--batch-size: expected an integer in [-2147483648, 2147483647], got 'x'"),
+    (["--batch-size", "60001"], "batch size 60001 is larger than the training set (60000 images)"),
+    (["--learning-rate", "0"], "learning rate must be a finite number > 0, got 0"),
+    (["--learning-rate=-1e-3"], "learning rate must be a finite number > 0"),
     (["--graph", "eager"], "unknown graph mode 'eager': choose static or dynamic"),
     (["--init", "he"], "unknown init 'he': choose glorot or fan-in"),
     (["--dataset", "cifar"], "unknown data set 'cifar'"),
-    (["--iterations", "0"], "iterations must be an integer >= 1, got 0"),
-    (["--threads", "0"], "threads must be an integer >= 1, got 0"),
+    (["--iterations", "0"], "iterations must be >= 1, got 0"),
+    (["--seed=-1"], "--seed: expected an integer in [0, 4294967295], got '-1'"),
+    (["--threads=-1"], "thread count must be >= 0 (0: unchanged), got -1"),
+    (["--checkpoint-every", "0"], "checkpoint-every must be an integer >= 1, got 0"),
 ])
 def test_usage_errors_exit_2(root, tmp_path, args, message):
     r = run_cli("train", "--data-dir", root, "--out", tmp_path / "o", "--no-progress", *args)
@@ -144,8 +162,8 @@ def test_resume_that_does_not_fit(root, small_run, tmp_path):
     r = run_cli("train", "--data-dir", root, "--resume", tmp_path / "bad.nnvckpt", "--iterations", 60,
                 "--out", tmp_path / "o", "--no-progress")
     assert r.returncode == 1, r.stderr
-    assert "fc1/affine/b: file has (63,), model needs (64,)" in r.stderr
-    assert "missing fc5/affine/W (64, 784)" in r.stderr and "Traceback" not in r.stderr
+    assert "fc1/affine/b is (63,), expected (64,)" in r.stderr
+    assert "fc5/affine/W missing (expected (64, 784))" in r.stderr and "Traceback" not in r.stderr
     # Settings that would change the numbers cannot change on resume.
     r = run_cli("train", "--data-dir", root, "--resume", out / "checkpoint.nnvckpt", "--latent", 9)
     assert r.returncode == 2 and "--latent 9 differs from the checkpoint's 8" in r.stderr

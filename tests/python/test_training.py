@@ -1,5 +1,5 @@
 """nnvae.training: the run folder and its files, learning on MNIST (or
-synthetic strokes), exact resume, the parameter files read by independent
+synthetic digits), exact resume, the parameter files read by independent
 readers, the pictures, and the stop on a non-finite loss."""
 import json
 from pathlib import Path
@@ -8,23 +8,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nnvae import _core, training
+from nnvae import training
 from nnvae.errors import NnvaeError
 from nnvae.params_io import load_checkpoint, load_parameters
 
-from vae_fixtures import REAL_MNIST, strokes
+from vae_fixtures import REAL_MNIST, synthetic_digits
 
 
 def small(**kw) -> training.TrainOptions:
     base = dict(iterations=40, batch_size=20, latent=8, hidden=64, threads=1, progress=False,
                 checkpoint_every=1000)
     base.update(kw)
-    return training.TrainOptions(**base)
+    return training.TrainOptions.of(**base)
 
 
 @pytest.fixture(scope="module")
 def images():
-    return strokes(600, 1), strokes(100, 2)
+    return synthetic_digits(600, 1), synthetic_digits(100, 2)
 
 
 @pytest.fixture(scope="module")
@@ -34,18 +34,6 @@ def finished_run(tmp_path_factory, images):
     metrics = training.run_training(small(out=str(out)), out=open(out / "stdout.txt", "w"),
                                     train_images=images[0], test_images=images[1])
     return out, metrics
-
-
-def test_python_and_cpp_defaults_are_one_recipe():
-    # nnvae-train and the C++ program train_vae must start from the same
-    # settings: the tutorial's recipe, with PyTorch nn.Linear's fan-in init.
-    cfg = _core.VaeConfig()
-    for key, value in training.DEFAULTS.items():
-        if key == "dataset":
-            continue
-        assert getattr(cfg, key) == pytest.approx(value), key
-    assert cfg.init == "fan-in" and cfg.graph == "static"
-    assert (cfg.iterations, cfg.batch_size, cfg.seed) == (60000, 100, 313)
 
 
 def test_run_folder_files(finished_run):
@@ -63,14 +51,15 @@ def test_run_folder_files(finished_run):
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["iterations"] == 40 and saved["test_images"] == 100
     assert saved["test_negative_elbo"] == pytest.approx(metrics["test_negative_elbo"])
-    # The strokes are learnt a little in 40 steps: below 784·ln 2 = 543 nats.
+    # The digits are learnt a little in 40 steps: below 784·ln 2 = 543 nats.
     assert 100 < saved["test_negative_elbo"] < 530
     assert printed[-2].startswith(f"test negative ELBO: {saved['test_negative_elbo']:.4f}")
 
 
 def _parameter_proto_classes():
-    """NNablaProtoBuf message classes built from a descriptor (SPEC §3), with
-    the protobuf package: an independent reader of the file."""
+    """NNablaProtoBuf message classes built from a descriptor of NNabla's
+    parameter message, with the protobuf package: an independent reader of
+    the file."""
     pytest.importorskip("google.protobuf")
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
@@ -175,37 +164,52 @@ def test_nonfinite_loss_keeps_the_last_good_checkpoint(tmp_path, images):
 
 @pytest.mark.skipif(not (REAL_MNIST / "train-images-idx3-ubyte.gz").is_file(), reason="no shared MNIST")
 def test_loss_falls_on_mnist(tmp_path):
-    # The tutorial's model and recipe with the default (fan-in) init, 400 steps
+    # The tutorial's model and recipe with the fan-in init, 400 steps
     # on the real data (2 threads): from about 545 nats to below 185 (the
     # measured run: 165 at step 400, after a plateau near 200 at steps 100-200).
     from nnvae.datasets import load_mnist
 
     train, _ = load_mnist("train", REAL_MNIST.parent, download=False)
     test, _ = load_mnist("test", REAL_MNIST.parent, download=False)
-    m = training.run_training(training.TrainOptions(iterations=400, threads=2, out=str(tmp_path), progress=False,
-                                                    pictures=False),
+    m = training.run_training(training.TrainOptions.of(iterations=400, threads=2, init="fan-in", out=str(tmp_path),
+                                                       progress=False, pictures=False),
                               out=open(tmp_path / "out.txt", "w"), train_images=train, test_images=test[:2000])
     assert m["final_train_loss"] < 185 and m["final_val_loss"] < 185
     assert m["test_negative_elbo"] < 185
 
 
-def test_evaluation_helpers(finished_run, images):
+def test_vae_model(finished_run, images):
+    out, _ = finished_run
+    model = training.load_model(out / "parameters.protobuf")
+    assert (model.latent, model.hidden) == (8, 64) and model.source == str(out / "parameters.protobuf")
+    assert list(model.parameters()) == list(training.parameter_shapes(8, 64))
+    test = images[1][:30]
+    e = model.negative_elbo(test, batch_size=7)
+    assert e == model.negative_elbo(test, batch_size=7)  # fixed seed
+    k1 = model.importance_weighted_nll(test, 1)
+    k20 = model.importance_weighted_nll(test, 20)
+    assert k1 == pytest.approx(e, rel=0.05) and k20 < k1
+    mu, logvar = model.encode(test)
+    assert mu.shape == logvar.shape == (30, 8) and mu.dtype == np.float32
+    probs = model.decode(mu)
+    assert probs.shape == (30, 28, 28) and 0 <= probs.min() and probs.max() <= 1
+    with pytest.raises(ValueError, match=r"z: expected \(N, 8\), got \(30, 7\)"):
+        model.decode(mu[:, :7])
+
+
+def test_vae_model_lists_every_difference(finished_run):
     out, _ = finished_run
     params = load_parameters(out / "parameters.protobuf")
-    assert training.model_size(params) == (8, 64)
-    test = images[1][:30]
-    e = training.negative_elbo(params, test, batch_size=7)
-    assert e == training.negative_elbo(params, test, batch_size=7)  # fixed seed
-    k1 = training.importance_weighted_nll(params, test, 1)
-    k20 = training.importance_weighted_nll(params, test, 20)
-    assert k1 == pytest.approx(e, rel=0.05) and k20 < k1
-    mu, logvar = training.encode(params, test)
-    assert mu.shape == logvar.shape == (30, 8) and mu.dtype == np.float32
-    probs = training.decode(params, mu)
-    assert probs.shape == (30, 28, 28) and 0 <= probs.min() and probs.max() <= 1
-    bad = dict(params, **{"fc1/affine/b": np.zeros(63, np.float32)})
-    with pytest.raises(ValueError, match=r"fc1/affine/b: shape \(63,\) where \(64,\) is expected"):
-        training.negative_elbo(bad, test)
+    params["fc1/affine/b"] = np.zeros(63, np.float32)
+    del params["fc_logvar/affine/W"]
+    params["extra/affine/W"] = np.zeros((3, 4), np.float32)
+    with pytest.raises(ValueError) as e:
+        training.VaeModel(params, "run/params.protobuf")
+    text = str(e.value)
+    assert text.startswith("run/params.protobuf: the parameters do not fit the VAE (latent 8, hidden 64): ")
+    assert "fc1/affine/b is (63,), expected (64,)" in text
+    assert "fc_logvar/affine/W missing (expected (64, 8))" in text
+    assert "unexpected extra/affine/W (3, 4)" in text
 
 
 def test_same_seed_same_monitor_lines(tmp_path, images):

@@ -14,16 +14,12 @@ REAL_MNIST = REPO.parent / "shared" / "data" / "mnist"
 SMALL = ["--latent", "8", "--hidden", "64", "--batch-size", "20", "--threads", "1", "--no-progress"]
 
 
-def strokes(n: int, seed: int) -> np.ndarray:
-    """n uint8 images (n, 28, 28): one of four bright strokes plus sparse noise."""
-    rng = np.random.default_rng(seed)
-    r, c = np.mgrid[0:28, 0:28]
-    band = (r > 4) & (r < 24)
-    shapes = np.stack([band & (c > 12) & (c < 16), (c > 4) & (c < 24) & (r > 12) & (r < 16),
-                       band & (abs(r - c) < 2), band & (abs(r + c - 27) < 2)])
-    imgs = shapes[rng.integers(0, 4, n)].astype(np.uint8) * rng.integers(200, 256, (n, 28, 28), dtype=np.uint8)
-    imgs[rng.random((n, 28, 28)) < 0.02] = 150
-    return imgs
+def synthetic_digits(n: int, seed: int) -> np.ndarray:
+    """n uint8 images (n, 28, 28): one of four bright strokes per image plus
+    sparse stray pixels, the same pictures the C++ tests use."""
+    from nnvae import _core
+
+    return _core.synthetic_digits(n, seed)
 
 
 def data_root(tmp_path_factory) -> Path:
@@ -36,7 +32,7 @@ def data_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("data")
     (root / "mnist").mkdir()
     for prefix, n, seed in (("train", 60000, 1), ("t10k", 10000, 2)):
-        (root / "mnist" / f"{prefix}-images-idx3-ubyte").write_bytes(idx_images_bytes(strokes(n, seed)))
+        (root / "mnist" / f"{prefix}-images-idx3-ubyte").write_bytes(idx_images_bytes(synthetic_digits(n, seed)))
         (root / "mnist" / f"{prefix}-labels-idx1-ubyte").write_bytes(idx_labels_bytes(np.zeros(n, np.uint8)))
     return root
 

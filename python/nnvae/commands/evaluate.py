@@ -12,8 +12,8 @@ import json
 import sys
 import time
 
-from .. import training
-from ..errors import UsageError
+from .. import set_num_threads, training
+from ..errors import NnvaeError, UsageError
 from ..files import atomic_text
 
 
@@ -33,8 +33,10 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def check_common(args) -> None:
-    if args.dataset not in training.DATASET_NAMES:
-        raise UsageError(f"unknown data set {args.dataset!r}: choose {' or '.join(training.DATASET_NAMES)}")
+    from ..datasets import DATASETS
+
+    if args.dataset not in DATASETS:
+        raise UsageError(f"unknown data set {args.dataset!r}: choose {' or '.join(DATASETS)}")
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"threads must be >= 1, got {args.threads}")
     if not 0 <= args.seed < 2 ** 32:
@@ -47,9 +49,9 @@ def run(args) -> int:
         raise UsageError(f"k must be >= 1, got {args.k}")
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"limit must be >= 1, got {args.limit}")
-    params = training.load_model_parameters(args.params)
+    model = training.load_model(args.params)
     if args.threads:
-        training._core.set_num_threads(args.threads)
+        set_num_threads(args.threads)
     from ..datasets import load_dataset
 
     images, _ = load_dataset(args.dataset, "test", args.data_dir)
@@ -60,13 +62,12 @@ def run(args) -> int:
 
     t0 = time.monotonic()
     bar = training.ProgressBar(sys.stderr, n, 0, show)
-    nelbo = training.negative_elbo(params, images, seed=args.seed, progress=lambda d, t: bar.show(d))
+    nelbo = model.negative_elbo(images, seed=args.seed, progress=lambda d, t: bar.show(d))
     bar.done()
     print(f"negative ELBO: {nelbo:.4f} nats per image ({n} {args.dataset} test images, one sample, "
           f"seed {args.seed})", flush=True)
     bar = training.ProgressBar(sys.stderr, n, 0, show)
-    nll = training.importance_weighted_nll(params, images, args.k, seed=args.seed,
-                                           progress=lambda d, t: bar.show(d))
+    nll = model.importance_weighted_nll(images, args.k, seed=args.seed, progress=lambda d, t: bar.show(d))
     bar.done()
     print(f"importance-weighted NLL (k={args.k}): {nll:.4f} nats per image ({n} images, seed {args.seed})",
           flush=True)
@@ -79,5 +80,5 @@ def run(args) -> int:
         try:
             atomic_text(Path(args.json), json.dumps(result, indent=2) + "\n")
         except OSError as e:
-            raise training.NnvaeError(f"cannot write {args.json}: {e.strerror or e}") from None
+            raise NnvaeError(f"cannot write {args.json}: {e.strerror or e}") from None
     return 0

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import training
-from ..errors import UsageError
+from .. import set_num_threads, training
+from ..errors import NnvaeError, UsageError
 from .evaluate import check_common
 
 
@@ -41,10 +41,9 @@ def run(args) -> int:
     out = Path(args.out or ("interpolation.png" if args.interpolate else "samples.png"))
     if out.suffix.lower() != ".png":
         raise UsageError(f"--out must name a .png file, got {out}")
-    params = training.load_model_parameters(args.params)
+    model = training.load_model(args.params)
     if args.threads:
-        training._core.set_num_threads(args.threads)
-    latent, _ = training.model_size(params)
+        set_num_threads(args.threads)
 
     if args.interpolate:
         from ..datasets import load_dataset
@@ -54,19 +53,19 @@ def run(args) -> int:
         for i in (a, b):
             if not 0 <= i < len(images):
                 raise UsageError(f"test image index {i} is outside 0..{len(images) - 1}")
-        mu, _ = training.encode(params, images[[a, b]])
+        mu, _ = model.encode(images[[a, b]])
         t = np.linspace(0.0, 1.0, args.steps, dtype=np.float32)[:, None]
         z = (1 - t) * mu[0] + t * mu[1]  # (steps, latent) from mu_A to mu_B
-        pictures = training.decode(params, z)
+        pictures = model.decode(z)
         ncols = args.steps
         what = f"{args.steps} images from test image {a} to test image {b}"
     else:
-        z = np.random.default_rng(args.seed).standard_normal((args.n, latent)).astype(np.float32)
-        pictures = training.decode(params, z)
+        z = np.random.default_rng(args.seed).standard_normal((args.n, model.latent)).astype(np.float32)
+        pictures = model.decode(z)
         ncols = 8
         what = f"{args.n} samples of z ~ N(0, I), seed {args.seed}"
     if out.parent and not out.parent.is_dir():
-        raise training.NnvaeError(f"cannot write {out}: the folder {out.parent} does not exist")
+        raise NnvaeError(f"cannot write {out}: the folder {out.parent} does not exist")
     save_image_grid(out, pictures, ncols=ncols)
     print(f"wrote {out}: {what}")
     return 0

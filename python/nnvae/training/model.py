@@ -1,0 +1,40 @@
+"""A trained VAE: parameters read from a file into the C++ `VaeModel`.
+
+    model = load_model("runs/X/parameters.protobuf")   # checked once, here
+    model.latent, model.hidden                          # read off fc_mu's W
+    model.negative_elbo(images)                         # nats per image, seed 706
+    model.importance_weighted_nll(images, k=100)
+    mu, logvar = model.encode(images)                   # (N, latent) each
+    pixels = model.decode(z)                            # (N, 28, 28) probabilities
+
+`VaeModel(parameters, source)` checks every name and shape against the model
+the parameters describe (ValueError naming `source` and each difference);
+load_model turns that into an NnvaeError naming the file.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Tuple
+
+from .. import _core
+from ..errors import NnvaeError
+
+VaeModel = _core.VaeModel
+EVAL_SEED = _core.VAE_EVAL_SEED  # the fixed seed of the evaluations
+
+
+def parameter_shapes(latent: int, hidden: int) -> Dict[str, Tuple[int, ...]]:
+    """Full name -> shape of the model's parameters, in creation order."""
+    return {name: tuple(shape) for name, shape in _core.vae_parameter_shapes(latent, hidden)}
+
+
+def load_model(path) -> VaeModel:
+    """The VAE held in a parameter file (.protobuf / .h5)."""
+    from ..params_io import load_parameters
+
+    if not Path(path).is_file():
+        raise NnvaeError(f"{path}: no such parameter file")
+    try:
+        return VaeModel(load_parameters(path), str(path))
+    except ValueError as e:
+        raise NnvaeError(str(e)) from None
