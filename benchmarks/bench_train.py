@@ -1,30 +1,229 @@
 #!/usr/bin/env python3
-"""Training-speed benchmark of issue 5: the same code as `nnvae bench`.
+"""How fast the tutorial's VAE trains here, and how close to the machine's
+matrix-product limit that is.
 
-    python benchmarks/bench_train.py [options]     (python benchmarks/bench_train.py --help)
+    pip install .                          # the package, from this checkout
+    pip install torch==2.13.0              # optional: the PyTorch comparison
+    python benchmarks/bench_train.py       # --help for the options
 
-Runs from the source checkout without installing: it puts the checkout's
-python/ folder first on the path (nnvae._core must have been built there, or
-nnvae be installed) and builds the C++ worker benchmarks/bench_step itself.
+It prints, on MNIST-shaped synthetic digits:
+  - the machine and its load average (figures are only comparable when
+    taken on a quiet machine);
+  - the speed of the step's float32 matrix products (Eigen's, the engine's,
+    numpy's BLAS) and the limit it implies: images/s if a step were its
+    products only;
+  - training images/s per batch size and thread count, nnvae's trainer (the
+    loop nnvae-train runs) against the PyTorch twin (torch_twin.py) in
+    alternating rounds, with the fraction of the limit reached in each;
+  - the time each function takes (the C++ worker's profile);
+  - the peak resident memory of a whole `nnvae-train` process;
+  - the targets (report.py), each met, NOT met or not measured.
+
+The engine's worker is the C++ program bench_step, built here with cmake from
+this checkout (into build/bench unless --build-dir says otherwise), or, when
+that cannot be built or with --engine module, engine_worker.py on the
+installed nnvae._core (then there is no limit and no profile).
 """
 import argparse
+import json
+import os
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+import measure
+import report
+from harness import BenchError, load_line, machine_line, python_worker
+from workload import flops_per_image, step_products
 
-from nnvae.commands import bench  # noqa: E402
-from nnvae.errors import NnvaeError  # noqa: E402
+HERE = Path(__file__).resolve().parent
+
+
+def int_list(text):
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of integers >= 1, got {text!r}")
+    return values
+
+
+def positive(kind):
+    def parse(text):
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+        return value
+    return parse
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="bench_train.py", description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int_list, default=[1, 2], metavar="T,..", help="thread counts (default 1,2)")
+    p.add_argument("--batch-sizes", type=int_list, default=[100], metavar="B,..", help="batch sizes (default 100)")
+    p.add_argument("--rounds", type=positive(int), default=7, metavar="R",
+                   help="alternating engine/PyTorch measurements per setting (default 7)")
+    p.add_argument("--seconds", type=positive(float), default=1.0, metavar="S",
+                   help="rough length of one measurement (default 1.0)")
+    p.add_argument("--engine", choices=("auto", "program", "module"), default="auto",
+                   help="engine worker: the C++ bench_step, engine_worker.py on nnvae._core, or auto: the "
+                        "program if it builds (default)")
+    p.add_argument("--path", choices=("trainer", "graph"), default="trainer",
+                   help="C++ worker: time VaeTrainer::train (default) or the tutorial's graph step")
+    p.add_argument("--build-dir", type=Path, default=HERE.parent / "build" / "bench", metavar="DIR",
+                   help="where bench_step is built (default build/bench in this checkout)")
+    p.add_argument("--no-torch", dest="torch", action="store_false", help="skip the PyTorch comparison")
+    p.add_argument("--no-matmul", dest="matmul", action="store_false", help="skip the product-speed table")
+    p.add_argument("--no-profile", dest="profile", action="store_false", help="skip per-function times")
+    p.add_argument("--no-memory", dest="memory", action="store_false", help="skip nnvae-train's peak memory")
+    p.add_argument("--data-dir", metavar="D", help="nnvae-train's --data-dir for the memory run (default: its own)")
+    p.add_argument("--memory-iterations", type=positive(int), default=300, metavar="N",
+                   help="iterations of the nnvae-train run whose memory is measured (default 300)")
+    p.add_argument("--wait-policy", choices=("inherit", "passive", "active"), default="inherit",
+                   help="OMP_WAIT_POLICY for both sides' workers (default: as in the environment). On a busy "
+                        "machine threads that spin while waiting steal the cores the work needs")
+    p.add_argument("--spin-count", type=int, metavar="N",
+                   help="GOMP_SPINCOUNT for both sides' workers: how long an idle OpenMP thread spins before "
+                        "it sleeps (libgomp's default 300000 is ~0.1 s of spinning)")
+    p.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
+    return p
+
+
+def say(text=""):
+    print(text, flush=True)
+
+
+def engine_program(args):
+    """The C++ worker's path, or None for engine_worker.py."""
+    if args.engine == "module":
+        return None
+    say(f"building bench_step into {args.build_dir} (Release, the engine's flags) ...")
+    try:
+        return measure.build_program(args.build_dir)
+    except BenchError as e:
+        if args.engine == "program":
+            raise
+        say(f"  could not build it, using engine_worker.py (no limit, no profile): {str(e).splitlines()[0]}")
+        return None
+
+
+def has_torch(args):
+    if not args.torch:
+        return False
+    if find_spec("torch") is None:
+        say("PyTorch is not installed: no comparison (pip install torch==2.13.0)")
+        return False
+    return True
+
+
+def products_table(args, program, omp, results):
+    say("\n== matrix products of one step (float32, GFLOP/s, best of 7 blocks of 5)")
+    say(report.products_header())
+    for b in args.batch_sizes:
+        for t in args.threads:
+            speeds = {"eigen": None, "nnvae": None}
+            if program is not None:
+                with measure.engine_worker(program, t, args.path, omp) as w:
+                    speeds = measure.product_gflops(w, b, 7)
+            npy = measure.numpy_gflops(t, b, omp)
+            best = report.product_limit(speeds["eigen"], speeds["nnvae"])
+            limit = None if best is None else best * 1e9 / flops_per_image()
+            say(report.products_row(b, t, speeds["eigen"], speeds["nnvae"], npy, limit))
+            results[f"b{b}_t{t}"] = {**speeds, "numpy": npy, "limit_img_s": limit}
+    say("  Eigen: its own product; nnvae: the engine's (affine's); numpy: its BLAS (shown, not the limit).\n"
+        "  limit = the faster of Eigen and nnvae / FLOPs per image: images/s if a step were its products only.")
+
+
+def training_table(args, program, twin, omp, results):
+    say(f"\n== training speed (synthetic digits, Adam, {args.rounds} alternating rounds)")
+    medians = {}
+    for b in args.batch_sizes:
+        for t in args.threads:
+            say(f"  batch {b}, {t} thread{'s' if t > 1 else ''}:")
+            with measure.engine_worker(program, t, args.path, omp) as eng:
+                tor = python_worker(f"PyTorch ({t} thr)", "torch_twin.py", t, omp) if twin else None
+                try:
+                    res = measure.training_rounds(eng, tor, b, args.rounds, args.seconds, program is not None, say)
+                finally:
+                    if tor:
+                        tor.close()
+            medians[(b, t)] = measure.medians(res)
+            say(report.training_summary(medians[(b, t)]))
+            results[f"b{b}_t{t}"] = {**res, "medians": medians[(b, t)]}
+    say(f"  after: {load_line()}")
+    return medians
+
+
+def profiles(args, program, omp, results, steps=200):
+    for t in args.threads:
+        with measure.engine_worker(program, t, args.path, omp) as w:
+            rep = w.ask(f"profile 100 {steps}")
+        say()
+        for line in report.profile_lines(rep, steps, t):
+            say(line)
+        results[f"t{t}"] = rep
+
+
+def peak_memory(args, omp, results):
+    say(f"\n== peak memory of `nnvae-train --iterations {args.memory_iterations}` "
+        f"({args.data_dir or 'its default data folder'})")
+    try:
+        rss, wall = measure.train_peak_rss(args.data_dir, args.memory_iterations, max(args.threads), omp)
+    except BenchError as e:
+        say(f"  not measured: {e}")
+        return None
+    say(f"  peak RSS {rss:.1f} MB (whole process: Python, numpy, the data set, the engine, the final "
+        f"evaluation, pictures and parameter files), {wall:.1f} s")
+    results["peak_rss_mb"] = rss
+    return rss
+
+
+def run(args):
+    omp = {}
+    if args.wait_policy != "inherit":
+        omp["OMP_WAIT_POLICY"] = args.wait_policy.upper()
+    if args.spin_count is not None:
+        omp["GOMP_SPINCOUNT"] = str(args.spin_count)
+    results = {"machine": machine_line(), "flops_per_image": flops_per_image()}
+    program = engine_program(args)
+    twin = has_torch(args)
+
+    say(f"machine: {results['machine']}")
+    say(f"at start: {load_line()}")
+    waits = {k: v for k, v in {**os.environ, **omp}.items() if k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    say(f"engine worker: {'bench_step --path ' + args.path if program else 'engine_worker.py (nnvae._core)'}; "
+        f"OpenMP waiting: {', '.join(f'{k}={v}' for k, v in waits.items()) or 'libgomp default'} (both sides)")
+    say(f"model: {flops_per_image() / 1e6:.2f} MFLOP per image per training step in "
+        f"{len(step_products(1))} matrix products")
+
+    if args.matmul:
+        products_table(args, program, omp, results.setdefault("matmul", {}))
+    medians = training_table(args, program, twin, omp, results.setdefault("training", {}))
+    if args.profile and program is not None:
+        profiles(args, program, omp, results.setdefault("profile", {}))
+    elif args.profile:
+        say("\n(per-function times need the C++ worker bench_step)")
+    rss = peak_memory(args, omp, results) if args.memory else None
+
+    lines, overall = report.target_lines(medians, rss)
+    say("\n== targets")
+    for line in lines:
+        say(line)
+    say(report.overall_line(overall))
+    results["targets"] = overall
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return 0
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="bench_train.py", description=bench.__doc__.splitlines()[0])
-    bench.configure(parser)
-    args = parser.parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
     try:
-        return bench.run(args)
-    except NnvaeError as e:
-        parser.exit(1, f"bench_train.py: error: {e}\n")
+        return run(args)
+    except BenchError as e:
+        p.exit(1, f"bench_train.py: error: {e}\n")
 
 
 if __name__ == "__main__":

@@ -1,37 +1,26 @@
-"""The PyTorch twin of the tutorial's VAE (SPEC §2), for `nnvae bench`.
+"""The PyTorch twin of the tutorial's VAE, the other side of the training
+benchmark (bench_train.py) and of the quality comparison (twin_quality.py).
 
-Same layers, initialisation scheme, loss and optimiser as nnvae's trainer:
-x (B, 784) = uint8 / 255, target xb = (x >= 0.5); encoder 784-500-500 with
-ELU, mu and logvar (50 each), z = mu + exp(logvar / 2)·eps; decoder
-50-500-500-784 with ELU, logits; loss = mean over the batch of
-[Σ BCE-with-logits(logits, xb) + ½Σ(mu² + sigma²) − ½Σ(1 + logvar)];
-Adam(3e-4, 0.9, 0.999, 1e-8). Each step converts its batch from uint8, as
-nnvae's trainer does.
+Same layers (read from the engine's parameter table, workload.layers),
+initialisation scheme, loss and optimiser settings (VaeConfig's) as
+nnvae's trainer: x (B, 784) = uint8 / 255, target xb = (x >= 0.5); encoder
+784-500-500 with ELU, mu and logvar (50 each), z = mu + exp(logvar / 2)·eps;
+decoder 50-500-500-784 with ELU, logits; loss = mean over the batch of
+[Σ BCE-with-logits(logits, xb) + ½Σ(mu² + sigma²) − ½Σ(1 + logvar)]; Adam.
+Each step converts its batch from uint8, as nnvae's trainer does.
 
-Run as a worker (the protocol of benchmarks/bench_step.cpp):
+Run as a worker (the protocol in harness.py):
 
-    python torch_twin.py --threads T
-    stdin:  step B N    N training steps at batch B  -> {"seconds": s, "loss": l}
-            quit
+    python benchmarks/torch_twin.py --threads T
 
 PyTorch is optional: install the CPU build with `pip install torch==2.13.0`.
 """
 import argparse
-import json
 import sys
 import time
 
-import numpy as np
-
-
-def make_images(count, seed=1):
-    """MNIST-shaped uint8 digits: a bright blob in the middle, some noise."""
-    rng = np.random.default_rng(seed)
-    r, c = np.mgrid[0:28, 0:28]
-    centre = ((r > 5) & (r < 23) & (c > 7) & (c < 21)).reshape(-1)
-    u = rng.random((count, 784))
-    bright = (150 + 105 * rng.random((count, 784))).astype(np.uint8)
-    return np.where(centre & (u < 0.45), bright, np.where(u < 0.02, 90, 0)).astype(np.uint8)
+from harness import serve
+from workload import adam_settings, images, layers
 
 
 class Twin:
@@ -51,12 +40,13 @@ class Twin:
                 nn.init.zeros_(layer.bias)
             return layer
 
+        fc = {name: affine(n_in, n_out) for name, n_in, n_out in layers()}
         self.torch = torch
-        self.enc = nn.Sequential(affine(784, 500), nn.ELU(), affine(500, 500), nn.ELU())
-        self.fc_mu, self.fc_logvar = affine(500, 50), affine(500, 50)
-        self.dec = nn.Sequential(affine(50, 500), nn.ELU(), affine(500, 500), nn.ELU(), affine(500, 784))
-        params = [p for m in (self.enc, self.fc_mu, self.fc_logvar, self.dec) for p in m.parameters()]
-        self.opt = torch.optim.Adam(params, lr=3e-4, betas=(0.9, 0.999), eps=1e-8)
+        self.enc = nn.Sequential(fc["fc1"], nn.ELU(), fc["fc2"], nn.ELU())
+        self.fc_mu, self.fc_logvar = fc["fc_mu"], fc["fc_logvar"]
+        self.dec = nn.Sequential(fc["fc3"], nn.ELU(), fc["fc4"], nn.ELU(), fc["fc5"])
+        lr, beta1, beta2, eps = adam_settings()
+        self.opt = torch.optim.Adam(list(nn.ModuleDict(fc).parameters()), lr=lr, betas=(beta1, beta2), eps=eps)
         self.batch = batch
         self.images = torch.from_numpy(images)
         self.pos = 0
@@ -101,29 +91,20 @@ def main(argv=None):
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass
-    images = make_images(6000)
+    data = images(6000)
     twins = {}
-    print(json.dumps({"ready": True, "threads": torch.get_num_threads(), "torch": torch.__version__}), flush=True)
-    for line in sys.stdin:
-        words = line.split()
-        if not words or words[0] == "quit":
-            break
-        try:
-            if words[0] != "step":
-                raise ValueError(f"unknown command {words[0]!r}")
-            batch, steps = int(words[1]), int(words[2])
-            if batch not in twins:
-                twins[batch] = Twin(torch, batch, images)
-            twin = twins[batch]
-            twin.step()  # warm outside the timing
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                loss = twin.step()
-            seconds = time.perf_counter() - t0
-            print(json.dumps({"seconds": seconds, "loss": float(loss.detach())}), flush=True)
-        except Exception as e:  # reported to the driver, which stops
-            print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
-    return 0
+
+    def step(batch, steps):
+        if batch not in twins:
+            twins[batch] = Twin(torch, batch, data)
+        twin = twins[batch]
+        twin.step()  # warm-up
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            loss = twin.step()
+        return time.perf_counter() - t0, float(loss.detach())
+
+    return serve({"threads": torch.get_num_threads(), "torch": torch.__version__}, step)
 
 
 if __name__ == "__main__":

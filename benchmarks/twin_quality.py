@@ -26,7 +26,7 @@ def main(argv=None):
 
     import torch
     from nnvae.datasets import load_mnist
-    from torch_twin import Twin  # the same folder: the model nnvae bench times
+    from torch_twin import Twin  # the same folder: the model bench_train.py times
 
     torch.set_num_threads(a.threads)
     train = torch.from_numpy(load_mnist("train", a.data_dir)[0].reshape(-1, 784))

@@ -15,7 +15,6 @@ COMMANDS = {
     "train": "train the tutorial's VAE (same as nnvae-train)",
     "evaluate": "test negative ELBO and importance-weighted NLL of saved parameters",
     "generate": "decode samples or an interpolation from saved parameters",
-    "bench": "measure training speed, memory and the matrix-product limit",
 }
 
 

@@ -1,0 +1,162 @@
+"""The benchmark's measurements: the engine's workers, the matrix-product
+speeds, alternating training rounds against the PyTorch twin, and the peak
+memory of a whole nnvae-train process. Figures go into plain dicts; the
+words around them are report.py's.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import BenchError, Worker, python_worker, thread_env
+from workload import flops, flops_per_image, step_products
+
+HERE = Path(__file__).resolve().parent
+
+
+def build_program(build_dir):
+    """Builds benchmarks/bench_step (Release, the engine's own flags) into
+    `build_dir` and returns its path."""
+    cmds = [["cmake", "-S", str(HERE), "-B", str(build_dir), "-G", "Ninja"],
+            ["cmake", "--build", str(build_dir), "--target", "bench_step"]]
+    for cmd in cmds:
+        try:
+            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        except FileNotFoundError as e:
+            raise BenchError(f"building bench_step needs cmake and ninja ({e})") from None
+        if r.returncode != 0:
+            raise BenchError(f"building bench_step failed ({' '.join(cmd)}):\n" + r.stdout[-3000:])
+    return Path(build_dir) / "bench_step"
+
+
+def engine_worker(program, threads, path="trainer", omp=None):
+    """The engine's worker: the C++ program when built, else engine_worker.py."""
+    name = f"engine ({threads} thr)"
+    if program is None:
+        return python_worker(name, "engine_worker.py", threads, omp)
+    return Worker(name, [str(program), "--threads", str(threads), "--path", path], env=thread_env(threads, omp))
+
+
+def numpy_gflops(threads, batch, omp=None, reps=7):
+    """GFLOP/s of numpy's BLAS over the step's products at `threads` (best of
+    `reps` blocks of 5 per product), in a child process of its own."""
+    code = (
+        "import json, sys, time, numpy as np\n"
+        "ps = json.loads(sys.argv[1]); reps = int(sys.argv[2]); rng = np.random.default_rng(0); out = []\n"
+        "for what, m, k, n in ps:\n"
+        "    a = rng.random((m, k), dtype=np.float32); b = rng.random((k, n), dtype=np.float32)\n"
+        "    c = np.empty((m, n), np.float32); np.matmul(a, b, out=c); best = 1e30\n"
+        "    for _ in range(reps):\n"
+        "        t0 = time.perf_counter()\n"
+        "        for _ in range(5): np.matmul(a, b, out=c)\n"
+        "        best = min(best, (time.perf_counter() - t0) / 5)\n"
+        "    out.append(best)\n"
+        "print(json.dumps(out))\n")
+    r = subprocess.run([sys.executable, "-c", code, json.dumps(step_products(batch)), str(reps)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=thread_env(threads, omp))
+    if r.returncode != 0:
+        raise BenchError("numpy product timing failed: " + r.stderr[-500:])
+    return flops(batch) / sum(json.loads(r.stdout)) / 1e9
+
+
+def product_gflops(worker, batch, reps, mean=False):
+    """{"eigen": GFLOP/s, "nnvae": GFLOP/s} over the step's products, from the
+    C++ worker: the best of `reps` blocks of 5, or with `mean` their mean."""
+    ps = worker.ask(f"matmul {batch} {reps}{' mean' if mean else ''}")["products"]
+    return {side: flops(batch) / sum(p[side] for p in ps) / 1e9 for side in ("eigen", "nnvae")}
+
+
+def training_rounds(engine, twin, batch, rounds, seconds, with_limit, log):
+    """Alternating rounds of the same number of steps on each side (which side
+    goes first alternates too). With `with_limit` each round also times the
+    step's products in the engine's C++ worker (mean of 5 blocks), so that the
+    fraction of the limit compares figures taken under the same load.
+
+    Returns {"steps", "engine_img_s": [...], "torch_img_s": [...] or absent,
+    "limit_img_s": [...] or absent}; `log(text)` gets one line per round."""
+    probe = engine.step(batch, 3) / 3
+    steps = max(3, int(round(seconds / max(probe, 1e-6))))
+    if twin is not None:
+        twin.step(batch, 3)
+    res = {"steps": steps, "engine_img_s": []}
+    if twin is not None:
+        res["torch_img_s"] = []
+    if with_limit:
+        res["limit_img_s"] = []
+    for r in range(rounds):
+        order = [("engine", engine), ("torch", twin)]
+        for side, w in (order if r % 2 == 0 else order[::-1]):
+            if w is not None:
+                res[f"{side}_img_s"].append(batch * steps / w.step(batch, steps))
+        if with_limit:
+            best = max(product_gflops(engine, batch, 5, mean=True).values())
+            res["limit_img_s"].append(best * 1e9 / flops_per_image())
+        log(round_line(res, r))
+    return res
+
+
+def round_line(res, r):
+    line = f"    round {r + 1}: nnvae {res['engine_img_s'][r]:8.0f} img/s"
+    if "torch_img_s" in res:
+        t = res["torch_img_s"][r]
+        line += f"   PyTorch {t:8.0f} img/s   ratio {res['engine_img_s'][r] / t:.2f}"
+    if "limit_img_s" in res:
+        lim = res["limit_img_s"][r]
+        line += f"   limit {lim:8.0f}  reached {res['engine_img_s'][r] / lim:.0%}"
+    return line
+
+
+def medians(res):
+    """The medians over the rounds: engine img/s, and when measured PyTorch
+    img/s, the engine/PyTorch ratio, the fraction of the limit."""
+    eng = res["engine_img_s"]
+    out = {"engine_img_s": statistics.median(eng)}
+    if res.get("torch_img_s"):
+        out["torch_img_s"] = statistics.median(res["torch_img_s"])
+        out["ratio"] = statistics.median(e / t for e, t in zip(eng, res["torch_img_s"]))
+    if res.get("limit_img_s"):
+        out["limit_fraction"] = statistics.median(e / lim for e, lim in zip(eng, res["limit_img_s"]))
+    return out
+
+
+# Runs nnvae-train in this process and, at exit, writes the process's peak
+# resident set (VmHWM: the high-water mark of its own address space) to the
+# file named by NNVAE_BENCH_HWM. (getrusage's ru_maxrss would not do: Linux
+# carries the parent's high-water mark into a child across fork and exec.)
+_TRAIN_WITH_HWM = """
+import atexit, os, sys
+def _hwm():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmHWM:'):
+            with open(os.environ['NNVAE_BENCH_HWM'], 'w') as f:
+                f.write(line.split()[1])
+atexit.register(_hwm)
+from nnvae.cli import train_main
+sys.exit(train_main())
+"""
+
+
+def train_peak_rss(data_dir, iterations, threads, omp=None):
+    """(peak RSS in MB, wall seconds) of a whole `nnvae-train` process."""
+    with tempfile.TemporaryDirectory(prefix="nnvae-bench-") as tmp:
+        hwm_file = Path(tmp) / "hwm"
+        argv = [sys.executable, "-c", _TRAIN_WITH_HWM, "--iterations", str(iterations), "--out",
+                str(Path(tmp) / "run"), "--no-progress", "--threads", str(threads)]
+        if data_dir:
+            argv += ["--data-dir", str(data_dir)]
+        env = thread_env(threads, omp)
+        env["NNVAE_BENCH_HWM"] = str(hwm_file)
+        t0 = time.perf_counter()
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        wall = time.perf_counter() - t0
+        if r.returncode != 0:
+            last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else f"exit code {r.returncode}"
+            raise BenchError(f"nnvae-train failed: {last}")
+        if not hwm_file.is_file():
+            raise BenchError("nnvae-train did not report its peak memory (no /proc/self/status?)")
+        return int(hwm_file.read_text()) / 1024.0, wall  # kB -> MB

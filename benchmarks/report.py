@@ -1,0 +1,111 @@
+"""The benchmark's words: tables and the targets, from the figures that
+measure.py produced. Pure functions of those figures (no timing), so that
+the tests can check what the report says about a missing figure.
+
+A target is judged only against figures that were measured: a missing
+figure (no PyTorch, no C++ worker for the matrix-product limit, a failed
+memory run, a setting not run) makes its target "not measured", never met.
+"""
+from __future__ import annotations
+
+# Targets, by (batch, threads): the engine/PyTorch speed ratio and the
+# fraction of the matrix-product limit reached (both medians over the
+# alternating rounds); and the peak RSS of a whole nnvae-train process.
+VS_TORCH = {(100, 1): 1.3, (100, 2): 1.5}
+LIMIT_FRACTION = {(100, 1): 0.70, (100, 2): 0.70}
+RSS_MB = 200.0
+
+MET, NOT_MET, NOT_MEASURED = "met", "NOT met", "not measured"
+
+
+def _threads(t):
+    return f"{t} thread{'s' if t > 1 else ''}"
+
+
+def _num(value, fmt):
+    return "n/a" if value is None else format(value, fmt)
+
+
+def products_header():
+    return f"  {'batch':>5} {'threads':>7} {'Eigen':>8} {'nnvae':>8} {'numpy':>8} {'limit img/s':>12}"
+
+
+def products_row(batch, threads, eigen, nnvae, numpy, limit):
+    """One row of the product-speed table; None prints as n/a."""
+    return (f"  {batch:>5} {threads:>7} {_num(eigen, '>8.1f')} {_num(nnvae, '>8.1f')} {_num(numpy, '>8.1f')} "
+            f"{_num(limit, '>12.0f')}")
+
+
+def product_limit(eigen, nnvae):
+    """Images/s if a step were its products only, from the C++ worker's
+    product speeds (GFLOP/s): the faster of Eigen's and the engine's. numpy's
+    BLAS is shown beside them but is not the engine's limit: without the C++
+    worker there is no limit (None)."""
+    speeds = [v for v in (eigen, nnvae) if v is not None]
+    return max(speeds) if speeds else None
+
+
+def training_summary(m):
+    """The medians line of one (batch, threads) setting."""
+    line = f"    median: nnvae {m['engine_img_s']:.0f} img/s"
+    line += (f", PyTorch {m['torch_img_s']:.0f} img/s, ratio {m['ratio']:.2f}" if "ratio" in m
+             else ", PyTorch not measured")
+    line += (f", {m['limit_fraction']:.0%} of the matrix-product limit" if "limit_fraction" in m
+             else ", matrix-product limit not measured")
+    return line
+
+
+def verdict(value, target, at_least=True):
+    if value is None:
+        return NOT_MEASURED
+    return MET if (value >= target if at_least else value < target) else NOT_MET
+
+
+def target_lines(training, rss_mb):
+    """The targets, each met, NOT met or not measured.
+
+    training: {(batch, threads): medians} as measure.medians gives them
+    (a setting not run is absent); rss_mb: peak RSS or None.
+    Returns (lines, overall) with overall one of MET, NOT_MET, NOT_MEASURED
+    (NOT_MET when any target is not met, else NOT_MEASURED when any is
+    missing)."""
+    lines, verdicts = [], []
+
+    def add(text, v):
+        verdicts.append(v)
+        lines.append(f"  {text}: {v}")
+
+    for (b, t), target in VS_TORCH.items():
+        ratio = training.get((b, t), {}).get("ratio")
+        shown = "" if ratio is None else f" {ratio:.2f}"
+        add(f"batch {b}, {_threads(t)}: nnvae/PyTorch median ratio{shown} (target >= {target})",
+            verdict(ratio, target))
+    for (b, t), target in LIMIT_FRACTION.items():
+        frac = training.get((b, t), {}).get("limit_fraction")
+        shown = "" if frac is None else f" {frac:.0%}"
+        add(f"batch {b}, {_threads(t)}: median fraction of the matrix-product limit{shown} (target >= {target:.0%})",
+            verdict(frac, target))
+    shown = "" if rss_mb is None else f" {rss_mb:.0f} MB"
+    add(f"nnvae-train peak RSS{shown} (target < {RSS_MB:.0f} MB)", verdict(rss_mb, RSS_MB, at_least=False))
+    overall = NOT_MET if NOT_MET in verdicts else NOT_MEASURED if NOT_MEASURED in verdicts else MET
+    return lines, overall
+
+
+def overall_line(overall):
+    return {MET: "all targets met",
+            NOT_MET: "some targets NOT met",
+            NOT_MEASURED: "no target missed, but some were not measured"}[overall]
+
+
+def profile_lines(rep, steps, threads, batch=100):
+    """Per-function times of the C++ worker's `profile` answer, ms per step."""
+    total = rep["seconds"] / steps * 1e3
+    lines = [f"== where the time goes: batch {batch}, {_threads(threads)}, ms per step (whole step {total:.3f} ms)",
+             f"  {'function':<24} {'forward':>8} {'backward':>9} {'share':>6}"]
+    listed = 0.0
+    for e in rep["functions"]:
+        f_ms, b_ms = e["forward"] / steps * 1e3, e["backward"] / steps * 1e3
+        listed += f_ms + b_ms
+        lines.append(f"  {e['name']:<24} {f_ms:>8.3f} {b_ms:>9.3f} {(f_ms + b_ms) / total:>6.1%}")
+    lines.append(f"  {'(graph executor, batch loading)':<24} {total - listed:>18.3f} {(total - listed) / total:>6.1%}")
+    return lines
