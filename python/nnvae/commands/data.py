@@ -64,7 +64,7 @@ def _human(n: int) -> str:
 
 
 def _info(args) -> int:
-    spec = datasets.DATASETS[args.dataset]
+    spec = datasets.get_spec(args.dataset)
     folder = datasets.dataset_dir(args.dataset, args.data_dir)
     print(f"{spec.title} ({args.dataset})")
     print(f"  folder: {folder}")
