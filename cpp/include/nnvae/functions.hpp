@@ -74,3 +74,6 @@ CgVariablePtr operator/(double s, const CgVariablePtr& a);
 CgVariablePtr operator-(const CgVariablePtr& a);
 
 }  // namespace nnvae
+
+// The second set of functions (softmax, concatenate, max, batch_matmul, ...).
+#include "nnvae/functions_more.hpp"
