@@ -1,0 +1,178 @@
+"""The function cases run through NNabla and through nnvae by the same code
+(this file imports neither library; the caller passes its modules in).
+
+A case is a function name, its inputs (kind, shape) and keyword arguments.
+Inputs are made once, on the nnvae side, from a fixed numpy RandomState and
+handed to NNabla in an .npz file. Each run records the outputs and, for the
+inputs that take a gradient, d/dx of sum_k sum(y_k * u_k) with u_k fixed
+random arrays of the outputs' shapes (RandomState(1000 + case index)).
+
+Input kinds: "n" normal; "p" positive U[0.5, 2); "u" U[0.05, 0.95);
+"b" 0/1 values; "iK" integers in [0, K) (no gradient).
+"""
+import numpy as np
+
+_N1 = [{"inputs": [("n", (3, 4))]}, {"inputs": [("n", (2, 3, 5))]}]
+
+
+def _unary(kind="n", **kw):
+    return [{"inputs": [(kind, (3, 4))], "kwargs": kw}, {"inputs": [(kind, (2, 3, 5))], "kwargs": kw}]
+
+
+def _binary(kind1="n"):
+    return [{"inputs": [("n", (3, 4)), (kind1, (3, 4))]},
+            {"inputs": [("n", (2, 3, 4)), (kind1, (2, 1, 4))]},
+            {"inputs": [("n", (2, 1, 4)), (kind1, (2, 3, 1))]}]
+
+
+def _reduce(kind="n"):
+    return [{"inputs": [(kind, (3, 4))]},
+            {"inputs": [(kind, (2, 3, 4))], "kwargs": {"axis": 1}},
+            {"inputs": [(kind, (2, 3, 4))], "kwargs": {"axis": [0, 2], "keepdims": True}},
+            {"inputs": [(kind, (2, 3, 4))], "kwargs": {"axis": -1}}]
+
+
+CASES = {
+    "affine": [{"inputs": [("n", (4, 6)), ("n", (6, 5)), ("n", (5,))]},
+               {"inputs": [("n", (2, 3, 4)), ("n", (12, 7)), ("n", (7,))]},
+               {"inputs": [("n", (2, 3, 4)), ("n", (4, 3)), ("n", (3,))], "kwargs": {"base_axis": 2}},
+               {"inputs": [("n", (4, 6)), ("n", (6, 5))]}],
+    "elu": _unary() + _unary(alpha=0.5),
+    "relu": _N1,
+    "leaky_relu": _unary() + _unary(alpha=0.2),
+    "sigmoid": _N1,
+    "tanh": _N1,
+    "softplus": _unary() + _unary(beta=2.0),
+    "exp": _N1,
+    "log": _unary("p"),
+    "abs": _N1,
+    "identity": _N1,
+    "add2": _binary(),
+    "sub2": _binary(),
+    "mul2": _binary(),
+    "div2": _binary("p"),
+    "pow2": [{"inputs": [("p", (3, 4)), ("n", (3, 4))]}, {"inputs": [("p", (2, 3, 4)), ("n", (2, 1, 4))]}],
+    "maximum2": _binary(),
+    "minimum2": _binary(),
+    "add_scalar": _unary(val=1.5),
+    "mul_scalar": _unary(val=-2.0),
+    "pow_scalar": _unary("p", val=2.5) + _unary("n", val=2),
+    "r_sub_scalar": _unary(val=3.0),
+    "r_div_scalar": _unary("p", val=2.0),
+    "maximum_scalar": _unary(val=0.3),
+    "minimum_scalar": _unary(val=0.3),
+    "clip_by_value": _unary(min=-0.5, max=0.5),
+    "sum": _reduce(),
+    "mean": _reduce(),
+    "max": _reduce(),
+    "min": _reduce(),
+    "prod": _reduce("p"),
+    "sigmoid_cross_entropy": [{"inputs": [("n", (3, 4)), ("b", (3, 4))], "grad": [True, False]}],
+    "binary_cross_entropy": [{"inputs": [("u", (3, 4)), ("b", (3, 4))], "grad": [True, False]}],
+    "softmax_cross_entropy": [
+        {"inputs": [("n", (4, 5)), ("i5", (4, 1))], "grad": [True, False]},
+        {"inputs": [("n", (2, 5, 3)), ("i5", (2, 1, 3))], "kwargs": {"axis": 1}, "grad": [True, False]}],
+    "categorical_cross_entropy": [{"inputs": [("u", (4, 5)), ("i5", (4, 1))], "grad": [True, False]}],
+    "squared_error": [{"inputs": [("n", (3, 4)), ("n", (3, 4))]}],
+    "softmax": [{"inputs": [("n", (4, 5))]}, {"inputs": [("n", (2, 3, 4))], "kwargs": {"axis": 1}},
+                {"inputs": [("n", (2, 3, 4))], "kwargs": {"axis": 0}}],
+    "log_softmax": [{"inputs": [("n", (4, 5))]}, {"inputs": [("n", (2, 3, 4))], "kwargs": {"axis": 1}}],
+    "greater_equal_scalar": [{"inputs": [("n", (3, 4))], "kwargs": {"val": 0.2}, "grad": [False]}],
+    "reshape": [{"inputs": [("n", (2, 3, 4))], "kwargs": {"shape": (6, 4)}},
+                {"inputs": [("n", (2, 3, 4))], "kwargs": {"shape": (4, -1)}}],
+    "concatenate": [{"inputs": [("n", (2, 3)), ("n", (2, 4))], "kwargs": {"axis": 1}},
+                    {"inputs": [("n", (2, 3)), ("n", (1, 3)), ("n", (3, 3))], "kwargs": {"axis": 0}},
+                    {"inputs": [("n", (2, 3, 2)), ("n", (2, 3, 4))]}],
+    "stack": [{"inputs": [("n", (2, 3))] * 3, "kwargs": {"axis": 0}},
+              {"inputs": [("n", (2, 3))] * 2, "kwargs": {"axis": 2}}],
+    "split": [{"inputs": [("n", (3, 4))]}, {"inputs": [("n", (3, 4))], "kwargs": {"axis": 1}}],
+    "slice": [{"inputs": [("n", (4, 5))], "kwargs": {"start": (1, 0), "stop": (3, 5), "step": (1, 2)}},
+              {"inputs": [("n", (2, 3, 4))], "kwargs": {"start": (0, 1, 1), "stop": (2, 3, 4), "step": (1, 1, 2)}}],
+    "transpose": [{"inputs": [("n", (2, 3, 4))], "kwargs": {"axes": (2, 0, 1)}},
+                  {"inputs": [("n", (3, 4))], "kwargs": {"axes": (1, 0)}}],
+    "broadcast": [{"inputs": [("n", (1, 3))], "kwargs": {"shape": (4, 3)}},
+                  {"inputs": [("n", (2, 1, 4))], "kwargs": {"shape": (2, 3, 4)}}],
+    "tile": [{"inputs": [("n", (2, 3))], "kwargs": {"reps": (2, 1)}}],
+    "flip": [{"inputs": [("n", (2, 3, 4))], "kwargs": {"axes": [1]}}],
+    "batch_matmul": [{"inputs": [("n", (2, 3, 4)), ("n", (2, 4, 5))]},
+                     {"inputs": [("n", (2, 4, 3)), ("n", (2, 5, 4))],
+                      "kwargs": {"transpose_a": True, "transpose_b": True}}],
+    "one_hot": [{"inputs": [("i5", (4, 1))], "kwargs": {"shape": (5,)}, "grad": [False]}],
+    "where": [{"inputs": [("b", (3, 4)), ("n", (3, 4)), ("n", (3, 4))], "grad": [False, True, True]}],
+    "constant": [{"inputs": [], "kwargs": {"val": 2.5, "shape": (2, 3)}}],
+}
+
+# Functions both libraries have whose values are not compared, and why.
+NOT_COMPARED = {
+    "randn": "random: each library has its own generator (nnvae's distribution is tested on its own)",
+    "rand": "random: each library has its own generator",
+    "randint": "random: each library has its own generator",
+    "dropout": "random mask: each library has its own generator",
+}
+
+
+def make_inputs(case, rng):
+    """The case's input arrays (float32, or int32 for "iK")."""
+    out = []
+    for kind, shape in case["inputs"]:
+        if kind == "n":
+            a = rng.standard_normal(shape)
+        elif kind == "p":
+            a = rng.uniform(0.5, 2.0, shape)
+        elif kind == "u":
+            a = rng.uniform(0.05, 0.95, shape)
+        elif kind == "b":
+            a = (rng.uniform(size=shape) < 0.5).astype(np.float32)
+        elif kind.startswith("i"):
+            out.append(rng.randint(0, int(kind[1:]), size=shape).astype(np.int32))
+            continue
+        else:
+            raise ValueError(f"unknown input kind {kind!r}")
+        out.append(np.asarray(a, dtype=np.float32))
+    return out
+
+
+def takes_grad(case):
+    return case.get("grad") or [not kind.startswith("i") for kind, _ in case["inputs"]]
+
+
+def run(nn, F, name, case, arrays, index):
+    """Runs one case with library (nn, F): {"out0": ..., "grad0": ...}."""
+    grads = takes_grad(case)
+    xs = [nn.Variable.from_numpy_array(a, need_grad=bool(g)) for a, g in zip(arrays, grads)]
+    kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in case.get("kwargs", {}).items()}
+    ys = getattr(F, name)(*xs, **kwargs)
+    ys = list(ys) if isinstance(ys, (list, tuple)) else [ys]
+    result = {}
+    urng = np.random.RandomState(1000 + index)
+    loss = None
+    for k, y in enumerate(ys):
+        y.forward()
+        result[f"out{k}"] = np.array(y.d, dtype=np.float32)
+        u = nn.Variable.from_numpy_array(urng.standard_normal(y.shape).astype(np.float32))
+        term = F.sum(F.mul2(y, u))
+        loss = term if loss is None else F.add2(loss, term)
+    if any(grads) and loss is not None:
+        loss.forward()
+        for x in xs:
+            x.grad.zero()
+        loss.backward(1)
+        for j, (x, g) in enumerate(zip(xs, grads)):
+            if g:
+                result[f"grad{j}"] = np.array(x.g, dtype=np.float32)
+    return result
+
+
+def run_all(nn, F, selected, inputs):
+    """Runs every (name, case index) in `selected`; returns arrays keyed
+    "name:i:out0" ... and errors keyed "name:i"."""
+    arrays, errors = {}, {}
+    for name, i in selected:
+        case = CASES[name][i]
+        ins = [inputs[f"{name}:{i}:in{j}"] for j in range(len(case["inputs"]))]
+        try:
+            for key, value in run(nn, F, name, case, ins, i).items():
+                arrays[f"{name}:{i}:{key}"] = value
+        except Exception as e:  # reported per case by the comparison
+            errors[f"{name}:{i}"] = f"{type(e).__name__}: {e}"
+    return arrays, errors
