@@ -20,9 +20,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     length = p.add_mutually_exclusive_group()
     for f in training.config_fields():
         group = length if f["name"] == "iterations" else p
-        choices = f" ({' or '.join(f['choices'])})" if f["choices"] else ""
         group.add_argument(f"--{f['flag']}", dest=f["name"], metavar=f["metavar"],
-                           help=f"{f['help']}{choices} (default {f['default_text']})".replace("%", "%%"))
+                           help=f"{f['help']} (default {f['default_text']})".replace("%", "%%"))
     length.add_argument("--epochs", type=int, metavar="E",
                         help="training length in epochs of floor(N / batch size) steps")
     p.add_argument("--data-dir", metavar="D",
