@@ -290,3 +290,266 @@ def constant(val=0, shape=[], n_outputs=-1, outputs=None):
     """A variable of `shape` filled with val."""
     _single_output("constant", n_outputs, outputs)
     return _raw.constant(_real(val, "constant", "val"), _shape(shape, "constant"))
+
+
+# =================================================================================
+# The second set of engine functions (cpp/include/nnvae/functions_more.hpp):
+# activations, elementwise maths, shapes, softmax and losses, dropout, one_hot,
+# max/min and batch_matmul. Names, parameters and defaults as NNabla 1.39.0's
+# nnabla.functions; sqrt is nnvae's own.
+# =================================================================================
+
+__all__ += [
+    "leaky_relu", "abs", "sqrt", "maximum_scalar", "minimum_scalar", "clip_by_value",
+    "pow2", "maximum2", "minimum2",
+    "concatenate", "stack", "split", "slice", "transpose", "broadcast",
+    "softmax", "log_softmax", "softmax_cross_entropy", "binary_cross_entropy",
+    "dropout", "one_hot", "max", "min", "batch_matmul",
+]
+
+
+def _axis(axis, fname, default):
+    """An axis argument (None: `default`)."""
+    return default if axis is None else _int(axis, fname, "axis")
+
+
+def _variadic(x, kw, fname, defaults):
+    """The inputs and keyword options of a function of *x: every x a
+    Variable, options among `defaults` (plus n_outputs/outputs)."""
+    if not x:
+        raise ValueError(f"F.{fname}: needs at least one input variable")
+    xs = [_var(v, fname, f"x[{i}]") for i, v in enumerate(x)]
+    kw = dict(kw)
+    _single_output(fname, kw.pop("n_outputs", -1), kw.pop("outputs", None))
+    unknown = sorted(set(kw) - set(defaults))
+    if unknown:
+        raise TypeError(f"F.{fname}: unexpected keyword argument(s) {', '.join(unknown)}")
+    return xs, {k: kw.get(k, v) for k, v in defaults.items()}
+
+
+def leaky_relu(x, alpha=0.1, inplace=False, n_outputs=-1, outputs=None):
+    """x if x > 0 else alpha·x. (inplace is accepted; the engine computes out of place.)"""
+    _single_output("leaky_relu", n_outputs, outputs)
+    return _raw.leaky_relu(_var(x, "leaky_relu", "x"), _real(alpha, "leaky_relu", "alpha"),
+                           _flag(inplace, "leaky_relu", "inplace"))
+
+
+def abs(x, n_outputs=-1, outputs=None):
+    """|x|; the gradient is sign(x), taken as +1 at 0."""
+    _single_output("abs", n_outputs, outputs)
+    return _raw.abs(_var(x, "abs", "x"))
+
+
+def sqrt(x, n_outputs=-1, outputs=None):
+    """√x (nnvae's own; NNabla writes x ** 0.5)."""
+    _single_output("sqrt", n_outputs, outputs)
+    return _raw.sqrt(_var(x, "sqrt", "x"))
+
+
+def maximum_scalar(x, val=1.0, n_outputs=-1, outputs=None):
+    """max(x, val); the gradient passes where x > val."""
+    _single_output("maximum_scalar", n_outputs, outputs)
+    return _raw.maximum_scalar(_var(x, "maximum_scalar", "x"), _real(val, "maximum_scalar", "val"))
+
+
+def minimum_scalar(x, val=1.0, n_outputs=-1, outputs=None):
+    """min(x, val); the gradient passes where x < val."""
+    _single_output("minimum_scalar", n_outputs, outputs)
+    return _raw.minimum_scalar(_var(x, "minimum_scalar", "x"), _real(val, "minimum_scalar", "val"))
+
+
+def clip_by_value(x, min, max):
+    """min(max(x, min), max). min and max are numbers or Variables (a
+    Variable bound works as maximum2/minimum2, gradients to it included)."""
+    _var(x, "clip_by_value", "x")
+    bounds = []
+    for name, b in (("min", min), ("max", max)):
+        if isinstance(b, Variable):
+            bounds.append(b)
+        elif isinstance(b, numbers.Real) and not isinstance(b, bool):
+            bounds.append(float(b))
+        else:
+            raise TypeError(f"F.clip_by_value: {name} must be a Variable or a number, got {type(b).__name__}")
+    lo, hi = bounds
+    if not isinstance(lo, Variable) and not isinstance(hi, Variable):
+        return _raw.clip_by_value(x, lo, hi)
+    y = _raw.maximum2(x, lo) if isinstance(lo, Variable) else _raw.maximum_scalar(x, lo)
+    return _raw.minimum2(y, hi) if isinstance(hi, Variable) else _raw.minimum_scalar(y, hi)
+
+
+def pow2(x0, x1, inplace=False, n_outputs=-1, outputs=None):
+    """x0 ** x1, broadcast as numpy does; the gradient to x1 is log(x0)·y."""
+    _single_output("pow2", n_outputs, outputs)
+    return _raw.pow2(_var(x0, "pow2", "x0"), _var(x1, "pow2", "x1"), _flag(inplace, "pow2", "inplace"))
+
+
+def maximum2(x0, x1, n_outputs=-1, outputs=None):
+    """Elementwise max(x0, x1), broadcast; on ties the gradient goes to x1."""
+    _single_output("maximum2", n_outputs, outputs)
+    return _raw.maximum2(_var(x0, "maximum2", "x0"), _var(x1, "maximum2", "x1"))
+
+
+def minimum2(x0, x1, n_outputs=-1, outputs=None):
+    """Elementwise min(x0, x1), broadcast; on ties the gradient goes to x1."""
+    _single_output("minimum2", n_outputs, outputs)
+    return _raw.minimum2(_var(x0, "minimum2", "x0"), _var(x1, "minimum2", "x1"))
+
+
+# --- shapes ------------------------------------------------------------------------
+
+def concatenate(*x, **kw):
+    """Joins the variables along an existing axis (keyword axis; default the
+    last); every other axis must agree."""
+    xs, opt = _variadic(x, kw, "concatenate", {"axis": None})
+    return _raw.concatenate(xs, _axis(opt["axis"], "concatenate", len(xs[0].shape) - 1))
+
+
+def stack(*x, **kw):
+    """Joins variables of one shape along a new axis (keyword axis, default 0)."""
+    xs, opt = _variadic(x, kw, "stack", {"axis": 0})
+    return _raw.stack(xs, _int(opt["axis"], "stack", "axis"))
+
+
+def split(x, axis=0):
+    """A tuple of x.shape[axis] variables: x at each index of `axis`, that axis removed."""
+    return tuple(_raw.split(_var(x, "split", "x"), _int(axis, "split", "axis")))
+
+
+def slice(x, start=None, stop=None, step=None, n_outputs=-1, outputs=None):
+    """x[start[0]:stop[0]:step[0], ...] as Python slices do (entries may be
+    None; negative start/stop count from the end). start, stop and step have
+    one entry per axis, or fewer for the last axes."""
+    _single_output("slice", n_outputs, outputs)
+    _var(x, "slice", "x")
+    nd = len(x.shape)
+    start = [0] * nd if start is None else list(start)
+    stop = list(x.shape) if stop is None else list(stop)
+    step = [1] * nd if step is None else list(step)
+    if not len(start) == len(stop) == len(step):
+        raise ValueError(f"F.slice: start {tuple(start)}, stop {tuple(stop)} and step {tuple(step)} "
+                         f"must have the same length")
+    lead = nd - len(start)  # leading axes taken whole
+    if lead < 0:
+        raise ValueError(f"F.slice: start {tuple(start)} has {len(start)} entries but x has shape {x.shape}")
+    for i in range(len(start)):
+        s = 1 if step[i] is None else _int(step[i], "slice", "each entry of step")
+        step[i] = s
+        if start[i] is None:
+            start[i] = -1 if s < 0 else 0
+        if stop[i] is None:
+            # Going down, −(size + 1) is the stop just before index 0.
+            size = x.shape[lead + i]
+            stop[i] = -size - 1 if s < 0 else size
+    return _raw.slice(x, _int_list(start, "slice", "start"), _int_list(stop, "slice", "stop"),
+                      _int_list(step, "slice", "step"))
+
+
+def transpose(x, axes, n_outputs=-1, outputs=None):
+    """y.shape[i] = x.shape[axes[i]]."""
+    _single_output("transpose", n_outputs, outputs)
+    return _raw.transpose(_var(x, "transpose", "x"), _int_list(axes, "transpose", "axes"))
+
+
+def broadcast(x, shape, n_outputs=-1, outputs=None):
+    """x repeated along its axes of size 1 to `shape` (x's axes aligned to the end)."""
+    _single_output("broadcast", n_outputs, outputs)
+    return _raw.broadcast(_var(x, "broadcast", "x"), _shape(shape, "broadcast"))
+
+
+# --- softmax and losses ----------------------------------------------------------------
+
+def softmax(x, axis=None, n_outputs=-1, outputs=None):
+    """exp(x) / Σ exp(x) along `axis` (None: the last)."""
+    _single_output("softmax", n_outputs, outputs)
+    _var(x, "softmax", "x")
+    return _raw.softmax(x, _axis(axis, "softmax", len(x.shape) - 1))
+
+
+def log_softmax(x, axis=None, n_outputs=-1, outputs=None):
+    """x − log Σ exp(x) along `axis` (None: the last), computed stably."""
+    _single_output("log_softmax", n_outputs, outputs)
+    _var(x, "log_softmax", "x")
+    return _raw.log_softmax(x, _axis(axis, "log_softmax", len(x.shape) - 1))
+
+
+def softmax_cross_entropy(x, target, axis=None, n_outputs=-1, outputs=None):
+    """−log softmax(x)[t] along `axis` (None: the last). target holds integer
+    class indices with x's shape but 1 at `axis` (a negative index: loss 0);
+    the result has target's shape. No gradient to target."""
+    _single_output("softmax_cross_entropy", n_outputs, outputs)
+    _var(x, "softmax_cross_entropy", "x")
+    return _raw.softmax_cross_entropy(x, _var(target, "softmax_cross_entropy", "target"),
+                                      _axis(axis, "softmax_cross_entropy", len(x.shape) - 1))
+
+
+def binary_cross_entropy(x, target, n_outputs=-1, outputs=None):
+    """−(t·log x + (1 − t)·log(1 − x)) for probabilities x and targets t of
+    one shape; gradients to both."""
+    _single_output("binary_cross_entropy", n_outputs, outputs)
+    return _raw.binary_cross_entropy(_var(x, "binary_cross_entropy", "x"),
+                                     _var(target, "binary_cross_entropy", "target"))
+
+
+# --- dropout, one_hot ---------------------------------------------------------------------
+
+def dropout(x, p=0.5, seed=-1, n_outputs=-1, outputs=None):
+    """x / (1 − p) where a uniform draw is >= p, else 0 (0 <= p < 1); a new
+    mask at each forward. seed as in randn."""
+    _single_output("dropout", n_outputs, outputs)
+    return _raw.dropout(_var(x, "dropout", "x"), _real(p, "dropout", "p"), _seed(seed, "dropout"))
+
+
+def one_hot(x, shape, n_outputs=-1, outputs=None):
+    """x: (..., len(shape)) integer indices; y: x.shape[:-1] + shape, 1 at each
+    row's index tuple. Negative indices count from the end; indices outside
+    give a row of zeros. No gradient."""
+    _single_output("one_hot", n_outputs, outputs)
+    return _raw.one_hot(_var(x, "one_hot", "x"), _shape(shape, "one_hot"))
+
+
+# --- max / min --------------------------------------------------------------------------
+
+def _extreme(raw, raw_with_index, fname, x, axis, keepdims, with_index, only_index):
+    _var(x, fname, "x")
+    keepdims = _flag(keepdims, fname, "keepdims")
+    with_index, only_index = _flag(with_index, fname, "with_index"), _flag(only_index, fname, "only_index")
+    if axis is None:
+        axes = []  # the engine reads "no axes" as every axis
+    else:
+        axes = _int_list(axis, fname, "axis")
+        if not axes:
+            # Nothing reduced: the values themselves, each at index 0.
+            if only_index or with_index:
+                idx = _raw.constant(0.0, list(x.shape))
+                return idx if only_index else (_raw.identity(x), idx)
+            return _raw.identity(x)
+    if only_index:
+        return raw(x, axes, keepdims, True)
+    if with_index:
+        return tuple(raw_with_index(x, axes, keepdims))
+    return raw(x, axes, keepdims, False)
+
+
+def max(x, axis=None, keepdims=False, with_index=False, only_index=False):
+    """Max over `axis` (an int, a tuple of ints, or None for all). with_index:
+    (values, indices); only_index: the indices alone. An index counts the
+    reduced elements in row-major order (the first maximum wins); indices
+    are float values and have no gradient."""
+    return _extreme(_raw.max, _raw.max_with_index, "max", x, axis, keepdims, with_index, only_index)
+
+
+def min(x, axis=None, keepdims=False, with_index=False, only_index=False):
+    """Min over `axis`, as max."""
+    return _extreme(_raw.min, _raw.min_with_index, "min", x, axis, keepdims, with_index, only_index)
+
+
+# --- products ---------------------------------------------------------------------------
+
+def batch_matmul(a, b, transpose_a=False, transpose_b=False, n_outputs=-1, outputs=None):
+    """One matrix product per batch position: a (..., P, Q) · b (..., Q, R) →
+    (..., P, R), each last pair transposed first when asked. a and b have the
+    same number (>= 3) of axes; batch axes of size 1 broadcast."""
+    _single_output("batch_matmul", n_outputs, outputs)
+    return _raw.batch_matmul(_var(a, "batch_matmul", "a"), _var(b, "batch_matmul", "b"),
+                             _flag(transpose_a, "batch_matmul", "transpose_a"),
+                             _flag(transpose_b, "batch_matmul", "transpose_b"))
