@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "nnvae/idx.hpp"
+#include "nnvae/vae/idx.hpp"
 
 namespace py = pybind11;
 namespace idx = nnvae::idx;
@@ -109,17 +109,17 @@ void bind_idx(py::module_& m) {
 
   m.def(
       "parse_idx",
-      [](py::bytes data, const std::string& name, int64_t expected_count) {
-        const std::string buffer = data;  // a copy, so the GIL can be released
+      [](const py::object& data, const std::string& name, int64_t expected_count) {
+        const BytesView bytes(data);
         std::vector<uint8_t> raw;
         {
           py::gil_scoped_release release;
-          raw = idx::decompress_if_gzip(reinterpret_cast<const uint8_t*>(buffer.data()), buffer.size(), name);
+          raw = idx::decompress_if_gzip(bytes.data(), bytes.size(), name);
         }
         return decode(raw, name, expected_count);
       },
       py::arg("data"), py::arg("name") = "<bytes>", py::arg("expected_count") = idx::kAnyCount,
-      "Check and decode IDX bytes, gzip-compressed (decompressed by the C++ reader) or not: uint8 images "
+      "Check and decode IDX bytes (any bytes-like object), gzip-compressed (decompressed by the C++ reader) or not: uint8 images "
       "(N, 28, 28) or labels (N,). Raises IdxError (a ValueError) naming `name` on any defect.");
 
   m.def(
