@@ -6,6 +6,7 @@ namespace py = pybind11;
 
 void bind_engine(py::module_& m);    // bind_engine.cpp: variables, functions, solvers
 void bind_idx(py::module_& m);       // bind_idx.cpp: the C++ IDX reader
+void bind_params(py::module_& m);    // bind_params.cpp: the .protobuf parameter codec
 void bind_functions_more(py::module_& m);  // bind_functions_more.cpp: softmax, concatenate, max, ...
 void bind_training(py::module_& m);  // bind_training.cpp: the VAE's trainer, model and evaluation
 void bind_vae_config(py::module_& m);  // bind_vae_config.cpp: VaeConfig and its options, synthetic digits
@@ -15,6 +16,7 @@ PYBIND11_MODULE(_core, m) {
   bind_engine(m);
   bind_functions_more(m);
   bind_idx(m);
+  bind_params(m);
   bind_vae_config(m);
   bind_training(m);
 }
