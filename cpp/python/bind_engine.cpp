@@ -36,7 +36,6 @@ namespace py = pybind11;
 using namespace pybind11::literals;
 using namespace nnvae;
 namespace f = nnvae::functions;
-namespace pf = nnvae::parametric_functions;
 
 namespace {
 
@@ -191,9 +190,6 @@ class ArrayInitializer : public Initializer {
 ParameterDirectory& global_parameters() {
   static auto* root = new ParameterDirectory();
   return *root;
-}
-ParameterDirectory scoped_parameters(const std::string& scope) {
-  return scope.empty() ? global_parameters() : global_parameters()[scope];
 }
 
 // `obj` as a plain number (int, float, bool, numpy scalar; not an array,
@@ -410,14 +406,6 @@ void bind_parameters(py::module_& m) {
       },
       "name"_a, "shape"_a, "initializer"_a, "need_grad"_a);
   m.def("_clear_parameters", [] { global_parameters().clear(); });
-  m.def(
-      "_pf_affine",
-      [](CgVariablePtr x, int n_out, int base_axis, const std::string& scope, Initializer* w_init,
-         Initializer* b_init, bool with_bias) {
-        auto opts = pf::AffineOpts().with_bias(with_bias).w_init(w_init).b_init(b_init);
-        return pf::affine(x, base_axis, n_out, scoped_parameters(scope), opts);
-      },
-      "x"_a, "n_outmaps"_a, "base_axis"_a, "scope"_a, "w_init"_a, "b_init"_a, "with_bias"_a);
 }
 
 void bind_solvers(py::module_& m) {
