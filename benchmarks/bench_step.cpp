@@ -15,8 +15,8 @@
 // --path trainer (the default) times vae::VaeTrainer::train, the loop
 // nnvae-train runs; --path graph builds the tutorial's graph (vae::build_vae)
 // and runs its step (zero_grad, forward, backward, update) the way the
-// tutorial does. Data: MNIST-shaped synthetic uint8
-// digits (the values do not change the cost).
+// tutorial does. Data: vae::synthetic_digits (the values do not change the
+// cost).
 #include <Eigen/Core>
 #include <chrono>
 #include <cstdio>
@@ -30,9 +30,9 @@
 #include <vector>
 
 #include <nnvae/nnvae.hpp>
-#include <nnvae/vae_training.hpp>
+#include <nnvae/vae.hpp>
 
-#include "../cpp/src/functions/matmul.hpp"  // the engine's product (affine's)
+#include <nnvae/kernels/matmul.hpp>  // the engine's product (affine's)
 
 using namespace nnvae;
 
@@ -41,21 +41,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-constexpr int kPixels = 784;
-
-// `count` digit-like uint8 pictures: a bright random blob in the middle, a
-// little noise elsewhere.
-std::vector<uint8_t> synthetic_images(int64_t count, uint32_t seed) {
-  std::vector<uint8_t> px(count * kPixels);
-  Generator g(seed);
-  for (int64_t i = 0; i < count * kPixels; ++i) {
-    int64_t pix = i % kPixels, r = pix / 28, c = pix % 28;
-    bool centre = r > 5 && r < 23 && c > 7 && c < 21;
-    float u = g.uniform();
-    px[i] = centre && u < 0.45f ? static_cast<uint8_t>(150 + 105 * g.uniform()) : (u < 0.02f ? 90 : 0);
-  }
-  return px;
-}
+using vae::kPixels;
 
 // --- the tutorial's graph, stepped the tutorial's way ----------------------
 class GraphStepper {
@@ -139,17 +125,12 @@ struct Product {
 // backward dX = dY·Wᵀ (all but fc1, whose input needs no gradient) and
 // dW = Xᵀ·dY.
 std::vector<Product> step_products(int64_t B) {
-  struct Layer {
-    const char* name;
-    int64_t in, out;
-  };
-  const Layer layers[] = {{"fc1", 784, 500}, {"fc2", 500, 500}, {"fc_mu", 500, 50}, {"fc_logvar", 500, 50},
-                          {"fc3", 50, 500},  {"fc4", 500, 500}, {"fc5", 500, 784}};
+  const auto layers = vae::vae_layers(50, 500);  // the default model's sizes
   std::vector<Product> ps;
-  for (auto& l : layers) ps.push_back({std::string(l.name) + " X.W", B, l.in, l.out, 0});
+  for (auto& l : layers) ps.push_back({l.name + " X.W", B, l.n_in, l.n_out, 0});
   for (auto& l : layers) {
-    if (std::string(l.name) != "fc1") ps.push_back({std::string(l.name) + " dY.WT", B, l.out, l.in, 1});
-    ps.push_back({std::string(l.name) + " XT.dY", l.in, B, l.out, 2});
+    if (l.name != "fc1") ps.push_back({l.name + " dY.WT", B, l.n_out, l.n_in, 1});
+    ps.push_back({l.name + " XT.dY", l.n_in, B, l.n_out, 2});
   }
   return ps;
 }
@@ -220,7 +201,7 @@ int main(int argc, char** argv) {
   }
   set_num_threads(threads);
   const int64_t count = 6000;
-  const auto images = synthetic_images(count, 1);
+  const auto images = vae::synthetic_digits(count, 1).pixels;
 
   // One stepper per batch size, made on first use and kept (warm).
   std::map<int, std::unique_ptr<GraphStepper>> graphs;

@@ -13,8 +13,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "nnvae/idx.hpp"
-#include "nnvae/vae_training.hpp"
+#include "nnvae/vae/idx.hpp"
+#include "nnvae/vae.hpp"
 
 namespace {
 

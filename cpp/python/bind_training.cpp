@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "nnvae/vae_training.hpp"
+#include "nnvae/vae.hpp"
 
 namespace py = pybind11;
 using namespace nnvae;

@@ -8,7 +8,7 @@
 #include <nnvae/nnvae.hpp>
 #include <vector>
 
-#include "../../cpp/src/functions/vmath.hpp"
+#include <nnvae/kernels/vmath.hpp>
 #include "check.hpp"
 
 using namespace nnvae;

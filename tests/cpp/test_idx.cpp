@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "check.hpp"
-#include "nnvae/idx.hpp"
+#include "nnvae/vae/idx.hpp"
 
 #ifdef NNVAE_HAVE_ZLIB
 #include <zlib.h>

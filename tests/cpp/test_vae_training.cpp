@@ -1,7 +1,7 @@
-// vae_training: the model's parameters, the training loop (learning,
+// nnvae_vae: the model's parameters, the training loop (learning,
 // determinism, static = dynamic, exact resume, stopping, non-finite losses)
 // and the evaluation functions, on small synthetic digit-like images.
-#include <nnvae/vae_training.hpp>
+#include <nnvae/vae.hpp>
 
 #include <cmath>
 #include <cstring>

@@ -5,7 +5,7 @@
 
 #include "elementwise.hpp"
 #include "nnvae/functions.hpp"
-#include "vmath.hpp"
+#include "nnvae/kernels/vmath.hpp"
 
 namespace nnvae {
 namespace {

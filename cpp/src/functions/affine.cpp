@@ -12,7 +12,7 @@
 #include <algorithm>
 
 #include "common.hpp"
-#include "matmul.hpp"
+#include "nnvae/kernels/matmul.hpp"
 #include "nnvae/functions.hpp"
 #ifdef _OPENMP
 #include <omp.h>

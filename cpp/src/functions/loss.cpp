@@ -6,7 +6,7 @@
 
 #include "common.hpp"
 #include "nnvae/functions.hpp"
-#include "vmath.hpp"
+#include "nnvae/kernels/vmath.hpp"
 
 namespace nnvae {
 namespace kernels {

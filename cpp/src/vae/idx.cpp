@@ -1,5 +1,5 @@
-// IDX reader: see nnvae/idx.hpp for the format and the checks.
-#include "nnvae/idx.hpp"
+// IDX reader: see nnvae/vae/idx.hpp for the format and the checks.
+#include "nnvae/vae/idx.hpp"
 
 #include <algorithm>
 #include <cerrno>
