@@ -22,8 +22,8 @@ def _threads(t):
     return f"{t} thread{'s' if t > 1 else ''}"
 
 
-def _num(value, fmt):
-    return "n/a" if value is None else format(value, fmt)
+def _num(value, width, decimals):
+    return format("n/a" if value is None else f"{value:.{decimals}f}", f">{width}")
 
 
 def products_header():
@@ -32,8 +32,8 @@ def products_header():
 
 def products_row(batch, threads, eigen, nnvae, numpy, limit):
     """One row of the product-speed table; None prints as n/a."""
-    return (f"  {batch:>5} {threads:>7} {_num(eigen, '>8.1f')} {_num(nnvae, '>8.1f')} {_num(numpy, '>8.1f')} "
-            f"{_num(limit, '>12.0f')}")
+    return (f"  {batch:>5} {threads:>7} {_num(eigen, 8, 1)} {_num(nnvae, 8, 1)} {_num(numpy, 8, 1)} "
+            f"{_num(limit, 12, 0)}")
 
 
 def product_limit(eigen, nnvae):
@@ -77,16 +77,16 @@ def target_lines(training, rss_mb):
 
     for (b, t), target in VS_TORCH.items():
         ratio = training.get((b, t), {}).get("ratio")
-        shown = "" if ratio is None else f" {ratio:.2f}"
-        add(f"batch {b}, {_threads(t)}: nnvae/PyTorch median ratio{shown} (target >= {target})",
+        shown = "n/a" if ratio is None else f"{ratio:.2f}"
+        add(f"batch {b}, {_threads(t)}: nnvae/PyTorch median ratio {shown} (target >= {target})",
             verdict(ratio, target))
     for (b, t), target in LIMIT_FRACTION.items():
         frac = training.get((b, t), {}).get("limit_fraction")
-        shown = "" if frac is None else f" {frac:.0%}"
-        add(f"batch {b}, {_threads(t)}: median fraction of the matrix-product limit{shown} (target >= {target:.0%})",
+        shown = "n/a" if frac is None else f"{frac:.0%}"
+        add(f"batch {b}, {_threads(t)}: median fraction of the matrix-product limit {shown} (target >= {target:.0%})",
             verdict(frac, target))
-    shown = "" if rss_mb is None else f" {rss_mb:.0f} MB"
-    add(f"nnvae-train peak RSS{shown} (target < {RSS_MB:.0f} MB)", verdict(rss_mb, RSS_MB, at_least=False))
+    shown = "n/a" if rss_mb is None else f"{rss_mb:.0f} MB"
+    add(f"nnvae-train peak RSS {shown} (target < {RSS_MB:.0f} MB)", verdict(rss_mb, RSS_MB, at_least=False))
     overall = NOT_MET if NOT_MET in verdicts else NOT_MEASURED if NOT_MEASURED in verdicts else MET
     return lines, overall
 
