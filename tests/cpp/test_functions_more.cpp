@@ -280,7 +280,7 @@ TEST(softmax_and_log_softmax) {
   auto yb = f::log_softmax(big);
   yb->forward();
   CHECK_ALL_NEAR(data_of(yb), std::vector<float>({0.f, -1000.f}), 1e-6);
-  CHECK_THROWS_WITH(f::softmax(x, 2), "softmax: axis 2 is out of range for x of shape (2, 3)");
+  CHECK_THROWS_WITH(f::softmax(x, 2), "softmax: axis 2 is out of range for shape (2, 3)");
   CHECK_THROWS_WITH(f::log_softmax(x, -3), "log_softmax: axis -3 is out of range");
 }
 

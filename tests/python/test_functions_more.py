@@ -377,7 +377,7 @@ def test_shape_and_argument_errors_name_the_shapes():
     raises(lambda: F.broadcast(x23, (2, 4)), ValueError, "broadcast: x of shape (2, 3) cannot be broadcast to (2, 4)")
     raises(lambda: F.maximum2(x23, x24), ValueError, "maximum2: shapes (2, 3) and (2, 4) cannot be broadcast")
     raises(lambda: F.pow2(x23, x24), ValueError, "pow2: shapes (2, 3) and (2, 4) cannot be broadcast")
-    raises(lambda: F.softmax(x23, axis=2), ValueError, "softmax: axis 2 is out of range for x of shape (2, 3)")
+    raises(lambda: F.softmax(x23, axis=2), ValueError, "softmax: axis 2 is out of range for shape (2, 3)")
     raises(lambda: F.softmax_cross_entropy(x23, var(np.zeros((2, 3)))), ValueError,
            "softmax_cross_entropy: target has shape (2, 3) but x has shape (2, 3); target must be x's shape "
            "with 1 at axis 1, i.e. (2, 1)")

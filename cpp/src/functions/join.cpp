@@ -5,7 +5,7 @@
 // stack and split are built from it and from slice/reshape.
 #include <algorithm>
 
-#include "common.hpp"
+#include "layout.hpp"
 #include "nnvae/functions.hpp"
 
 namespace nnvae {
@@ -33,15 +33,6 @@ void concat_backward_part(const float* dy, float* dx, int64_t outer, int64_t row
 
 namespace {
 
-// An axis in [-n, n) as [0, n), or an error naming the function and shape.
-int normalize_axis(const std::string& fname, int axis, int n, const Shape_t& shape) {
-  int a = axis < 0 ? axis + n : axis;
-  if (a < 0 || a >= n)
-    detail::shape_error(fname + ": axis " + std::to_string(axis) + " is out of range for shape " + shape_str(shape) +
-                        " (" + std::to_string(n) + " axes)");
-  return a;
-}
-
 class Concatenate : public Function {
  public:
   explicit Concatenate(int axis) : axis_(axis) {}
@@ -51,7 +42,7 @@ class Concatenate : public Function {
     const Shape_t& first = in[0];
     const int nd = static_cast<int>(first.size());
     if (nd == 0) detail::shape_error("concatenate: input 0 is 0-dimensional; there is no axis to join along");
-    const int a = normalize_axis("concatenate", axis_, nd, first);
+    const int a = detail::normalize_axis("concatenate", axis_, nd, first);
     Shape_t out = first;
     out[a] = 0;
     outer_ = 1;
@@ -115,7 +106,7 @@ CgVariablePtr stack(const std::vector<CgVariablePtr>& x, int axis) {
     if (!x[k]) detail::shape_error("stack: input " + std::to_string(k) + " is null");
   const Shape_t& first = x[0]->shape();
   const int nd = static_cast<int>(first.size());
-  const int a = normalize_axis("stack", axis, nd + 1, first);
+  const int a = detail::normalize_axis("stack", axis, nd + 1, first);
   for (size_t k = 1; k < x.size(); ++k)
     if (x[k]->shape() != first)
       detail::shape_error("stack: input " + std::to_string(k) + " has shape " + shape_str(x[k]->shape()) +
@@ -132,7 +123,7 @@ std::vector<CgVariablePtr> split(CgVariablePtr x, int axis) {
   if (!x) detail::shape_error("split: x is null");
   const Shape_t& s = x->shape();
   const int nd = static_cast<int>(s.size());
-  const int a = normalize_axis("split", axis, nd, s);
+  const int a = detail::normalize_axis("split", axis, nd, s);
   Shape_t rest = s;
   rest.erase(rest.begin() + a);
   std::vector<int> start(nd, 0), stop = ints(s), step(nd, 1);

@@ -5,7 +5,7 @@
 // its r as a float. Backward: dx[base[o] + red[r*(o)]] (+)= dy[o].
 #include <algorithm>
 
-#include "common.hpp"
+#include "layout.hpp"
 #include "nnvae/functions.hpp"
 
 namespace nnvae {
@@ -53,8 +53,7 @@ class Extreme : public Function {
       reduced[ax] = true;
     }
     // Offsets of the kept axes (output positions) and of the reduced ones.
-    std::vector<int64_t> xs(nd);
-    for (int64_t d = nd - 1, step = 1; d >= 0; --d) xs[d] = step, step *= s[d];
+    const std::vector<int64_t> xs = detail::contiguous_strides(s);
     Shape_t out;
     base_.assign(1, 0);
     red_.assign(1, 0);

@@ -12,7 +12,7 @@
 #include <cmath>
 #include <limits>
 
-#include "common.hpp"
+#include "layout.hpp"
 #include "nnvae/functions.hpp"
 
 namespace nnvae {
@@ -67,10 +67,7 @@ struct Lines {
 Lines lines_of(const std::string& fname, const Shape_t& shape, int axis) {
   const int nd = static_cast<int>(shape.size());
   Lines l;
-  l.axis = axis < 0 ? axis + nd : axis;
-  if (l.axis < 0 || l.axis >= nd)
-    detail::shape_error(fname + ": axis " + std::to_string(axis) + " is out of range for x of shape " +
-                        shape_str(shape) + " (" + std::to_string(nd) + " axes)");
+  l.axis = detail::normalize_axis(fname, axis, nd, shape);
   for (int d = 0; d < l.axis; ++d) l.outer *= shape[d];
   l.n = shape[l.axis];
   for (int d = l.axis + 1; d < nd; ++d) l.inner *= shape[d];

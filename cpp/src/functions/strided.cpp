@@ -6,58 +6,27 @@
 #include <algorithm>
 #include <functional>
 
-#include "common.hpp"
+#include "layout.hpp"
 #include "nnvae/functions.hpp"
 
 namespace nnvae {
 namespace kernels {
 
-// Calls fn(i, offset) for each position i of `shape` in row-major order.
-template <class Fn>
-void for_each_strided(const Shape_t& shape, const std::vector<int64_t>& strides, int64_t base, Fn fn) {
-  const int64_t n = shape_size(shape);
-  if (n == 0) return;
-  const int nd = static_cast<int>(shape.size());
-  std::vector<int64_t> idx(nd, 0);
-  int64_t off = base;
-  for (int64_t i = 0; i < n; ++i) {
-    fn(i, off);
-    for (int d = nd - 1; d >= 0; --d) {
-      if (++idx[d] < shape[d]) {
-        off += strides[d];
-        break;
-      }
-      off -= strides[d] * (shape[d] - 1);
-      idx[d] = 0;
-    }
-  }
-}
-
 // y (shape) = x read at base + idx·strides.
 void strided_gather(const float* x, float* y, const Shape_t& shape, const std::vector<int64_t>& strides, int64_t base) {
-  for_each_strided(shape, strides, base, [&](int64_t i, int64_t off) { y[i] = x[off]; });
+  detail::for_each_strided(shape, strides, base, [&](int64_t i, int64_t off) { y[i] = x[off]; });
 }
 
 // dx (n_x elements) (+)= the scatter of dy (shape) to base + idx·strides.
 void strided_scatter_add(const float* dy, float* dx, int64_t n_x, const Shape_t& shape,
                          const std::vector<int64_t>& strides, int64_t base, bool accumulate) {
   if (!accumulate) std::fill(dx, dx + n_x, 0.f);
-  for_each_strided(shape, strides, base, [&](int64_t i, int64_t off) { dx[off] += dy[i]; });
+  detail::for_each_strided(shape, strides, base, [&](int64_t i, int64_t off) { dx[off] += dy[i]; });
 }
 
 }  // namespace kernels
 
 namespace {
-
-std::vector<int64_t> contiguous_strides(const Shape_t& s) {
-  std::vector<int64_t> st(s.size());
-  int64_t step = 1;
-  for (size_t k = s.size(); k-- > 0;) {
-    st[k] = step;
-    step *= s[k];
-  }
-  return st;
-}
 
 // The view is fixed by `plan(x_shape, y_shape, strides, base)`, run at setup.
 class StridedView : public Function {
@@ -108,7 +77,7 @@ CgVariablePtr slice(CgVariablePtr x, const std::vector<int>& start, const std::v
       detail::shape_error("slice: start " + ints_str(start) + " has " + std::to_string(start.size()) +
                           " entries but x has shape " + shape_str(in));
     const size_t skip = nd - start.size();  // leading axes taken whole
-    const std::vector<int64_t> xs = contiguous_strides(in);
+    const std::vector<int64_t> xs = detail::contiguous_strides(in);
     out.assign(nd, 0);
     strides.assign(nd, 0);
     base = 0;
@@ -145,7 +114,7 @@ CgVariablePtr transpose(CgVariablePtr x, const std::vector<int>& axes) {
     if (static_cast<int>(axes.size()) != nd)
       detail::shape_error("transpose: axes " + ints_str(axes) + " has " + std::to_string(axes.size()) +
                           " entries but x has shape " + shape_str(in) + " (" + std::to_string(nd) + " axes)");
-    const std::vector<int64_t> xs = contiguous_strides(in);
+    const std::vector<int64_t> xs = detail::contiguous_strides(in);
     std::vector<bool> used(nd, false);
     out.assign(nd, 0);
     strides.assign(nd, 0);
