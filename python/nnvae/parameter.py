@@ -81,10 +81,10 @@ def get_parameters(params=None, path="", grad_only=True):
     return params
 
 
-def get_parameter(name):
-    """The parameter `name` under the current scope, or None."""
-    _check_name(name, "get_parameter")
-    return _core._get_parameter(_full_name(name))
+def get_parameter(key):
+    """The parameter `key` (a name) under the current scope, or None."""
+    _check_name(key, "get_parameter")
+    return _core._get_parameter(_full_name(key))
 
 
 def _as_initializer(init, shape, where):

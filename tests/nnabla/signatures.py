@@ -5,7 +5,8 @@ with NNabla, read from the NNabla installed in the running interpreter.
 
 Output: {"module.name": "(params)" or null when NNabla has no such name}.
 Modules: nnabla (nn), nnabla.functions (F), nnabla.parametric_functions
-(PF), nnabla.solvers (S), nnabla.initializer (I), nnabla.random, and the
+(PF), nnabla.solvers (S), nnabla.initializer (I), nnabla.parameter (P),
+nnabla.random, and the
 methods of a Variable, an NdArray and a solver (as "Variable.forward", ...).
 """
 import inspect
@@ -15,6 +16,7 @@ import sys
 import nnabla as nn
 import nnabla.functions as F
 import nnabla.initializer as I
+import nnabla.parameter as P
 import nnabla.parametric_functions as PF
 import nnabla.random
 import nnabla.solvers as S
@@ -28,7 +30,7 @@ def signature(obj):
 
 
 def main(names):
-    modules = {"nn": nn, "F": F, "PF": PF, "S": S, "I": I, "random": nnabla.random}
+    modules = {"nn": nn, "F": F, "PF": PF, "S": S, "I": I, "P": P, "random": nnabla.random}
     variable = nn.Variable((2, 3))
     instances = {"Variable": variable, "NdArray": variable.data, "Solver": S.Sgd()}
     out = {}

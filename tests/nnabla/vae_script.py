@@ -27,7 +27,8 @@ N_IMAGES = 1000
 
 
 def mnist_test_images(mnist_dir, n):
-    with gzip.open(os.path.join(mnist_dir, "t10k-images-idx3-ubyte.gz"), "rb") as f:
+    path = os.path.join(mnist_dir, "t10k-images-idx3-ubyte")
+    with (gzip.open(path + ".gz", "rb") if os.path.exists(path + ".gz") else open(path, "rb")) as f:
         raw = f.read()
     assert int.from_bytes(raw[:4], "big") == 2051
     pixels = np.frombuffer(raw, dtype=np.uint8, offset=16)[: n * 784]

@@ -16,6 +16,7 @@ import pytest
 import nnvae
 import nnvae.functions as F
 import nnvae.initializer as I
+import nnvae.parameter as P
 import nnvae.parametric_functions as PF
 import nnvae.random
 import nnvae.solvers as S
@@ -25,7 +26,8 @@ pytestmark = pytest.mark.usefixtures("fresh_engine")
 _GEN = "n_outputs=-1, outputs=None"  # the two options every generated NNabla function ends with
 
 # "module.name" -> NNabla 1.39.0's signature. Modules: nn (nnabla), F, PF, S,
-# I (initializer), random; and methods of a Variable, an NdArray, a solver.
+# I (initializer), P (parameter), random; and methods of a Variable, an
+# NdArray, a solver.
 NNABLA_SIGNATURES = {
     "nn.parameter_scope": "(name, scope=None)",
     "nn.get_parameters": "(params=None, path='', grad_only=True)",
@@ -38,6 +40,12 @@ NNABLA_SIGNATURES = {
     "nn.get_auto_forward": "()",
     "nn.auto_forward": "(auto=True)",
     "random.seed": "(seed_value, set_function_seed=True, set_parameter_seed=True)",
+    "P.parameter_scope": "(name, scope=None)",
+    "P.get_current_parameter_scope": "()",
+    "P.get_parameters": "(params=None, path='', grad_only=True)",
+    "P.get_parameter": "(key)",
+    "P.get_parameter_or_create": "(name, shape=None, initializer=None, need_grad=True, as_need_grad=None)",
+    "P.clear_parameters": "()",
     "F.affine": f"(x, weight, bias=None, base_axis=1, {_GEN})",
     "F.elu": f"(x, alpha=1.0, {_GEN})",
     "F.relu": f"(x, inplace=False, {_GEN})",
@@ -140,7 +148,7 @@ SUBMODULES = {"nn.functions", "nn.parametric_functions", "nn.solvers", "nn.rando
 # documented signatures are checked by use below.
 CLASSES = {"nn.Variable": "(shape=(), need_grad=False)", "nn.NdArray": "(shape=())"}
 
-MODULES = {"nn": nnvae, "F": F, "PF": PF, "S": S, "I": I, "random": nnvae.random}
+MODULES = {"nn": nnvae, "F": F, "PF": PF, "S": S, "I": I, "P": P, "random": nnvae.random}
 
 
 def _exported():
