@@ -67,8 +67,10 @@ CASES = {
     "max": _reduce(),
     "min": _reduce(),
     "prod": _reduce("p"),
-    "sigmoid_cross_entropy": [{"inputs": [("n", (3, 4)), ("b", (3, 4))], "grad": [True, False]}],
-    "binary_cross_entropy": [{"inputs": [("u", (3, 4)), ("b", (3, 4))], "grad": [True, False]}],
+    "sigmoid_cross_entropy": [{"inputs": [("n", (3, 4)), ("b", (3, 4))], "grad": [True, False]},
+                              {"inputs": [("n", (2, 3, 4)), ("b", (2, 3, 4))], "grad": [True, False]}],
+    "binary_cross_entropy": [{"inputs": [("u", (3, 4)), ("b", (3, 4))], "grad": [True, False]},
+                             {"inputs": [("u", (2, 5)), ("u", (2, 5))], "grad": [True, False]}],
     "softmax_cross_entropy": [
         {"inputs": [("n", (4, 5)), ("i5", (4, 1))], "grad": [True, False]},
         {"inputs": [("n", (2, 5, 3)), ("i5", (2, 1, 3))], "kwargs": {"axis": 1}, "grad": [True, False]}],
@@ -77,7 +79,8 @@ CASES = {
     "softmax": [{"inputs": [("n", (4, 5))]}, {"inputs": [("n", (2, 3, 4))], "kwargs": {"axis": 1}},
                 {"inputs": [("n", (2, 3, 4))], "kwargs": {"axis": 0}}],
     "log_softmax": [{"inputs": [("n", (4, 5))]}, {"inputs": [("n", (2, 3, 4))], "kwargs": {"axis": 1}}],
-    "greater_equal_scalar": [{"inputs": [("n", (3, 4))], "kwargs": {"val": 0.2}, "grad": [False]}],
+    "greater_equal_scalar": [{"inputs": [("n", (3, 4))], "kwargs": {"val": 0.2}, "grad": [False]},
+                             {"inputs": [("n", (2, 3, 4))], "kwargs": {"val": -0.1}, "grad": [False]}],
     "reshape": [{"inputs": [("n", (2, 3, 4))], "kwargs": {"shape": (6, 4)}},
                 {"inputs": [("n", (2, 3, 4))], "kwargs": {"shape": (4, -1)}}],
     "concatenate": [{"inputs": [("n", (2, 3)), ("n", (2, 4))], "kwargs": {"axis": 1}},
@@ -97,9 +100,11 @@ CASES = {
     "batch_matmul": [{"inputs": [("n", (2, 3, 4)), ("n", (2, 4, 5))]},
                      {"inputs": [("n", (2, 4, 3)), ("n", (2, 5, 4))],
                       "kwargs": {"transpose_a": True, "transpose_b": True}}],
-    "one_hot": [{"inputs": [("i5", (4, 1))], "kwargs": {"shape": (5,)}, "grad": [False]}],
+    "one_hot": [{"inputs": [("i5", (4, 1))], "kwargs": {"shape": (5,)}, "grad": [False]},
+                {"inputs": [("i3", (3, 2))], "kwargs": {"shape": (3, 4)}, "grad": [False]}],
     "where": [{"inputs": [("b", (3, 4)), ("n", (3, 4)), ("n", (3, 4))], "grad": [False, True, True]}],
-    "constant": [{"inputs": [], "kwargs": {"val": 2.5, "shape": (2, 3)}}],
+    "constant": [{"inputs": [], "kwargs": {"val": 2.5, "shape": (2, 3)}},
+                 {"inputs": [], "kwargs": {"val": -1.0, "shape": (4,)}}],
 }
 
 # Functions both libraries have whose values are not compared, and why.
