@@ -1,4 +1,4 @@
-// nnvae._core: the tutorial's VAE (vae_training.hpp) for the Python driver
+// nnvae._core: the tutorial's VAE (nnvae/vae.hpp) for the Python driver
 // nnvae.training. Arrays cross as numpy copies; training and evaluation run
 // without the GIL, which callbacks take back for the time they run.
 #include <pybind11/functional.h>

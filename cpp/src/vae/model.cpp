@@ -103,12 +103,19 @@ std::vector<std::pair<std::string, Shape_t>> vae_parameter_shapes(int latent, in
 void check_vae_parameters(ParameterDirectory parameters, int latent, int hidden) {
   check_model_size(latent, hidden);
   std::string problems;
-  for (auto& [name, shape] : vae_parameter_shapes(latent, hidden)) {
+  const auto expected = vae_parameter_shapes(latent, hidden);
+  for (auto& [name, shape] : expected) {
     auto v = parameters.get_parameter(name);
     if (!v)
       problems += "; " + name + " missing (expected " + shape_str(shape) + ")";
     else if (v->shape() != shape)
       problems += "; " + name + " is " + shape_str(v->shape()) + ", expected " + shape_str(shape);
+  }
+  // Names the model does not have: another model's parameters, or a mix.
+  for (auto& [name, var] : parameters.get_parameters()) {
+    bool known = false;
+    for (auto& e : expected) known = known || e.first == name;
+    if (!known) problems += "; unexpected " + name + " " + shape_str(var->shape());
   }
   if (!problems.empty())
     throw std::invalid_argument("the parameters do not fit the VAE (latent " + std::to_string(latent) + ", hidden " +

@@ -56,7 +56,8 @@ std::vector<std::pair<std::string, Shape_t>> vae_parameter_shapes(int latent = 5
 
 // Throws std::invalid_argument listing every parameter of the model that
 // `parameters` lacks or holds with another shape (evaluation must never
-// create fresh random ones).
+// create fresh random ones), and every parameter it holds that the model
+// does not have.
 void check_vae_parameters(ParameterDirectory parameters, int latent = 50, int hidden = 500);
 
 // Creates the parameters in `parameters` (Glorot-uniform W, zero b) drawing
