@@ -36,6 +36,13 @@ void config_update(py::object& config, const py::dict& values) {
   }
 }
 
+// The defaults with `values` set as config_update does.
+VaeConfig config_from(const py::dict& values) {
+  py::object c = py::cast(VaeConfig());
+  config_update(c, values);
+  return c.cast<VaeConfig>();
+}
+
 }  // namespace
 
 void bind_vae_config(py::module_& m) {
@@ -43,17 +50,8 @@ void bind_vae_config(py::module_& m) {
                         "Settings of the VAE's training; a fresh VaeConfig() holds the defaults (the tutorial's "
                         "recipe). Construct from a dict: VaeConfig({'batch_size': 50}) or VaeConfig(batch_size=50).")
       .def(py::init<>())
-      .def(py::init([](const py::dict& values) {
-             py::object c = py::cast(VaeConfig());
-             config_update(c, values);
-             return c.cast<VaeConfig>();
-           }),
-           py::arg("values"))
-      .def(py::init([](const py::kwargs& values) {
-        py::object c = py::cast(VaeConfig());
-        config_update(c, values);
-        return c.cast<VaeConfig>();
-      }))
+      .def(py::init(&config_from), py::arg("values"))
+      .def(py::init([](const py::kwargs& values) { return config_from(values); }))
       .def_readwrite("iterations", &VaeConfig::iterations)
       .def_readwrite("batch_size", &VaeConfig::batch_size)
       .def_readwrite("learning_rate", &VaeConfig::learning_rate)

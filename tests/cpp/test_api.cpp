@@ -1,4 +1,4 @@
-// The rest of SPEC §1's API: operators, variables and arrays, Context,
+// The rest of the engine's API: operators, variables and arrays, Context,
 // ParameterDirectory, pf::affine's parameters, initializers and seeds.
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-// Every function of SPEC §1's table: forward against hand-computed values,
+// Every function of the engine (nnvae/functions.hpp): forward against hand-computed values,
 // backward against central finite differences, and accumulation (a second
 // backward without zeroing doubles the leaves' gradients; gradcheck.hpp).
 #include <algorithm>

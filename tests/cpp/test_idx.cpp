@@ -290,7 +290,7 @@ TEST(real_mnist_when_present) {
   MnistSplit test = load_mnist_split(dir, "test");
   CHECK_EQ(train.images.count, 60000);
   CHECK_EQ(test.images.count, 10000);
-  // Facts of the official files (SPEC.md section 4's checksums pin them):
+  // Facts of the official files (their published checksums pin them):
   // the first labels, and the pixel and label sums.
   CHECK_EQ(int(train.labels[0]), 5);
   CHECK_EQ(int(test.labels[0]), 7);

@@ -1,4 +1,4 @@
-// Solvers: Adam against SPEC's update written out in double, SGD,
+// Solvers: Adam against its update written out in double, SGD,
 // weight_decay, learning-rate access, skipping parameters without a gradient,
 // and saving/restoring solver states.
 #include <cmath>
@@ -24,7 +24,8 @@ std::vector<float> values(const VariablePtr& v) {
   return std::vector<float>(p, p + v->size());
 }
 
-// SPEC's Adam, one parameter element at a time, in double.
+// Adam (m = b1·m + (1−b1)·g, v = b2·v + (1−b2)·g², alpha_t = alpha·sqrt(1−b2^t)/(1−b1^t),
+// w −= alpha_t·m/(sqrt(v) + eps)), one parameter element at a time, in double.
 struct AdamRef {
   double alpha, b1, b2, eps;
   std::vector<double> w, m, v;

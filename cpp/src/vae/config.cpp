@@ -1,5 +1,7 @@
 #include "nnvae/vae/config.hpp"
 
+#include "nnvae/vae/model.hpp"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -31,9 +33,7 @@ void VaeConfig::validate(int64_t n_train, int64_t n_test) const {
   if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
     fail("Adam betas must be in [0, 1), got " + std::to_string(beta1) + " and " + std::to_string(beta2));
   if (!(eps > 0)) fail("Adam eps must be > 0, got " + std::to_string(eps));
-  if (latent < 1 || hidden < 1)
-    fail("latent and hidden sizes must be >= 1, got latent " + std::to_string(latent) + " and hidden " +
-         std::to_string(hidden));
+  check_model_size(latent, hidden);
   if (monitor_interval < 1) fail("monitor interval must be >= 1, got " + std::to_string(monitor_interval));
   if (validation_batches < 1) fail("validation batches must be >= 1, got " + std::to_string(validation_batches));
   if (threads < 0) fail("thread count must be >= 0 (0: unchanged), got " + std::to_string(threads));
