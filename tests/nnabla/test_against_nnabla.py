@@ -162,7 +162,8 @@ def _mnist_dir():
                   os.path.expanduser("~/.cache/nnvae/mnist"),
                   os.path.join(HERE, "..", "..", "..", "shared", "data", "mnist")]
     for d in candidates:
-        if d and any(os.path.exists(os.path.join(d, f)) for f in ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte")):
+        names = ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte")
+        if d and any(os.path.exists(os.path.join(d, f)) for f in names):
             return d
     return None
 

@@ -111,7 +111,8 @@ NNABLA_SIGNATURES = {
     "I.ConstantInitializer": "(value=0)",
     "I.NormalInitializer": "(sigma=1.0, rng=None)",
     "I.calc_uniform_lim_glorot": "(inmaps, outmaps, kernel=(1, 1))",
-    "Variable.forward": "(clear_buffer=False, clear_no_need_grad=False, function_pre_hook=None, function_post_hook=None)",
+    "Variable.forward": ("(clear_buffer=False, clear_no_need_grad=False, function_pre_hook=None, "
+                         "function_post_hook=None)"),
     "Variable.backward": ("(grad=1, clear_buffer=False, communicator_callbacks=None, function_pre_hook=None, "
                           "function_post_hook=None)"),
     "Variable.reshape": "(shape, unlink=False)",
