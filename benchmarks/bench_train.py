@@ -33,7 +33,7 @@ from pathlib import Path
 
 import measure
 import report
-from harness import BenchError, load_line, machine_line, python_worker
+from harness import BenchError, busy_note, load_line, machine_line, python_worker
 from workload import flops_per_image, step_products
 
 HERE = Path(__file__).resolve().parent
@@ -191,6 +191,8 @@ def run(args):
 
     say(f"machine: {results['machine']}")
     say(f"at start: {load_line()}")
+    if busy_note():
+        say(f"note: {busy_note()}")
     waits = {k: v for k, v in {**os.environ, **omp}.items() if k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     say(f"engine worker: {'bench_step --path ' + args.path if program else 'engine_worker.py (nnvae._core)'}; "
         f"OpenMP waiting: {', '.join(f'{k}={v}' for k, v in waits.items()) or 'libgomp default'} (both sides)")
@@ -211,6 +213,8 @@ def run(args):
     for line in lines:
         say(line)
     say(report.overall_line(overall))
+    if busy_note():
+        say(f"note: {busy_note()}")
     results["targets"] = overall
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))

@@ -141,6 +141,20 @@ def machine_line():
     return f"{cpu}, {os.cpu_count()} cores ({'/'.join(flags) or 'no AVX2'}), Python {platform.python_version()}"
 
 
+def busy_note():
+    """A warning when the 1-minute load average is over half the cores: the
+    two sides then compete with other work and the figures do not compare."""
+    try:
+        one = os.getloadavg()[0]
+    except OSError:
+        return None
+    cores = os.cpu_count() or 1
+    if one <= cores / 2:
+        return None
+    return (f"the machine is busy (load {one:.1f} on {cores} cores): these figures are not comparable; "
+            f"take them on a quiet machine")
+
+
 def load_line():
     try:
         one, five, fifteen = os.getloadavg()
