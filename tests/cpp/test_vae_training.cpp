@@ -74,6 +74,46 @@ TEST(parameter_names_shapes_and_count) {
   }
 }
 
+TEST(config_fields_parse_text_into_the_config) {
+  VaeConfig c;
+  config_field("batch-size").set(c, "50");
+  config_field("learning_rate").set(c, "1e-3");
+  config_field("graph").set(c, "dynamic");
+  CHECK_EQ(c.batch_size, 50);
+  CHECK_EQ(c.learning_rate, 1e-3f);
+  CHECK(c.graph == GraphMode::dynamic_graph);
+  CHECK_EQ(config_field("learning-rate").get(VaeConfig{}), std::string("0.0003"));
+  CHECK_THROWS_WITH(config_field("batch-size").set(c, "2147483648"),
+                    "--batch-size: expected an integer in [-2147483648, 2147483647], got '2147483648'");
+  CHECK_THROWS_WITH(config_field("seed").set(c, "-1"), "--seed: expected an integer in [0, 4294967295], got '-1'");
+  CHECK_THROWS_WITH(config_field("eps").set(c, "1e-8x"), "--eps: expected a number, got '1e-8x'");
+  CHECK_THROWS_WITH(config_field("graph").set(c, "eager"), "unknown graph mode 'eager': choose static or dynamic");
+  CHECK_THROWS_WITH(config_field("batch"), "unknown setting 'batch': choose one of iterations, batch_size");
+  // Every member has one field, each with a flag and help.
+  CHECK_EQ(config_fields().size(), size_t(14));
+  for (const ConfigField& f : config_fields()) CHECK(!f.flag.empty() && !f.help.empty() && f.set && f.get);
+}
+
+TEST(synthetic_digits_are_deterministic_strokes) {
+  ImageSet a = synthetic_digits(20, 1), b = synthetic_digits(20, 1), c = synthetic_digits(20, 2);
+  CHECK_EQ(a.count, int64_t(20));
+  CHECK(a.pixels == b.pixels);
+  CHECK(a.pixels != c.pixels);
+  // Each image: a stroke of 200..254, 3 pixels wide over 19 rows or columns
+  // (57 pixels), and black elsewhere but for a few stray 150s.
+  for (int64_t i = 0; i < a.count; ++i) {
+    int bright = 0, stray = 0;
+    for (int p = 0; p < kPixels; ++p) {
+      uint8_t v = a.pixels[i * kPixels + p];
+      bright += v >= 200;
+      stray += v == 150;
+      CHECK(v == 0 || v == 150 || v >= 200);
+    }
+    CHECK_EQ(bright, 57);
+    CHECK(stray < 40);
+  }
+}
+
 TEST(monitor_line_format) {
   CHECK_EQ(format_monitor_line({9, 503.848297, 405.502197}), std::string("iter: 9, tloss: 503.848297, vloss: 405.502197"));
 }
