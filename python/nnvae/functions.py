@@ -102,8 +102,10 @@ def affine(x, weight, bias=None, base_axis=1, n_outputs=-1, outputs=None):
     _single_output("affine", n_outputs, outputs)
     if bias is not None:
         _var(bias, "affine", "bias")
-    return _raw.affine(_var(x, "affine", "x"), _var(weight, "affine", "weight"), bias,
-                       _int(base_axis, "affine", "base_axis"))
+    base_axis = _int(base_axis, "affine", "base_axis")
+    if -_var(x, "affine", "x").ndim <= base_axis < 0:  # counts from the end, as in NNabla
+        base_axis += x.ndim
+    return _raw.affine(_var(x, "affine", "x"), _var(weight, "affine", "weight"), bias, base_axis)
 
 
 def elu(x, alpha=1.0, n_outputs=-1, outputs=None):

@@ -37,6 +37,8 @@ def affine(inp, n_outmaps, base_axis=1, w_init=None, b_init=None, fix_parameters
             raise TypeError(f"PF.affine: {argname} must be an int, got {type(value).__name__}")
     if n_outmaps <= 0:
         raise ValueError(f"PF.affine: n_outmaps must be > 0, got {n_outmaps}")
+    if -inp.ndim <= base_axis < 0:  # counts from the end, as in NNabla
+        base_axis += inp.ndim
     if not 0 <= base_axis < inp.ndim:
         raise ValueError(f"PF.affine: base_axis {base_axis} is out of range for input shape {inp.shape}")
     for fn, argname in ((apply_w, "apply_w"), (apply_b, "apply_b")):
