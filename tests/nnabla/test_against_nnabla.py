@@ -219,6 +219,9 @@ def test_vae_script_same_numbers_and_files(nnabla_python, tmp_path):
     loss_diff = abs(float(got["loss"]) - float(ref["loss"])) / abs(float(ref["loss"]))
     print(f"VAE loss on {1000} test images: NNabla {float(ref['loss']):.6f}, nnvae {float(got['loss']):.6f}, "
           f"relative difference {loss_diff:.2e}")
+    for prefix in ("grad:", "state:", "param:"):
+        worst = max((_rel_diff(got[k], ref[k]), k) for k in ref if k.startswith(prefix))
+        print(f"  largest relative difference of the {prefix[:-1]}s: {worst[0]:.2e} ({worst[1]})")
     problems = [] if loss_diff <= RTOL else [f"loss: relative difference {loss_diff:.3g}"]
     problems += _compare(got, ref, "grad:", RTOL, "gradient")
     problems += _compare(got, ref, "state:", RTOL, "Adam state")
