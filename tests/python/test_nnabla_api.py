@@ -139,7 +139,7 @@ NNABLA_SIGNATURES = {
 
 # nnvae's exports NNabla 1.39.0 lacks (nothing to compare), and submodules.
 NOT_IN_NNABLA = {
-    "nn.set_num_threads", "nn.get_num_threads", "nn.__version__",
+    "nn.set_num_threads", "nn.get_num_threads", "nn.__version__", "nn.cmake_prefix_path",
     "S.Solver",  # NNabla's solver class is nnabla.solver.Solver, not exported by nnabla.solvers
     "F.sqrt", "F.square", "F.neg", "F.sub_scalar", "F.div_scalar", "F.log1p", "F.expm1", "F.matmul",
     "I.Initializer",  # NNabla's base class takes no parameters worth comparing
