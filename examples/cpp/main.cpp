@@ -1,6 +1,6 @@
-#include <cstdio>
 #include <nnvae/nnvae.hpp>
 #include <nnvae/parameter_file.hpp>
+#include <cstdio>
 using namespace nnvae;
 namespace f = nnvae::functions;
 namespace pf = nnvae::parametric_functions;

@@ -30,6 +30,11 @@ from . import functions, parametric_functions, random, solvers
 # Keep in step with `version` in pyproject.toml.
 __version__ = "0.1.0"
 
+# The installed package's C++ side: include/, lib/ and lib/cmake/nnvae (the
+# CMake package) live in this folder; give it to CMake as CMAKE_PREFIX_PATH
+# for find_package(nnvae CONFIG).
+cmake_prefix_path = _os.path.dirname(_os.path.abspath(__file__))
+
 __all__ = [
     "Variable",
     "NdArray",
@@ -50,6 +55,7 @@ __all__ = [
     "set_num_threads",
     "get_num_threads",
     "__version__",
+    "cmake_prefix_path",
 ]
 
 

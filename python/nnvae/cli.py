@@ -18,6 +18,12 @@ COMMANDS = {
 }
 
 
+def _cmake_prefix_path() -> str:
+    from . import cmake_prefix_path
+
+    return cmake_prefix_path
+
+
 def _command(name):
     return importlib.import_module(f"nnvae.commands.{name}")
 
@@ -35,6 +41,8 @@ def _run(parser, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="nnvae", description="nnvae: the NNabla tutorial's VAE on a small C++ engine")
+    parser.add_argument("--cmake-prefix-path", action="version", version=_cmake_prefix_path(),
+                        help="print the folder to put into CMAKE_PREFIX_PATH for find_package(nnvae) and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, help_text in COMMANDS.items():
