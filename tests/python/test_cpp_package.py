@@ -16,6 +16,9 @@ import nnvae
 from nnvae import params_io
 from vae_fixtures import REPO
 
+sys.path.insert(0, str(REPO / "tests" / "nnabla"))
+import nnabla_env  # noqa: E402  (where the NNabla venv of tests/nnabla lives)
+
 README = (REPO / "README.md").read_text()
 BIN = Path(sys.executable).parent  # the venv's nnvae command and cmake
 NNABLA_SRC = REPO.parent / "shared" / "nnabla-examples" / "mnist_collection"
@@ -107,5 +110,17 @@ def test_nnabla_program_builds_on_the_installed_compat_target(tmp_path):
         (work / f.name).symlink_to(f)
     out = run([str(build / "train_vae"), "--dynamic"], cwd=work, timeout=120)
     assert re.findall(r"iter: (\d+), tloss", out) == ["9", "19"], out
-    params = params_io.load_parameters(work / "saved_vae_param_d.protobuf")
+    saved = work / "saved_vae_param_d.protobuf"
+    params = params_io.load_parameters(saved)
     assert len(params) == 14 and params["fc5/affine/W"].shape == (500, 784)
+    out = run([str(BIN / "nnvae"), "evaluate", "--params", str(saved), "--data-dir", str(MNIST), "--limit", "100",
+               "--k", "2"], cwd=work)
+    assert re.search(r"negative ELBO: \d+\.\d+ nats per image", out), out
+    # NNabla itself, when its venv is there (tests/nnabla), reads the file and
+    # writes it back byte for byte.
+    nnabla_python = Path(nnabla_env.venv_python())
+    if nnabla_python.is_file():
+        script = ("import sys, nnabla as nn; nn.load_parameters(sys.argv[1]); "
+                  "assert len(nn.get_parameters(grad_only=False)) == 14; nn.save_parameters(sys.argv[2])")
+        run([str(nnabla_python), "-c", script, str(saved), str(work / "by_nnabla.protobuf")], cwd=work)
+        assert (work / "by_nnabla.protobuf").read_bytes() == saved.read_bytes()
