@@ -12,10 +12,19 @@ from .errors import NnvaeError, UsageError
 
 COMMANDS = {
     "data": "fetch, verify and describe the MNIST / Fashion-MNIST files",
-    "train": "train the tutorial's VAE (same as nnvae-train)",
+    "train": "train the tutorial's VAE on MNIST (also installed as the nnvae-train command)",
     "evaluate": "test negative ELBO and importance-weighted NLL of saved parameters",
     "generate": "decode samples or an interpolation from saved parameters",
 }
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"nnvae {version('nnvae')}"
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        return "nnvae (version unknown: not installed)"
 
 
 def _cmake_prefix_path() -> str:
@@ -41,22 +50,29 @@ def _run(parser, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="nnvae", description="nnvae: the NNabla tutorial's VAE on a small C++ engine")
+    parser.add_argument("--version", action="version", version=_version())
     parser.add_argument("--cmake-prefix-path", action="version", version=_cmake_prefix_path(),
                         help="print the folder to put into CMAKE_PREFIX_PATH for find_package(nnvae) and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
     for name, help_text in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         module = _command(name)
         module.configure(p)
         p.set_defaults(func=module.run)
     args = parser.parse_args(argv)
+    if args.command is None:  # bare `nnvae`: a usage error, answered with the whole help
+        parser.print_help(sys.stderr)
+        return 2
     return _run(parser, args)
 
 
 def train_main(argv=None):
     module = _command("train")
-    parser = argparse.ArgumentParser(prog="nnvae-train", description=COMMANDS["train"])
+    parser = argparse.ArgumentParser(
+        prog="nnvae-train", description="nnvae-train: train the NNabla tutorial's VAE on MNIST (`nnvae train` "
+                                        "is the same command); prints the run folder, the monitor lines and the "
+                                        "test negative ELBO")
+    parser.add_argument("--version", action="version", version=_version())
     module.configure(parser)
     args = parser.parse_args(argv)
     args.func = module.run

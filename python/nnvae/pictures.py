@@ -2,7 +2,7 @@
 reconstructions) and the loss curves.
 
     save_image_grid("samples.png", images)                     # (N, 28, 28) in [0, 1]
-    save_reconstructions("reconstructions.png", x, x_hat)      # originals above
+    save_reconstructions("reconstructions.png", x, x_hat)      # originals above, rows labelled
     save_loss_plot("loss.png", iterations, train_loss, val_loss)
 
 Images may be float in [0, 1] (1 = white; mapped to round(255 x)) or uint8
@@ -136,19 +136,26 @@ def save_image_grid(path: PathLike, images: Any, ncols: int = 8, scale: int = 2)
     _save_png(path, _grid(list(arr), min(ncols, len(arr)), scale))
 
 
+ROW_LABELS = ("original", "reconstruction")
+
+
 def save_reconstructions(path: PathLike, originals: Any, reconstructions: Any, scale: int = 2,
-                         ncols: Optional[int] = None) -> None:
+                         ncols: Optional[int] = None,
+                         row_labels: Optional[Tuple[str, str]] = ROW_LABELS) -> None:
     """Write originals with their reconstructions directly below them.
 
     The N pairs are laid out in bands of c = ncols (default min(N, 16))
     columns: each band is a row of originals followed by a row of their
-    reconstructions. With b = ceil(N / c) bands the picture is
+    reconstructions. With b = ceil(N / c) bands the grid is
 
         width  = c * (W * scale + 1) + 1
         height = 2 * b * (H * scale + 1) + 1
 
     (the same 1-pixel gray separators as save_image_grid). For 16 MNIST
-    pairs at scale 2: 913 x 115.
+    pairs at scale 2: 913 x 115. With `row_labels` (the default: "original",
+    "reconstruction") the rows are named in a white margin on the left, as
+    wide as the longer name plus 12 pixels; row_labels=None leaves the grid
+    alone.
     """
     orig = _as_images(path, originals, "originals")
     recon = _as_images(path, reconstructions, "reconstructions")
@@ -163,7 +170,27 @@ def save_reconstructions(path: PathLike, originals: Any, reconstructions: Any, s
         band = range(start, start + c)
         cells += [orig[i] if i < n else None for i in band]
         cells += [recon[i] if i < n else None for i in band]
-    _save_png(path, _grid(cells, c, scale))
+    grid = _grid(cells, c, scale)
+    if row_labels is not None:
+        grid = _label_rows(grid, list(row_labels) * (len(cells) // c // 2), orig.shape[1] * scale + SEPARATOR)
+    _save_png(path, grid)
+
+
+def _label_rows(grid: Image.Image, labels: Sequence[str], row_height: int) -> Image.Image:
+    """`grid` with a white margin on its left naming each of its rows
+    (rows `row_height` pixels apart, the first SEPARATOR pixels down)."""
+    font = _font(max(10, min(14, row_height // 4)))
+    measure = ImageDraw.Draw(grid)
+    text_w = max(measure.textlength(s, font=font) for s in labels)
+    margin = int(math.ceil(text_w)) + 12
+    out = Image.new("L", (grid.width + margin, grid.height), 255)
+    out.paste(grid, (margin, 0))
+    draw = ImageDraw.Draw(out)
+    for i, label in enumerate(labels):
+        mid = SEPARATOR + i * row_height + row_height / 2
+        box = draw.textbbox((0, 0), label, font=font)
+        draw.text((margin - 6 - (box[2] - box[0]), mid - (box[1] + box[3]) / 2), label, fill=40, font=font)
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -238,11 +265,31 @@ def _y_range(values: np.ndarray) -> Tuple[float, float, bool]:
     return lo, hi, clipped
 
 
+def smooth(values: np.ndarray, half: int) -> np.ndarray:
+    """Centred moving average over 2 * half + 1 points; near either end the
+    window shrinks to stay centred (so the steep first losses are followed,
+    not averaged away)."""
+    n = len(values)
+    if half < 1 or n < 3:
+        return values
+    i = np.arange(n)
+    h = np.minimum(np.minimum(i, n - 1 - i), half)
+    sums = np.concatenate([[0.0], np.cumsum(values)])
+    return (sums[i + h + 1] - sums[i - h]) / (2 * h + 1)
+
+
+def _faint(color: Tuple[int, int, int], keep: float = 0.3) -> Tuple[int, int, int]:
+    """`color` mixed with white, `keep` of it left."""
+    return tuple(int(round(255 - keep * (255 - c))) for c in color)
+
+
 def save_loss_plot(path: PathLike, iterations: Any, train_loss: Any, val_loss: Any = None,
                    width: int = 640, height: int = 400) -> None:
     """Write an RGB PNG (width x height) with the training loss (blue) and
     validation loss (orange; may be None) against the iteration, with ticks on
-    both axes, a legend and a white background.
+    both axes, a legend and a white background. With more than 30 points,
+    every point is drawn faint and a line shows each curve's moving average
+    over about a fiftieth of the points (`smooth`); the legend says how many.
 
     The y axis runs from the lowest loss to a robust top (see _y_range): the
     first, huge losses of a run are clipped at the top edge, and the axis
@@ -262,7 +309,7 @@ def save_loss_plot(path: PathLike, iterations: Any, train_loss: Any, val_loss: A
     if val_loss is not None:
         curves.append(("validation", _series(path, "val_loss", val_loss, len(x)), VAL_COLOR))
 
-    font = _font(max(10, min(width, height) // 32))
+    font = _font(max(11, min(width, height) // 28))
     image = Image.new("RGB", (int(width), int(height)), "white")
     draw = ImageDraw.Draw(image)
     text_h = draw.textbbox((0, 0), "0123456789", font=font)[3]
@@ -307,9 +354,14 @@ def save_loss_plot(path: PathLike, iterations: Any, train_loss: Any, val_loss: A
     ylabel = "loss (nats per image)" + (", clipped at the top" if clipped else "")
     draw.text((left, 8), ylabel, fill=axis, font=font)
 
-    # The curves: lines through every point, a dot per point when they are few.
+    # The curves: few points are joined and dotted; many are drawn faint,
+    # under a line through their moving average.
+    half = len(x) // 100 if len(x) > 30 else 0
+    if half:
+        for _, values, color in curves:
+            draw.line(list(zip(px(x).tolist(), py(values).tolist())), fill=_faint(color), width=1)
     for _, values, color in curves:
-        pts = list(zip(px(x).tolist(), py(values).tolist()))
+        pts = list(zip(px(x).tolist(), py(smooth(values, half)).tolist()))
         if len(pts) > 1:
             draw.line(pts, fill=color, width=2, joint="curve")
         if len(pts) <= 30:
@@ -318,7 +370,8 @@ def save_loss_plot(path: PathLike, iterations: Any, train_loss: Any, val_loss: A
 
     # Legend, top right inside the plot area.
     sample = 22
-    entries = [(name, color) for name, _, color in curves]
+    note = f" (mean of {2 * half + 1})" if half else ""
+    entries = [(name + note, color) for name, _, color in curves]
     box_w = sample + 14 + max(draw.textlength(n, font=font) for n, _ in entries) + 8
     box_h = len(entries) * (text_h + 6) + 8
     bx, by = right - box_w - 8, top + 8

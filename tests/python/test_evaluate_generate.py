@@ -59,10 +59,26 @@ def test_generate_samples_and_interpolation(root, params_file, tmp_path):
         np.testing.assert_array_equal(np.asarray(im), first)
 
     r = run_cli("generate", "--params", params_file, "--data-dir", root, "--interpolate", 0, 1, "--steps", 7,
-                "--out", tmp_path / "i.png")
+                "--by-index", "--out", tmp_path / "i.png")
     assert r.returncode == 0, r.stderr
+    assert "7 images from test image 0 to test image 1" in r.stdout
     with Image.open(tmp_path / "i.png") as im:
         assert im.size == (7 * 57 + 1, 57 + 1)
+
+    # By default A and B are digits: the first test 3 and the first test 7,
+    # and the picture goes next to the parameter file.
+    from nnvae.datasets import load_dataset
+
+    _, labels = load_dataset("mnist", "test", root, download=False)
+    a, b = int(np.flatnonzero(labels == 3)[0]), int(np.flatnonzero(labels == 7)[0])
+    r = run_cli("generate", "--params", params_file, "--data-dir", root, "--interpolate", 3, 7)
+    assert r.returncode == 0, r.stderr
+    out = params_file.parent / "interpolation.png"
+    assert r.stdout.startswith(f"wrote {out}: 10 images from a test 3 (image {a}) to a test 7 (image {b})")
+    with Image.open(out) as im:
+        assert im.size == (10 * 57 + 1, 57 + 1)
+    r = run_cli("generate", "--params", params_file, "--data-dir", root, "--interpolate", 3, 12)
+    assert r.returncode == 2 and "no image labelled 12 (digits are 0..9" in r.stderr
 
 
 def test_bad_parameter_files_exit_1(root, params_file, tmp_path):

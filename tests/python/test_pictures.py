@@ -72,7 +72,7 @@ def test_reconstructions_originals_above(tmp_path):
     recon = np.zeros((n, 1, 28, 28), np.float32)
     recon[3] = 0.5
     path = tmp_path / "reconstructions.png"
-    save_reconstructions(path, orig, recon)
+    save_reconstructions(path, orig, recon, row_labels=None)
     _, px = load(path)
     c = 16  # default: up to 16 pairs per band; 20 pairs -> 2 bands -> 4 rows
     assert px.shape == (4 * 57 + 1, c * 57 + 1)
@@ -87,8 +87,25 @@ def test_reconstructions_originals_above(tmp_path):
 
 def test_reconstructions_size_with_ncols(tmp_path):
     path = tmp_path / "r.png"
-    save_reconstructions(path, np.zeros((8, 784)), np.zeros((8, 784)), scale=1, ncols=8)
+    save_reconstructions(path, np.zeros((8, 784)), np.zeros((8, 784)), scale=1, ncols=8, row_labels=None)
     assert load(path)[1].shape == (2 * 29 + 1, 8 * 29 + 1)
+
+
+def test_reconstructions_rows_are_labelled(tmp_path):
+    # The default names both rows in a white margin on the left; the grid
+    # itself is unchanged to its right.
+    orig, recon = np.ones((16, 28, 28)), np.zeros((16, 28, 28))
+    save_reconstructions(tmp_path / "plain.png", orig, recon, row_labels=None)
+    save_reconstructions(tmp_path / "named.png", orig, recon)
+    _, plain = load(tmp_path / "plain.png")
+    _, named = load(tmp_path / "named.png")
+    margin = named.shape[1] - plain.shape[1]
+    assert named.shape[0] == plain.shape[0] == 115 and 60 < margin < 200
+    np.testing.assert_array_equal(named[:, margin:], plain)
+    for row in (0, 1):  # dark text pixels beside each row, white elsewhere in the margin
+        band = named[1 + row * 57:(row + 1) * 57, :margin]
+        assert (band < 128).sum() > 30
+    assert named[0, 0] == 255
 
 
 @pytest.mark.parametrize("images, message", [

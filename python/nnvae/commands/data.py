@@ -3,22 +3,23 @@
     nnvae data fetch  [--dataset mnist|fashion-mnist] [--data-dir D]
     nnvae data verify [--dataset ...] [--data-dir D]
     nnvae data info   [--dataset ...] [--data-dir D]
+    nnvae data path   [--dataset ...] [--data-dir D]   # the folder, for other programs
 
 --data-dir D is a root holding one folder per data set (D/mnist,
-D/fashion-mnist); without it, $NNVAE_DATA, then $XDG_CACHE_HOME/nnvae (else
-~/.cache/nnvae). Progress goes to stderr, results to stdout.
+D/fashion-mnist), or a data set's folder itself; without it, $NNVAE_DATA,
+then $XDG_CACHE_HOME/nnvae (else ~/.cache/nnvae). Reports go to stdout,
+errors to stderr.
 """
 import argparse
 
 from .. import datasets
+from ..data.load import DATA_DIR_HELP
 
 
 def _common(p):
     p.add_argument("--dataset", choices=sorted(datasets.DATASETS), default="mnist",
                    help="which data set (default: mnist)")
-    p.add_argument("--data-dir", metavar="D", default=None,
-                   help="root folder holding one folder per data set "
-                        "(default: $NNVAE_DATA, else $XDG_CACHE_HOME/nnvae or ~/.cache/nnvae)")
+    p.add_argument("--data-dir", metavar="D", default=None, help=DATA_DIR_HELP)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                           "and verify them"),
         "verify": (_verify, "check structure and checksums of every file"),
         "info": (_info, "show where the files are, their sizes and whether they verify"),
+        "path": (_path, "print the data set's folder (where its files are read from and fetched into)"),
     }
     for name, (func, help_text) in actions.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -41,7 +43,7 @@ def run(args) -> int:
 
 
 def _fetch(args) -> int:
-    folder = datasets.fetch(args.dataset, args.data_dir)
+    folder = datasets.fetch(args.dataset, args.data_dir, log=lambda line: print(line, flush=True))
     paths = datasets.verify(args.dataset, args.data_dir)
     print(f"{args.dataset}: {len(paths)} files ready in {folder}")
     return 0
@@ -52,6 +54,13 @@ def _verify(args) -> int:
     for p in paths:
         print(f"ok  {p}")
     print(f"{args.dataset}: all {len(paths)} files verified (structure and checksums)")
+    return 0
+
+
+def _path(args) -> int:
+    # Where all the files are (a system folder may hold them), else where they would be fetched to.
+    found = datasets.find_dataset_dir(args.dataset, args.data_dir, check=False)
+    print(found or datasets.dataset_dir(args.dataset, args.data_dir))
     return 0
 
 

@@ -14,6 +14,7 @@ import time
 
 from .. import set_num_threads, training
 from ..errors import NnvaeError, UsageError
+from ..data.load import DATA_DIR_HELP
 from ..files import atomic_text
 
 
@@ -24,7 +25,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=training.EVAL_SEED,
                    help=f"seed of the samples (default {training.EVAL_SEED})")
     p.add_argument("--dataset", default="mnist", metavar="NAME", help="mnist (default) or fashion-mnist")
-    p.add_argument("--data-dir", metavar="D", help="root folder holding mnist/ and fashion-mnist/")
+    p.add_argument("--data-dir", metavar="D", help=DATA_DIR_HELP)
     p.add_argument("--threads", type=int, metavar="T", help="engine threads (default: all cores)")
     p.add_argument("--json", metavar="FILE", help="also write the figures to this JSON file")
     bar = p.add_mutually_exclusive_group()

@@ -1,7 +1,7 @@
 """`nnvae train` / `nnvae-train`: train the tutorial's VAE.
 
     nnvae-train                                  # 60,000 iterations into runs/<time>
-    nnvae-train --iterations 3000 --data-dir D   # D/mnist holds the MNIST files
+    nnvae-train --iterations 3000 --data-dir D   # D/mnist, or D itself, holds the MNIST files
     nnvae-train --resume runs/X/checkpoint.nnvckpt
 
 Prints the run folder first, then the tutorial's monitor lines
@@ -14,6 +14,7 @@ VaeConfig's fields: their names, help, defaults and checks come from there.
 import argparse
 
 from .. import training
+from ..data.load import DATA_DIR_HELP
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -24,9 +25,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                            help=f"{f['help']} (default {f['default_text']})".replace("%", "%%"))
     length.add_argument("--epochs", type=int, metavar="E",
                         help="training length in epochs of floor(N / batch size) steps")
-    p.add_argument("--data-dir", metavar="D",
-                   help="root folder holding mnist/ and fashion-mnist/ (default: $NNVAE_DATA, else "
-                        "~/.cache/nnvae); missing files are fetched")
+    p.add_argument("--data-dir", metavar="D", help=DATA_DIR_HELP + "; missing files are fetched into it")
     p.add_argument("--dataset", metavar="NAME", help=f"mnist or fashion-mnist (default {training.DEFAULT_DATASET})")
     p.add_argument("--out", metavar="DIR", help="run folder (default: a new runs/<date-time>)")
     p.add_argument("--resume", metavar="CHECKPOINT",
@@ -37,6 +36,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="always show the progress bar (default: on a terminal)")
     bar.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="print only the run folder and the result line (log.txt still gets every monitor line)")
     p.add_argument("--no-pictures", dest="pictures", action="store_false",
                    help="skip samples.png, reconstructions.png and loss.png")
 
@@ -46,6 +47,7 @@ def run(args) -> int:
     opts = training.TrainOptions(
         config={name: text for name, text in given.items() if text is not None},
         epochs=args.epochs, dataset=args.dataset, data_dir=args.data_dir, out=args.out, resume=args.resume,
-        checkpoint_every=args.checkpoint_every, progress=args.progress, pictures=args.pictures)
+        checkpoint_every=args.checkpoint_every, progress=args.progress, quiet=args.quiet,
+        pictures=args.pictures)
     training.run_training(opts)
     return 0

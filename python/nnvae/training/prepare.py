@@ -40,6 +40,7 @@ class TrainOptions:
     checkpoint_every: int = 1000
     eval_batch_size: int = 100
     progress: Optional[bool] = None  # None: a progress bar when stderr is a terminal
+    quiet: bool = False  # print only the run folder and the result line (log.txt is unchanged)
     pictures: bool = True
     download: bool = True
 

@@ -2,6 +2,7 @@
 pictures)."""
 from __future__ import annotations
 
+import io
 import sys
 import time
 from pathlib import Path
@@ -14,6 +15,13 @@ from .checkpoint import CHECKPOINT_NAME, load_training_checkpoint
 from .finish import METRICS_NAME, evaluate_run, save_parameter_files, save_pictures
 from .loop import LOG_NAME, LOSSES_NAME, empty_history, start_trainer, train
 from .prepare import TrainOptions, fit_to_data, new_run_folder, prepare_folder, run_settings
+
+
+class _Nowhere(io.TextIOBase):
+    """A text stream that drops what is written to it (--quiet)."""
+
+    def write(self, s: str) -> int:
+        return len(s)
 
 
 def _load_images(dataset: str, data_dir, download: bool):
@@ -52,17 +60,26 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
     settings = dict(cfg.to_dict(), threads=_core.get_num_threads(), dataset=dataset)
     history = saved.history if saved else empty_history()
     progress = o.progress if o.progress is not None else err.isatty()
+    # --quiet: the monitor lines and the progress reports go nowhere (log.txt
+    # still gets every monitor line); the run folder and the result still show.
+    chatter = _Nowhere() if o.quiet else out
+    progress = progress and not o.quiet
 
     start_it = trainer.iteration
     t0 = time.monotonic()
     train_seconds = train(trainer, folder, settings, history, saved.elapsed if saved else 0.0, o.resume,
-                          o.checkpoint_every, out, err, progress)
+                          o.checkpoint_every, chatter, err, progress)
     session_seconds = time.monotonic() - t0
 
     model = trainer.model()
     written = save_parameter_files(folder, model.parameters())
-    print(f"trained {trainer.iteration} iterations ({trainer.iteration / per_epoch:.2f} epochs) in "
-          f"{train_seconds:.1f} s; evaluating the {len(test_images)} test images...", file=out, flush=True)
+    if saved is None:
+        took = f"in {train_seconds:.1f} s"
+    else:  # a resumed run: both sessions' time, and this session's own
+        took = (f"in {train_seconds:.1f} s over all sessions (this session: {trainer.iteration - start_it} "
+                f"iterations in {session_seconds:.1f} s)")
+    print(f"trained {trainer.iteration} iterations ({trainer.iteration / per_epoch:.2f} epochs) {took}; "
+          f"evaluating the {len(test_images)} test images...", file=chatter, flush=True)
     facts = {
         "iterations": int(trainer.iteration),
         "epochs": trainer.iteration / per_epoch,
@@ -78,5 +95,5 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
     with open(folder / LOG_NAME, "a", encoding="utf-8") as f:
         f.write(f"# test negative ELBO: {metrics['test_negative_elbo']:.6f}\n")
     names = [p.name for p in written] + [METRICS_NAME, CHECKPOINT_NAME, LOSSES_NAME, LOG_NAME]
-    print(f"wrote {', '.join(names)} in {folder}", file=out, flush=True)
+    print(f"wrote {', '.join(names)} in {folder}", file=chatter, flush=True)
     return metrics
