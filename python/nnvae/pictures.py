@@ -266,16 +266,17 @@ def _y_range(values: np.ndarray) -> Tuple[float, float, bool]:
 
 
 def smooth(values: np.ndarray, half: int) -> np.ndarray:
-    """Centred moving average over 2 * half + 1 points; near either end the
-    window shrinks to stay centred (so the steep first losses are followed,
-    not averaged away)."""
+    """Moving average over the points i - h .. i + h, h = min(half, i): near
+    the start the window shrinks to stay centred (the steep first losses are
+    followed, not averaged away); near the end it is cut at the last point."""
     n = len(values)
     if half < 1 or n < 3:
         return values
     i = np.arange(n)
-    h = np.minimum(np.minimum(i, n - 1 - i), half)
+    h = np.minimum(i, half)
+    lo, hi = i - h, np.minimum(i + h + 1, n)
     sums = np.concatenate([[0.0], np.cumsum(values)])
-    return (sums[i + h + 1] - sums[i - h]) / (2 * h + 1)
+    return (sums[hi] - sums[lo]) / (hi - lo)
 
 
 def _faint(color: Tuple[int, int, int], keep: float = 0.3) -> Tuple[int, int, int]:
@@ -289,7 +290,7 @@ def save_loss_plot(path: PathLike, iterations: Any, train_loss: Any, val_loss: A
     validation loss (orange; may be None) against the iteration, with ticks on
     both axes, a legend and a white background. With more than 30 points,
     every point is drawn faint and a line shows each curve's moving average
-    over about a fiftieth of the points (`smooth`); the legend says how many.
+    over about a twentieth of the points (`smooth`); the legend says how many.
 
     The y axis runs from the lowest loss to a robust top (see _y_range): the
     first, huge losses of a run are clipped at the top edge, and the axis
@@ -356,10 +357,10 @@ def save_loss_plot(path: PathLike, iterations: Any, train_loss: Any, val_loss: A
 
     # The curves: few points are joined and dotted; many are drawn faint,
     # under a line through their moving average.
-    half = len(x) // 100 if len(x) > 30 else 0
+    half = len(x) // 40 if len(x) > 30 else 0
     if half:
         for _, values, color in curves:
-            draw.line(list(zip(px(x).tolist(), py(values).tolist())), fill=_faint(color), width=1)
+            draw.point(list(zip(px(x).tolist(), py(values).tolist())), fill=_faint(color, 0.45))
     for _, values, color in curves:
         pts = list(zip(px(x).tolist(), py(smooth(values, half)).tolist()))
         if len(pts) > 1:

@@ -6,7 +6,8 @@ installed package, so that the README cannot go stale:
   reason when neither has it); a `$ command` block's output lines must match
   what the command prints ("..." stands for anything, numbers for numbers);
 - python blocks: run as a script;
-- C++ blocks: compiled and run by the C++ tests (CPP_BLOCKS says which).
+- C++ and CMake blocks and cmake commands: built and run by the C++ tests
+  (CPP_BLOCKS says which).
 
 A block that no rule here covers fails `test_every_block_is_run`.
 """
@@ -71,8 +72,10 @@ def pattern_of(line):
 def block_rule(lang, text):
     """'python', 'shell', or the reason a block is not run here."""
     first = text.splitlines()[0] if text.strip() else ""
-    if lang == "cpp" or first.startswith(tuple(CPP_BLOCKS)):
-        return next(r for k, r in CPP_BLOCKS.items() if first.startswith(k))
+    if lang in ("cpp", "cmake") or first.startswith(("cmake ", "./build/")):
+        rule = next((r for k, r in CPP_BLOCKS.items() if first.startswith(k)), None)
+        assert rule is not None, f"no test runs this README block: add it to CPP_BLOCKS\n{text}"
+        return rule
     return "python" if lang == "python" else "shell"
 
 
