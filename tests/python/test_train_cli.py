@@ -109,6 +109,27 @@ def test_ctrl_c_then_resume_equals_uninterrupted(root, tmp_path):
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
     assert (straight / "losses.csv").read_text() == (cut / "losses.csv").read_text()
     assert f"resumed from {cut / 'checkpoint.nnvckpt'} at iteration {k}" in (cut / "log.txt").read_text()
+    # The time line says whose time it counts.
+    took = next(l for l in r.stdout.splitlines() if l.startswith("trained 200 iterations"))
+    assert " s over all sessions (this session: " + f"{200 - k} iterations in " in took
+
+
+def test_version_help_and_python_m(tmp_path):
+    import nnvae
+
+    env = dict(__import__("os").environ, PYTHONPATH=str(__import__("pathlib").Path(nnvae.__file__).parents[1]))
+    from importlib.metadata import version
+
+    train_version = ["-c", "import sys; from nnvae.cli import train_main; sys.exit(train_main(['--version']))"]
+    for cmd in (["-m", "nnvae", "--version"], train_version):
+        r = subprocess.run([sys.executable, *cmd], capture_output=True, text=True, env=env, cwd=tmp_path)
+        assert r.returncode == 0 and r.stdout.strip() == f"nnvae {version('nnvae')}", r
+    # Bare `nnvae`: a usage error (2) answered with the whole help.
+    r = subprocess.run([sys.executable, "-m", "nnvae"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith("usage: nnvae") and "generate" in r.stderr
+    r = run_cli("train", "--help")
+    assert "same as nnvae-train" not in r.stdout and "$XDG_CACHE_HOME/nnvae" in r.stdout
+    assert "--quiet" in r.stdout
 
 
 @pytest.mark.parametrize("args, message", [
