@@ -62,12 +62,12 @@ def run(args) -> int:
     show = args.progress if args.progress is not None else sys.stderr.isatty()
 
     t0 = time.monotonic()
-    bar = training.ProgressBar(sys.stderr, n, 0, show)
+    bar = training.ProgressBar(sys.stderr, n, 0, show, unit="images")
     nelbo = model.negative_elbo(images, seed=args.seed, progress=lambda d, t: bar.show(d))
     bar.done()
     print(f"negative ELBO: {nelbo:.4f} nats per image ({n} {args.dataset} test images, one sample, "
           f"seed {args.seed})", flush=True)
-    bar = training.ProgressBar(sys.stderr, n, 0, show)
+    bar = training.ProgressBar(sys.stderr, n, 0, show, unit="images")
     nll = model.importance_weighted_nll(images, args.k, seed=args.seed, progress=lambda d, t: bar.show(d))
     bar.done()
     print(f"importance-weighted NLL (k={args.k}): {nll:.4f} nats per image ({n} images, seed {args.seed})",
