@@ -424,6 +424,9 @@ void bind_solvers(py::module_& m) {
                                      type_name(item.first) + " -> " + type_name(item.second));
               list.emplace_back(item.first.cast<std::string>(), item.second.cast<CgVariablePtr>()->variable());
             }
+            // The solver's lock is taken without the GIL, so that a thread
+            // waiting for an update() to finish does not block Python.
+            py::gil_scoped_release nogil;
             s.set_parameters(list, reset, retain_state);
           },
           "param_dict"_a, "reset"_a = true, "retain_state"_a = false)
@@ -432,7 +435,12 @@ void bind_solvers(py::module_& m) {
           [](const Solver& s) {
             // name -> (state name -> numpy copy, step count t)
             py::dict out;
-            for (auto& [name, st] : s.get_states()) {
+            std::map<std::string, Solver::State> states;
+            {
+              py::gil_scoped_release nogil;
+              states = s.get_states();
+            }
+            for (auto& [name, st] : states) {
               py::dict arrays;
               for (auto& [key, arr] : st.arrays) arrays[py::str(key)] = array_view(arr, "Solver.get_states").attr("copy")();
               out[py::str(name)] = py::make_tuple(arrays, st.t);
@@ -458,15 +466,17 @@ void bind_solvers(py::module_& m) {
               st.t = pair[1].cast<int64_t>();
               in[name] = st;
             }
+            py::gil_scoped_release nogil;
             s.set_states(in);
           },
           "states"_a)
-      .def("parameter_names", &Solver::parameter_names)
-      .def("zero_grad", &Solver::zero_grad)
+      .def("parameter_names", &Solver::parameter_names, py::call_guard<py::gil_scoped_release>())
+      .def("zero_grad", &Solver::zero_grad, py::call_guard<py::gil_scoped_release>())
       .def("update", &Solver::update, py::call_guard<py::gil_scoped_release>())
-      .def("weight_decay", &Solver::weight_decay, "decay_rate"_a)
+      .def("weight_decay", &Solver::weight_decay, "decay_rate"_a, py::call_guard<py::gil_scoped_release>())
       .def("learning_rate", &Solver::learning_rate)
-      .def("set_learning_rate", &Solver::set_learning_rate, "learning_rate"_a)
+      .def("set_learning_rate", &Solver::set_learning_rate, "learning_rate"_a,
+           py::call_guard<py::gil_scoped_release>())
       .def("__repr__", [](const Solver& s) { return "<Solver " + s.name() + ">"; });
   py::class_<AdamSolver, Solver, std::shared_ptr<AdamSolver>>(m, "AdamSolver")
       .def(py::init<float, float, float, float>(), "alpha"_a, "beta1"_a, "beta2"_a, "eps"_a);
@@ -485,4 +495,5 @@ void bind_engine(py::module_& m) {
   m.def("get_auto_forward", &get_auto_forward);
   m.def("set_num_threads", &set_num_threads, "n"_a);
   m.def("get_num_threads", &get_num_threads);
+  m.attr("MAX_THREADS") = max_threads();  // the one bound on thread counts (set_num_threads, --threads)
 }

@@ -1,5 +1,7 @@
 #include "nnvae/array.hpp"
 
+#include "nnvae/checked.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -18,14 +20,7 @@ std::string shape_str(const Shape_t& shape) {
   return os.str();
 }
 
-int64_t shape_size(const Shape_t& shape) {
-  int64_t n = 1;
-  for (auto d : shape) {
-    if (d < 0) throw std::invalid_argument("shape " + shape_str(shape) + " has a negative dimension");
-    n *= d;
-  }
-  return n;
-}
+int64_t shape_size(const Shape_t& shape) { return checked_size(shape, ""); }
 
 Shape_t shape_strides(const Shape_t& shape) {
   Shape_t strides(shape.size(), 1);
@@ -96,6 +91,12 @@ BlockCache& cache() {
 }  // namespace
 
 Storage allocate_storage(int64_t size) {
+  // Larger than the machine's memory: refused before the system is asked
+  // (it might overcommit and kill the process on first touch instead).
+  int64_t limit = physical_memory_bytes();
+  if (size < 0 || size > kMaxElements || (limit > 0 && float_bytes(size) > limit))
+    throw OutOfMemory("cannot allocate " + format_bytes(float_bytes(size)) + " (" + std::to_string(size) +
+                      " floats); this machine has " + format_bytes(limit));
   float* p = cache().take(size);
   return Storage(p, [size](float* q) { cache().give_back(q, size); });
 }
@@ -107,12 +108,25 @@ void set_storage_cache_limit(int64_t bytes) {
 }
 
 // --- NdArray -----------------------------------------------------------------
+namespace {
+// allocate_storage, with the array's shape in the MemoryError.
+Storage allocate_for(const Shape_t& shape, int64_t size) {
+  try {
+    return allocate_storage(size);
+  } catch (const std::bad_alloc& e) {
+    throw OutOfMemory("out of memory for an array of shape " + shape_str(shape) + ": " +
+                      (dynamic_cast<const OutOfMemory*>(&e) ? e.what()
+                                                             : "cannot allocate " + format_bytes(float_bytes(size))));
+  }
+}
+}  // namespace
+
 NdArray::NdArray(Shape_t shape) : shape_(std::move(shape)), size_(shape_size(shape_)) {}
 
 void NdArray::settle_bytes() const {
   if (!bytes_current_) return;
   auto* self = const_cast<NdArray*>(this);
-  if (!self->storage_) self->storage_ = allocate_storage(size_);
+  if (!self->storage_) self->storage_ = allocate_for(shape_, size_);
   float* p = self->storage_.get();
   for (int64_t i = 0; i < size_; ++i) p[i] = static_cast<float>(bytes_[i]);
   bytes_current_ = false;
@@ -127,7 +141,7 @@ void NdArray::ensure(bool keep_contents) {
     }
   }
   if (!storage_) {
-    storage_ = allocate_storage(size_);
+    storage_ = allocate_for(shape_, size_);
     // A never-written array reads as zeros; a freed one has no contents to keep.
     if (keep_contents) std::memset(storage_.get(), 0, size_ * sizeof(float));
     cleared_ = false;

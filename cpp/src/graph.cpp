@@ -1,6 +1,7 @@
 #include "nnvae/graph.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <stdexcept>
@@ -10,7 +11,9 @@
 namespace nnvae {
 
 namespace {
-bool g_auto_forward = false;
+std::atomic<bool> g_auto_forward{false};
+// -1: follow g_auto_forward; 0 / 1: this thread's ThreadAutoForwardScope.
+thread_local int t_auto_forward = -1;
 
 // Variables reachable from `root`, each after the variables it is computed from.
 std::vector<CgVariable*> topological_order(CgVariable* root) {
@@ -154,7 +157,10 @@ std::vector<Entry> report() {
   return out;
 }
 }  // namespace profiling
-bool get_auto_forward() { return g_auto_forward; }
+bool get_auto_forward() { return t_auto_forward >= 0 ? t_auto_forward == 1 : g_auto_forward.load(); }
+
+ThreadAutoForwardScope::ThreadAutoForwardScope(bool on) : saved_(t_auto_forward) { t_auto_forward = on ? 1 : 0; }
+ThreadAutoForwardScope::~ThreadAutoForwardScope() { t_auto_forward = saved_; }
 
 CgVariablePtr connect(std::unique_ptr<Function> function, std::vector<CgVariablePtr> inputs) {
   std::vector<Shape_t> shapes;
@@ -171,7 +177,7 @@ CgVariablePtr connect(std::unique_ptr<Function> function, std::vector<CgVariable
   fn->inputs = std::move(inputs);
   auto out = std::make_shared<CgVariable>(out_shape, need_grad);
   out->set_parent(fn);
-  if (g_auto_forward) run_forward(*fn, out->variable().get());
+  if (get_auto_forward()) run_forward(*fn, out->variable().get());
   return out;
 }
 
@@ -250,6 +256,22 @@ void CgVariable::backward(NdArrayPtr grad, bool clear_buffer) {
         bool seen_earlier = false;
         for (size_t j = 0; j < i; ++j) seen_earlier = seen_earlier || (propagate[j] && p->inputs[j].get() == u);
         accumulate[i] = !u->parent() || written.count(u) || seen_earlier;
+      }
+      // Outputs that were never computed (no forward since the graph was
+      // built) would back-propagate from zeros without a word.
+      auto& out_data = *v->variable()->data();
+      if (!out_data.allocated() && !out_data.cleared())
+        throw std::invalid_argument("backward: the output of " + p->function->name() + " (shape " +
+                                    shape_str(v->shape()) + ")" + (v == this ? ", the variable backward was called on," : "") +
+                                    " was never computed; call forward() on the graph first");
+      for (size_t i = 0; i < p->inputs.size(); ++i) {
+        auto& u = p->inputs[i];
+        auto& in_data = *u->variable()->data();
+        if (u->parent() && p->function->backward_needs_input_data(static_cast<int>(i)) && !in_data.allocated() &&
+            !in_data.cleared())
+          throw std::invalid_argument("backward: input " + std::to_string(i) + " of " + p->function->name() +
+                                      " (the output of " + u->parent()->function->name() + ", shape " +
+                                      shape_str(u->shape()) + ") was never computed; call forward() first");
       }
       check_inputs_alive(*p, true);
       if (p->function->backward_needs_output_data() && v->variable()->data()->cleared())

@@ -16,18 +16,25 @@ UniformInitializer::UniformInitializer(float lower, float upper) : lower_(lower)
 
 void UniformInitializer::initialize(NdArrayPtr array) {
   float* p = array->write();
-  Generator& g = global_generator();
+  GeneratorUse use;  // this thread's generator, locked if process-wide
+  Generator& g = use.get();
   for (int64_t i = 0; i < array->size(); ++i) p[i] = lower_ + (upper_ - lower_) * g.uniform();
 }
 
 void NormalInitializer::initialize(NdArrayPtr array) {
   float* p = array->write();
-  Generator& g = global_generator();
+  GeneratorUse use;  // this thread's generator, locked if process-wide
+  Generator& g = use.get();
   for (int64_t i = 0; i < array->size(); ++i) p[i] = mu_ + sigma_ * g.normal();
 }
 
 float calc_uniform_lim_glorot(int n_in, int n_out, int kernel) {
-  return std::sqrt(6.0f / static_cast<float>(kernel * n_in + n_out));
+  // In double: kernel·n_in + n_out overflows int for large layers.
+  double fan = static_cast<double>(kernel) * n_in + static_cast<double>(n_out);
+  if (!(fan > 0))
+    throw std::invalid_argument("calc_uniform_lim_glorot: kernel (" + std::to_string(kernel) + ") x inmaps (" +
+                                std::to_string(n_in) + ") + outmaps (" + std::to_string(n_out) + ") must be > 0");
+  return static_cast<float>(std::sqrt(6.0 / fan));
 }
 
 struct ParameterDirectory::Store {

@@ -1,6 +1,7 @@
 #include "nnvae/random.hpp"
 
 #include <cmath>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 
@@ -41,11 +42,37 @@ void Generator::set_state(const std::string& state) {
   spare_ = spare;
 }
 
-Generator& global_generator() {
+namespace {
+Generator& process_generator() {
   static Generator g;
   return g;
 }
+std::mutex& process_generator_mutex() {
+  static std::mutex m;
+  return m;
+}
+// Set by ThreadGeneratorScope: this thread's own generator, or null.
+thread_local Generator* t_generator = nullptr;
+}  // namespace
 
-void set_seed(uint32_t seed) { global_generator().seed(seed); }
+Generator& global_generator() { return t_generator ? *t_generator : process_generator(); }
+
+void set_seed(uint32_t seed) {
+  std::lock_guard<std::mutex> lock(process_generator_mutex());
+  process_generator().seed(seed);
+}
+
+ThreadGeneratorScope::ThreadGeneratorScope(Generator& owned) : saved_(t_generator) { t_generator = &owned; }
+ThreadGeneratorScope::~ThreadGeneratorScope() { t_generator = saved_; }
+
+GeneratorUse::GeneratorUse() : generator_(t_generator), locked_(t_generator == nullptr) {
+  if (locked_) {
+    process_generator_mutex().lock();
+    generator_ = &process_generator();
+  }
+}
+GeneratorUse::~GeneratorUse() {
+  if (locked_) process_generator_mutex().unlock();
+}
 
 }  // namespace nnvae

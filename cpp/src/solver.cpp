@@ -12,6 +12,7 @@ namespace nnvae {
 Solver::Solver(float lr) : lr_(lr) { set_learning_rate(lr); }
 
 void Solver::set_learning_rate(float lr) {
+  std::lock_guard<std::mutex> lock(mutex_);
   if (!(lr > 0) || !std::isfinite(lr))
     throw std::invalid_argument("solver: learning rate must be a finite number > 0, got " + std::to_string(lr));
   lr_ = lr;
@@ -19,6 +20,7 @@ void Solver::set_learning_rate(float lr) {
 
 void Solver::set_parameters(const std::vector<std::pair<std::string, VariablePtr>>& params, bool reset,
                             bool retain_state) {
+  std::lock_guard<std::mutex> lock(mutex_);
   for (auto& [name, var] : params)
     if (!var) throw std::invalid_argument("set_parameters: parameter " + name + " is null");
   if (reset) params_.clear();
@@ -47,6 +49,7 @@ void Solver::set_parameters(const std::vector<std::pair<std::string, VariablePtr
 }
 
 std::vector<std::string> Solver::parameter_names() const {
+  std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::string> names;
   for (auto& p : params_) names.push_back(p.name);
   return names;
@@ -61,6 +64,7 @@ void profile_since(const char* name, std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 void Solver::zero_grad() {
+  std::lock_guard<std::mutex> lock(mutex_);
   auto t0 = std::chrono::steady_clock::now();
   for (auto& p : params_) {
     p.var->grad()->zero();
@@ -71,6 +75,7 @@ void Solver::zero_grad() {
 }
 
 void Solver::weight_decay(float rate) {
+  std::lock_guard<std::mutex> lock(mutex_);
   if (rate == 0.f) return;
   for (auto& p : params_) {
     const float* w = p.var->data()->read("a parameter");
@@ -80,6 +85,7 @@ void Solver::weight_decay(float rate) {
 }
 
 void Solver::update() {
+  std::lock_guard<std::mutex> lock(mutex_);
   auto t0 = std::chrono::steady_clock::now();
   for (auto& p : params_) {
     auto& grad = *p.var->grad();
@@ -93,6 +99,7 @@ void Solver::update() {
 // A snapshot: the arrays are copied, so later updates do not change it (its
 // step count t is a copy too).
 std::map<std::string, Solver::State> Solver::get_states() const {
+  std::lock_guard<std::mutex> lock(mutex_);
   std::map<std::string, State> out;
   for (auto& p : params_) {
     State& s = out[p.name];
@@ -108,6 +115,7 @@ std::map<std::string, Solver::State> Solver::get_states() const {
 }
 
 void Solver::set_states(const std::map<std::string, State>& states) {
+  std::lock_guard<std::mutex> lock(mutex_);
   for (auto& p : params_) {
     auto it = states.find(p.name);
     if (it == states.end()) throw std::invalid_argument("set_states: no state for parameter " + p.name);

@@ -14,6 +14,8 @@ on demand.
 import os as _os
 from contextlib import contextmanager as _contextmanager
 
+import numpy as _np
+
 # OpenMP threads that wait for work spin for a long time by default; when
 # another process wants the same cores, two spinning threads make training
 # 10-50x slower. A short spin costs nothing on an idle machine. libgomp reads
@@ -104,10 +106,18 @@ def load_parameters(path, proto=None, needs_proto=False, extension=".nntxt"):
         var.need_grad = bool(record.need_grad)
 
 
+def _auto_flag(auto, where):
+    # bool only: bool('no') is True, so a string must not be read as a flag.
+    if not isinstance(auto, (bool, _np.bool_)):
+        raise TypeError(f"{where}: auto must be a bool (True or False), got {type(auto).__name__} {auto!r}")
+    return bool(auto)
+
+
 def set_auto_forward(auto):
     """Dynamic graph mode: with auto=True every function computes its output
-    as soon as it is created (no forward() call needed)."""
-    _core.set_auto_forward(bool(auto))
+    as soon as it is created (no forward() call needed). The setting is
+    process-wide (all threads)."""
+    _core.set_auto_forward(_auto_flag(auto, "nnvae.set_auto_forward"))
 
 
 def get_auto_forward():
@@ -119,8 +129,9 @@ def get_auto_forward():
 def auto_forward(auto=True):
     """``with nnvae.auto_forward(): ...`` builds a dynamic graph inside the
     block; the previous mode is restored on leaving it, even on an error."""
+    auto = _auto_flag(auto, "nnvae.auto_forward")
     previous = _core.get_auto_forward()
-    _core.set_auto_forward(bool(auto))
+    _core.set_auto_forward(auto)
     try:
         yield
     finally:
@@ -128,11 +139,13 @@ def auto_forward(auto=True):
 
 
 def set_num_threads(n):
-    """Threads for matrix products and long elementwise loops (n >= 1)."""
+    """Threads for matrix products and long elementwise loops, 1 <= n <=
+    nnvae._core.MAX_THREADS (4 x this machine's cores, between 8 and 1024)."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"nnvae.set_num_threads: n must be an int, got {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"nnvae.set_num_threads: n must be >= 1, got {n}")
+    if not 1 <= n <= _core.MAX_THREADS:
+        raise ValueError(f"nnvae.set_num_threads: n must be in [1, {_core.MAX_THREADS}] (at most 4 x this "
+                         f"machine's cores, between 8 and 1024), got {n}")
     _core.set_num_threads(n)
 
 

@@ -8,6 +8,7 @@ parameters, a current scope, and creation order.
 Names join scopes with "/". The parameters themselves live in the engine
 (one C++ ParameterDirectory), so C++ code sees the same ones.
 """
+import contextvars
 from collections import OrderedDict
 from contextlib import contextmanager
 
@@ -24,14 +25,17 @@ __all__ = [
     "clear_parameters",
 ]
 
-# The scope names entered with parameter_scope, outermost first.
-_scope_stack = []
+# The scope names entered with parameter_scope, outermost first, as a tuple
+# in a context variable: each thread (and each asyncio task) has its own
+# stack, so scopes entered in one thread never name another's parameters.
+# The parameters themselves are one directory shared by all threads.
+_scope_stack = contextvars.ContextVar("nnvae_parameter_scope", default=())
 
 
 def get_current_parameter_scope():
     """The current scope as a path ("" at the top level, "enc/fc1" inside
-    parameter_scope("enc") and parameter_scope("fc1"))."""
-    return "/".join(_scope_stack)
+    parameter_scope("enc") and parameter_scope("fc1")), for this thread."""
+    return "/".join(_scope_stack.get())
 
 
 def _check_name(name, where):
@@ -55,11 +59,11 @@ def parameter_scope(name, scope=None):
         raise ValueError("parameter_scope: scope= (a custom parameter directory) is not supported by nnvae; "
                          "leave it None")
     _check_name(name, "parameter_scope")
-    _scope_stack.append(name)
+    token = _scope_stack.set(_scope_stack.get() + (name,))
     try:
         yield
     finally:
-        _scope_stack.pop()
+        _scope_stack.reset(token)
 
 
 def get_parameters(params=None, path="", grad_only=True):
@@ -139,7 +143,10 @@ def _get_parameter_or_create(name, shape, initializer, need_grad):
         # user callable with it.
         probe = _core.Variable(shape)
         init = _as_initializer(initializer, probe.shape, f"get_parameter_or_create({full!r})")
-    return _core._get_parameter_or_create(full, shape, init, bool(need_grad))
+    try:
+        return _core._get_parameter_or_create(full, shape, init, bool(need_grad))
+    except MemoryError as e:  # name the parameter, not just the shape
+        raise MemoryError(f"parameter {full!r}: {e}") from None
 
 
 def clear_parameters():

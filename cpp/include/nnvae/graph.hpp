@@ -91,8 +91,21 @@ class CgVariable : public std::enable_shared_from_this<CgVariable> {
 CgVariablePtr make_parameter(Shape_t shape, bool need_grad = true);
 
 // Dynamic graphs: with auto-forward on, each function runs when it is created.
+// The setting is process-wide; a ThreadAutoForwardScope overrides it on its
+// own thread only (the VAE trainer's graphs), and get_auto_forward() answers
+// for the calling thread.
 void set_auto_forward(bool on);
 bool get_auto_forward();
+class ThreadAutoForwardScope {
+ public:
+  explicit ThreadAutoForwardScope(bool on);
+  ~ThreadAutoForwardScope();
+  ThreadAutoForwardScope(const ThreadAutoForwardScope&) = delete;
+  ThreadAutoForwardScope& operator=(const ThreadAutoForwardScope&) = delete;
+
+ private:
+  int saved_;
+};
 
 // Places `function` in the graph with `inputs` and returns its output (shape
 // computed now; computed values too when auto-forward is on).

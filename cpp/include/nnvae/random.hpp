@@ -30,7 +30,43 @@ class Generator {
   float spare_ = 0.0f;
 };
 
+// The generator seed -1 stands for on the calling thread: the one a
+// ThreadGeneratorScope installed on this thread, else the process-wide one.
+// Prefer GeneratorUse, which also locks the process-wide generator.
 Generator& global_generator();
+// Seeds the process-wide generator.
 void set_seed(uint32_t seed);
+
+// Thread safety: the process-wide generator is shared by every thread, so
+// each draw from it holds a lock (GeneratorUse). A trainer or an evaluation
+// that owns a generator installs it for its own thread only: randn(seed -1),
+// dropout and the initializers on that thread draw from it, while other
+// threads keep drawing from the process-wide one, untouched.
+class ThreadGeneratorScope {
+ public:
+  explicit ThreadGeneratorScope(Generator& owned);
+  ~ThreadGeneratorScope();
+  ThreadGeneratorScope(const ThreadGeneratorScope&) = delete;
+  ThreadGeneratorScope& operator=(const ThreadGeneratorScope&) = delete;
+
+ private:
+  Generator* saved_;
+};
+
+// Exclusive use of this thread's generator for one batch of draws (a
+// function's forward, an initializer): the process-wide one is locked for
+// the lifetime of this object, a thread's own needs no lock.
+class GeneratorUse {
+ public:
+  GeneratorUse();
+  ~GeneratorUse();
+  Generator& get() { return *generator_; }
+  GeneratorUse(const GeneratorUse&) = delete;
+  GeneratorUse& operator=(const GeneratorUse&) = delete;
+
+ private:
+  Generator* generator_;
+  bool locked_;
+};
 
 }  // namespace nnvae

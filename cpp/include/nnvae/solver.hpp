@@ -2,6 +2,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +11,9 @@
 
 namespace nnvae {
 
+// Thread safety: every public member takes the solver's own lock, so one
+// solver may be used from several threads (an update() running while another
+// thread calls set_parameters waits for it, and the other way round).
 class Solver {
  public:
   // The per-parameter state a checkpoint saves: named arrays and a step count.
@@ -56,6 +60,8 @@ class Solver {
   virtual void update_one(Param& p) = 0;
   float lr_;
   std::vector<Param> params_;
+  // Held by every public member (not by init_state / update_one).
+  mutable std::mutex mutex_;
 };
 using SolverPtr = std::shared_ptr<Solver>;
 

@@ -157,7 +157,9 @@ class Affine : public Function {
     n_out_ = shape_size(Shape_t(w.begin() + 1, w.end()));
     if (in.size() == 3) {
       Shape_t wb(w.begin() + 1, w.end());
-      if (shape_size(in[2]) != n_out_)
+      // The shape itself, not just the size: a (2, 2) bias for a (3, 4) W
+      // has the right size but the wrong meaning.
+      if (in[2] != wb)
         detail::shape_error("affine: b has shape " + shape_str(in[2]) + " but W shape " + shape_str(w) +
                             " needs " + shape_str(wb));
     }

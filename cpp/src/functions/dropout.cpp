@@ -16,7 +16,8 @@ class Dropout : public Function {
   std::string name() const override { return "dropout"; }
   Shape_t setup(const std::vector<Shape_t>& in) override { return in[0]; }
   void forward(const std::vector<Variable*>& in, Variable* out) override {
-    Generator& g = seed_ == -1 ? global_generator() : own_;
+    GeneratorUse shared;  // this thread's generator, locked if process-wide
+    Generator& g = seed_ == -1 ? shared.get() : own_;
     const float* x = detail::in_data(in[0]);
     float* y = detail::out_data(out);
     const int64_t n = out->size();

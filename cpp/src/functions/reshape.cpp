@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common.hpp"
+#include "nnvae/checked.hpp"
 #include "nnvae/functions.hpp"
 
 namespace nnvae {
@@ -23,7 +24,7 @@ class Reshape : public Function {
       } else if (d < 0) {
         detail::shape_error("reshape: target shape entry " + std::to_string(i) + " is " + std::to_string(d));
       } else {
-        known *= d;
+        known = checked_mul(known, d, "reshape: target shape " + shape_str(Shape_t(shape_.begin(), shape_.end())));
       }
       out.push_back(d);
     }

@@ -16,7 +16,8 @@ class RandomSource : public Function {
   std::string name() const override { return name_; }
   Shape_t setup(const std::vector<Shape_t>&) override { return shape_; }
   void forward(const std::vector<Variable*>&, Variable* out) override {
-    Generator& g = seed_ == -1 ? global_generator() : own_;
+    GeneratorUse shared;  // this thread's generator, locked if process-wide
+    Generator& g = seed_ == -1 ? shared.get() : own_;
     float* y = detail::out_data(out);
     int64_t n = out->size();
     if (normal_)

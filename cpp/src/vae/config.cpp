@@ -1,6 +1,7 @@
 #include "nnvae/vae/config.hpp"
 
 #include "nnvae/vae/model.hpp"
+#include "nnvae/threads.hpp"
 
 #include <cerrno>
 #include <cmath>
@@ -37,6 +38,9 @@ void VaeConfig::validate(int64_t n_train, int64_t n_test) const {
   if (monitor_interval < 1) fail("monitor interval must be >= 1, got " + std::to_string(monitor_interval));
   if (validation_batches < 1) fail("validation batches must be >= 1, got " + std::to_string(validation_batches));
   if (threads < 0) fail("thread count must be >= 0 (0: unchanged), got " + std::to_string(threads));
+  if (threads > max_threads())
+    fail("thread count " + std::to_string(threads) + " is more than this machine can sensibly run (at most " +
+         std::to_string(max_threads()) + ")");
   if (init != "glorot" && init != "fan-in") fail("unknown init '" + init + "': choose glorot or fan-in");
 }
 

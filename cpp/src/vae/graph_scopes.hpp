@@ -13,39 +13,16 @@ namespace vae {
 
 inline const Context kCtx{{"cpu:float"}, "CpuCachedArray", "0"};
 
-// Makes `owned` the global generator for the scope (initializers and
-// randn(..., -1) draw from it), then stores its advanced state back into
-// `owned` and puts the previous global generator back. This way every random
-// number of a training run or an evaluation comes from a generator its owner
-// seeds and checkpoints, whatever else the process draws between calls.
-class GlobalGeneratorScope {
- public:
-  explicit GlobalGeneratorScope(Generator& owned) : owned_(owned), saved_(global_generator()) {
-    global_generator() = owned_;
-  }
-  ~GlobalGeneratorScope() {
-    owned_ = global_generator();
-    global_generator() = saved_;
-  }
-  GlobalGeneratorScope(const GlobalGeneratorScope&) = delete;
-  GlobalGeneratorScope& operator=(const GlobalGeneratorScope&) = delete;
+// Makes `owned` the generator of this thread for the scope (initializers,
+// randn(..., -1) and dropout on this thread draw from it and advance it).
+// Other threads, and the process-wide generator, are untouched, so every
+// random number of a training run or an evaluation comes from a generator
+// its owner seeds and checkpoints, whatever else the process draws meanwhile.
+using GlobalGeneratorScope = ThreadGeneratorScope;
 
- private:
-  Generator& owned_;
-  Generator saved_;
-};
-
-// Sets auto-forward (eager computation while building) for the scope.
-class AutoForwardScope {
- public:
-  explicit AutoForwardScope(bool on) : saved_(get_auto_forward()) { set_auto_forward(on); }
-  ~AutoForwardScope() { set_auto_forward(saved_); }
-  AutoForwardScope(const AutoForwardScope&) = delete;
-  AutoForwardScope& operator=(const AutoForwardScope&) = delete;
-
- private:
-  bool saved_;
-};
+// Sets auto-forward (eager computation while building) for this thread for
+// the scope; other threads keep the process-wide setting.
+using AutoForwardScope = ThreadAutoForwardScope;
 
 inline float scalar_value(const CgVariablePtr& v) { return *v->variable()->cast_data_and_get_pointer<float>(kCtx); }
 
