@@ -31,6 +31,8 @@ import sys
 from importlib.util import find_spec
 from pathlib import Path
 
+from nnvae.datasets import find_dataset_dir
+
 import measure
 import report
 from harness import BenchError, busy_note, load_line, machine_line, python_worker
@@ -77,7 +79,8 @@ def parser():
     p.add_argument("--no-matmul", dest="matmul", action="store_false", help="skip the product-speed table")
     p.add_argument("--no-profile", dest="profile", action="store_false", help="skip per-function times")
     p.add_argument("--no-memory", dest="memory", action="store_false", help="skip nnvae-train's peak memory")
-    p.add_argument("--data-dir", metavar="D", help="nnvae-train's --data-dir for the memory run (default: its own)")
+    p.add_argument("--data-dir", metavar="D", help="nnvae-train's --data-dir for the memory run (default: "
+                   "where nnvae-train looks)")
     p.add_argument("--memory-iterations", type=positive(int), default=300, metavar="N",
                    help="iterations of the nnvae-train run whose memory is measured (default 300)")
     p.add_argument("--wait-policy", choices=("inherit", "passive", "active"), default="inherit",
@@ -166,10 +169,14 @@ def profiles(args, program, omp, results, steps=200):
 
 
 def peak_memory(args, omp, results):
-    say(f"\n== peak memory of `nnvae-train --iterations {args.memory_iterations}` "
-        f"({args.data_dir or 'its default data folder'})")
+    # The MNIST files where nnvae-train looks for them (never fetched here).
+    folder = find_dataset_dir("mnist", args.data_dir, check=False)
+    say(f"\n== peak memory of `nnvae-train --iterations {args.memory_iterations}` ({folder or 'no MNIST files'})")
+    if folder is None:
+        say(f"  not measured: no MNIST files in {args.data_dir or 'the data folder'} (give --data-dir)")
+        return None
     try:
-        rss, wall = measure.train_peak_rss(args.data_dir, args.memory_iterations, max(args.threads), omp)
+        rss, wall = measure.train_peak_rss(folder, args.memory_iterations, max(args.threads), omp)
     except BenchError as e:
         say(f"  not measured: {e}")
         return None
