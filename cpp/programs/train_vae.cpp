@@ -3,8 +3,13 @@
 // prints the monitor lines, then the negative ELBO of the whole test set.
 // The files (train-* and t10k-*, each .gz or plain) may hold any count.
 //
-//   train_vae DATA_FOLDER [--iterations N] [--batch-size B] ... (every setting
+//   train_vae DATA_DIR [--iterations N] [--batch-size B] ... (every setting
 //             of nnvae/vae/config.hpp's table, `train_vae --help` lists them)
+//   train_vae --data-dir DATA_DIR ...
+//
+// DATA_DIR means what --data-dir means for nnvae-train: the folder holding
+// mnist/ (DATA_DIR/mnist is read when it holds the files), or the folder of
+// the four files itself. `nnvae data path` prints the folder nnvae uses.
 //
 // Exit codes: 0 done, 1 runtime failure (unreadable data, non-finite loss),
 // 2 usage error.
@@ -22,10 +27,16 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// "usage: train_vae DATA_FOLDER [--iterations N] ..." with one line per
+// "usage: train_vae DATA_DIR [--iterations N] ..." with one line per
 // setting of the configuration table and its default.
 std::string usage() {
-  std::string u = "usage: train_vae DATA_FOLDER [options]\n\noptions (default in brackets):\n";
+  std::string u =
+      "usage: train_vae DATA_DIR [options]\n"
+      "       train_vae --data-dir DATA_DIR [options]\n\n"
+      "Trains the NNabla tutorial's VAE on MNIST and prints the monitor lines and the test negative ELBO.\n"
+      "DATA_DIR: the folder holding mnist/, or the folder of the four MNIST (or Fashion-MNIST) files\n"
+      "itself (train-*/t10k-* images and labels, each .gz or plain); `nnvae data path` prints nnvae's.\n"
+      "\noptions (default in brackets):\n";
   const nnvae::vae::VaeConfig defaults;
   for (const auto& f : nnvae::vae::config_fields()) {
     std::string choices;
@@ -50,7 +61,8 @@ nnvae::idx::IdxImages read_split(const std::string& folder, const std::string& p
         std::fclose(f);
         return path;
       }
-    throw std::runtime_error(folder + ": neither " + name + ".gz nor " + name + " is there");
+    throw std::runtime_error(folder + ": neither " + name + ".gz nor " + name +
+                             " is there (DATA_DIR holds mnist/ or the four files; `nnvae data fetch` gets MNIST)");
   };
   std::string images_path = find(prefix + "-images-idx3-ubyte");
   std::string labels_path = find(prefix + "-labels-idx1-ubyte");
@@ -60,6 +72,18 @@ nnvae::idx::IdxImages read_split(const std::string& folder, const std::string& p
     throw std::runtime_error(images_path + " holds " + std::to_string(images.count) + " images but " + labels_path +
                              " holds " + std::to_string(labels.size()) + " labels");
   return images;
+}
+
+// The folder of the files for DATA_DIR `given`: given/mnist when that
+// holds the training images, else `given` itself.
+std::string data_folder(const std::string& given) {
+  const std::string inner = given + "/mnist";
+  for (const char* name : {"/train-images-idx3-ubyte.gz", "/train-images-idx3-ubyte"})
+    if (std::FILE* f = std::fopen((inner + name).c_str(), "rb")) {
+      std::fclose(f);
+      return inner;
+    }
+  return given;
 }
 
 int run(int argc, char** argv) {
@@ -72,9 +96,12 @@ int run(int argc, char** argv) {
       std::fputs(usage().c_str(), stdout);
       return 0;
     }
-    if (a.rfind("--", 0) != 0) {
-      if (!folder.empty()) throw UsageError("more than one data folder: '" + folder + "' and '" + a + "'");
-      folder = a;
+    const bool named = a == "--data-dir";
+    if (a.rfind("--", 0) != 0 || named) {
+      if (named && i + 1 >= argc) throw UsageError(a + " needs a value");
+      const std::string given = named ? argv[++i] : a;
+      if (!folder.empty()) throw UsageError("more than one data folder: '" + folder + "' and '" + given + "'");
+      folder = given;
       continue;
     }
     if (i + 1 >= argc) throw UsageError(a + " needs a value");
@@ -88,7 +115,8 @@ int run(int argc, char** argv) {
       throw UsageError(e.what());
     }
   }
-  if (folder.empty()) throw UsageError("the data folder is missing");
+  if (folder.empty()) throw UsageError("the data folder is missing (DATA_DIR or --data-dir DATA_DIR)");
+  folder = data_folder(folder);
   try {
     cfg.validate();
   } catch (const std::invalid_argument& e) {
