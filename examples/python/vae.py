@@ -74,7 +74,8 @@ def main():
     p.add_argument("--save-interval", type=int, default=1000,
                    help="iterations between parameter snapshots (and at the end)")
     p.add_argument("--seed", type=int, default=313)
-    p.add_argument("--data-dir", default=None, help="folder holding mnist/ (default: nnvae's data cache)")
+    p.add_argument("--data-dir", default=None, help="folder holding mnist/, or the MNIST files themselves (default: nnvae's data cache; "
+                        "missing files are fetched)")
     p.add_argument("--out", default="runs/vae-python", help="folder for log.txt and parameters.protobuf")
     args = p.parse_args()
 

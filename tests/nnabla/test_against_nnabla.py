@@ -157,15 +157,12 @@ LAYERS = [("fc1", 784, 500), ("fc2", 500, 500), ("fc_mu", 500, 50), ("fc_logvar"
 
 
 def _mnist_dir():
-    candidates = [os.environ.get("NNVAE_MNIST_DIR"),
-                  os.environ.get("NNVAE_DATA") and os.path.join(os.environ["NNVAE_DATA"], "mnist"),
-                  os.path.expanduser("~/.cache/nnvae/mnist"),
-                  os.path.join(HERE, "..", "..", "..", "shared", "data", "mnist")]
-    for d in candidates:
-        names = ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte")
-        if d and any(os.path.exists(os.path.join(d, f)) for f in names):
-            return d
-    return None
+    """The verified MNIST folder the Python tests use (the data cache, then
+    the project's shared copy), or None."""
+    sys.path.insert(0, os.path.join(HERE, "..", "python"))
+    from vae_fixtures import REAL_MNIST
+
+    return None if REAL_MNIST is None else str(REAL_MNIST)
 
 
 def _nnvae_script(tmp_path):
@@ -194,8 +191,7 @@ def _compare(got, ref, prefix, rtol, what):
 def test_vae_script_same_numbers_and_files(nnabla_python, tmp_path):
     mnist = _mnist_dir()
     if mnist is None:
-        pytest.skip("MNIST's t10k-images-idx3-ubyte(.gz) not found ($NNVAE_MNIST_DIR, $NNVAE_DATA/mnist, "
-                    "~/.cache/nnvae/mnist); `nnvae data fetch` gets it")
+        pytest.skip("no verified MNIST in the data cache or the project's shared copy: `nnvae data fetch` gets it")
     rng = np.random.RandomState(7)
     init = {}
     for name, n_in, n_out in LAYERS:

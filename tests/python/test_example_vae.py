@@ -1,36 +1,23 @@
 """examples/python/vae.py, the tutorial's VAE in NNabla's Python style, runs
 a few iterations: monitor lines, a log file, a parameter file NNabla's
 format can hold. Needs MNIST on disk (skipped, with the reason, without)."""
-import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from vae_fixtures import NO_REAL_MNIST, REAL_MNIST, REPO
 
 from nnvae import params_io
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "python" / "vae.py"
+EXAMPLE = REPO / "examples" / "python" / "vae.py"
 
 
-def _data_root():
-    candidates = [os.environ.get("NNVAE_DATA"), os.path.expanduser("~/.cache/nnvae"), ROOT.parent / "shared" / "data"]
-    for root in candidates:
-        if root and any((Path(root) / "mnist" / f).exists()
-                        for f in ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte")):
-            return str(root)
-    return None
-
-
+@pytest.mark.skipif(REAL_MNIST is None, reason=NO_REAL_MNIST)
 def test_example_trains_and_saves(tmp_path):
-    root = _data_root()
-    if root is None:
-        pytest.skip("MNIST not on disk ($NNVAE_DATA/mnist, ~/.cache/nnvae/mnist); `nnvae data fetch` gets it")
     out = subprocess.run([sys.executable, str(EXAMPLE), "--iterations", "20", "--monitor-interval", "10",
-                          "--save-interval", "10", "--data-dir", root, "--out", str(tmp_path)],
+                          "--save-interval", "10", "--data-dir", str(REAL_MNIST), "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     lines = [line for line in out.stdout.splitlines() if line.startswith("iter:")]
