@@ -150,6 +150,12 @@ def _get_parameter_or_create(name, shape, initializer, need_grad):
 
 
 def clear_parameters():
-    """Removes every parameter (at every scope) from the global directory.
-    Variables already held elsewhere keep working; they are just forgotten."""
+    """At the top level: removes every parameter from the global directory.
+    Variables already held elsewhere keep working; they are just forgotten.
+    Inside a parameter_scope NNabla removes only that scope's parameters,
+    which nnvae cannot do yet: there it raises instead of clearing more."""
+    scope = get_current_parameter_scope()
+    if scope:
+        raise ValueError(f"clear_parameters: inside parameter_scope {scope!r} NNabla clears only that scope's "
+                         f"parameters, which nnvae does not support; call it at the top level (clears all)")
     _core._clear_parameters()

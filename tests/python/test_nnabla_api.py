@@ -193,6 +193,11 @@ def test_class_constructors_take_nnablas_arguments():
     assert a.shape == (4,) and np.array_equal(a.data, np.zeros(4, np.float32))
 
 
+def _clear_inside_a_scope():
+    with nnvae.parameter_scope("enc"):
+        nnvae.clear_parameters()
+
+
 def test_unsupported_values_are_refused_by_name():
     x = nnvae.Variable((2, 3))
     cases = [
@@ -208,6 +213,7 @@ def test_unsupported_values_are_refused_by_name():
         (lambda: nnvae.save_parameters("p.nnp"), "'.nnp'"),
         (lambda: nnvae.get_parameters(path="x"), "path"),
         (lambda: nnvae.parameter_scope("a", scope={}).__enter__(), "scope"),
+        (_clear_inside_a_scope, "only that scope"),
     ]
     for fn, fragment in cases:
         with pytest.raises(ValueError, match=fragment):
