@@ -6,9 +6,11 @@ Usage errors exit with 2, runtime failures with 1, each as one line.
 """
 import argparse
 import importlib
+import os
 import sys
 
 from .errors import NnvaeError, UsageError
+from .inputs import describe
 
 COMMANDS = {
     "data": "fetch, verify and describe the MNIST / Fashion-MNIST files",
@@ -46,6 +48,17 @@ def _run(parser, args):
         parser.exit(1, f"{parser.prog}: error: {e}\n")
     except KeyboardInterrupt:
         parser.exit(130, f"{parser.prog}: interrupted\n")
+    except (MemoryError, OSError) as e:  # out of memory, or a read/write the command did not expect to fail
+        parser.exit(1, f"{parser.prog}: error: {describe(e)}\n")
+    except Exception as e:  # the last resort: a bug, said in one line rather than a traceback
+        if os.environ.get("NNVAE_TRACEBACK"):
+            raise
+        parser.exit(1, f"{parser.prog}: internal error: {type(e).__name__}: {_one_line(e)} (please report this "
+                       f"with the command that caused it; NNVAE_TRACEBACK=1 shows the traceback)\n")
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())[:500]
 
 
 def main(argv=None):

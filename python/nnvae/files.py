@@ -4,12 +4,16 @@
     atomic_write(path, None, by_name=h5_writer)     # libraries that want a name
     atomic_text(path, "text\n")
 
-The temporary file is `.<name>.<pid>.<hex>.tmp` in the target's folder.
+The temporary file is `.<name>.<pid>.<hex>.tmp` in the target's folder;
+remove_stale_temps(folder) removes those of killed processes. LineLog
+appends to a text log one whole line at a time.
 """
+import errno
 import os
+import re
 import secrets
 from pathlib import Path
-from typing import BinaryIO, Callable, Optional, Union
+from typing import BinaryIO, Callable, List, Optional, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -29,6 +33,7 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None], *,
     """
     path = Path(os.fspath(path))
     folder = path.parent
+    remove_stale_temps(folder, path.name)
     # A random name created with O_EXCL: never clobbers anything, and its mode
     # follows the umask like an ordinary new file.
     tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
@@ -71,3 +76,87 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None], *,
 def atomic_text(path: PathLike, text: str) -> None:
     """`text` as UTF-8 into `path`, atomically."""
     atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+# The temporary name's pattern: `.<name>.<pid>.<8 hex digits>.tmp`.
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0  # another user's process (or a number no process has: not alive)
+    return True
+
+
+def remove_stale_temps(folder: PathLike, name: Optional[str] = None) -> List[Path]:
+    """Remove the temporary files an atomic write left in `folder` when its
+    process was killed (kill -9, power loss): those whose pid is no longer
+    alive (only those of target `name` when given). Returns the removed
+    paths; files it cannot remove are left."""
+    removed = []
+    try:
+        names = os.listdir(folder if os.fspath(folder) else ".")
+    except OSError:
+        return removed
+    for name in names:
+        m = _TEMP_NAME.match(name)
+        if m is None or (name is not None and m.group("name") != name) or _pid_alive(int(m.group("pid"))):
+            continue
+        path = Path(os.fspath(folder)) / name
+        try:
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            pass
+    return removed
+
+
+class LineLog:
+    """A text log appended to one whole line at a time: each line goes out
+    in a single write(2) on a file opened for appending, and a write that
+    fails part-way (disk full) is cut back, so the file never ends mid-line.
+
+        with LineLog(folder / "log.txt") as log:
+            log.line("iter: 9, tloss: 1.0, vloss: 2.0")
+    """
+
+    def __init__(self, path: PathLike):
+        self.path = Path(os.fspath(path))
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+
+    def line(self, text: str) -> None:
+        data = (text.rstrip("\n") + "\n").encode("utf-8")
+        before = os.fstat(self._fd).st_size
+        try:
+            written = os.write(self._fd, data)
+        except OSError:
+            self._cut(before)
+            raise
+        if written != len(data):
+            self._cut(before)
+            raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (wrote {written} of {len(data)} bytes)",
+                          os.fspath(self.path))
+
+    def _cut(self, size: int) -> None:
+        try:
+            os.ftruncate(self._fd, size)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> "LineLog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

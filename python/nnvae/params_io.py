@@ -19,14 +19,13 @@ Formats
                              bool need_grad = 101; }
     message NNablaProtoBuf { repeated Parameter parameter = 200; }
 
-It is encoded and decoded here by hand (no protobuf package at run time). On
-the wire every field is a key varint (field_number << 3 | wire_type) followed
-by its value: wire type 0 a varint, 1 eight bytes, 2 a varint length and that
-many bytes (strings, sub-messages, packed repeated scalars), 5 four bytes, 3/4
-the start/end of a (deprecated) group. Varints are little-endian base-128, at
-most 10 bytes. The reader accepts what any proto3 parser accepts: fields in
-any order, unknown fields (skipped by their wire type), packed or unpacked
-repeated scalars, and a repeated field split over several records.
+It is encoded and decoded by the C++ codec (`_core.encode_parameters_protobuf`,
+`_core.decode_parameters_protobuf`; no protobuf package at run time), which
+accepts what any proto3 parser accepts (fields in any order, unknown fields,
+packed or unpacked repeated scalars, a repeated field split over several
+records) and refuses, naming the byte offset, what no NNabla file holds:
+more than PARAMETER_MAX_DIMS dimensions, element counts beyond 2**62,
+groups nested too deep. No file over PARAMETER_FILE_MAX_BYTES is read.
 
 `.h5` -- one float32 dataset per parameter, named by its full path (so
 "fc1/affine/W" is dataset W in group fc1/affine), with integer attributes
@@ -69,8 +68,18 @@ from typing import (Any, BinaryIO, Dict, List, Mapping, NamedTuple, Optional,
 
 import numpy as np
 
+from . import _core
 from .errors import NnvaeError
 from .files import atomic_write  # re-exported: the one atomic write
+from .inputs import check_regular_file, read_bounded
+
+# The largest parameter file read (protobuf's own message limit, the C++
+# codec's), and the most dimensions of one parameter.
+PARAMETER_FILE_MAX_BYTES = _core.PARAMETER_FILE_MAX_BYTES
+PARAMETER_MAX_DIMS = _core.PARAMETER_MAX_DIMS
+# The largest checkpoint read: a model whose parameter file is at the limit
+# has three times its bytes in a checkpoint (parameters, Adam's m and v).
+CHECKPOINT_MAX_BYTES = 3 * PARAMETER_FILE_MAX_BYTES + (64 << 20)
 
 __all__ = [
     "ParameterFileError",
@@ -197,7 +206,8 @@ def save_parameters(path: PathLike, params: Mapping[str, Any], need_grad: Any = 
     except NnvaeError:
         raise
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as e:  # h5py's too
-        raise ParameterFileError(f"{os.fspath(path)}: cannot write parameters: {e}", path=path) from e
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+        raise ParameterFileError(f"{os.fspath(path)}: cannot write parameters: {reason}", path=path) from e
 
 
 def load_parameter_records(path: PathLike) -> List[ParameterRecord]:
@@ -227,256 +237,36 @@ def load_parameters(path: PathLike) -> Dict[str, np.ndarray]:
     return {r.name: r.data for r in load_parameter_records(path)}
 
 
-def _read_file(path: PathLike, cls) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise cls(f"{os.fspath(path)}: no such file", path=path) from None
-    except IsADirectoryError:
-        raise cls(f"{os.fspath(path)}: is a folder, not a file", path=path) from None
-    except OSError as e:
-        raise cls(f"{os.fspath(path)}: cannot read: {e.strerror or e}", path=path) from None
+def _read_file(path: PathLike, cls, limit: int = PARAMETER_FILE_MAX_BYTES) -> bytes:
+    """A regular file of at most `limit` bytes, checked before reading."""
+    what = "checkpoint" if cls is CheckpointError else "parameter file"
+    return read_bounded(path, limit, what, cls)
 
 
 # --------------------------------------------------------------------------
-# Protobuf encoding
-
-# Field numbers of the NNabla messages.
-_F_PARAMETER = 200                                    # NNablaProtoBuf.parameter
-_F_NAME, _F_SHAPE, _F_DATA, _F_NEED_GRAD = 1, 20, 100, 101  # Parameter
-_F_DIM = 1                                            # Shape.dim
-_WT_VARINT, _WT_I64, _WT_LEN, _WT_SGROUP, _WT_EGROUP, _WT_I32 = 0, 1, 2, 3, 4, 5
-
-
-def _varint(value: int) -> bytes:
-    """Base-128 varint; negative int64 values as their 64-bit two's complement."""
-    if value < 0:
-        value += 1 << 64
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _key(field: int, wire_type: int) -> bytes:
-    return _varint(field << 3 | wire_type)
-
+# Protobuf: the C++ codec (nnvae/parameter_file.hpp) is the format's one
+# implementation; it bounds the dimensions (PARAMETER_MAX_DIMS), the nesting
+# of groups and every element count, and names the byte offset of a defect.
 
 def _write_protobuf(f: BinaryIO, items: List[Tuple[str, np.ndarray]], flags: List[bool]) -> None:
-    """Stream an NNablaProtoBuf: each parameter's small header is built in
-    Python; its float data is written straight from the array's buffer."""
-    for (name, arr), need_grad in zip(items, flags):
-        dims = b"".join(_varint(d) for d in arr.shape)
-        shape_msg = _key(_F_DIM, _WT_LEN) + _varint(len(dims)) + dims if dims else b""
-        head = bytearray()
-        head += _key(_F_NAME, _WT_LEN)
-        name_bytes = name.encode("utf-8")
-        head += _varint(len(name_bytes)) + name_bytes
-        head += _key(_F_SHAPE, _WT_LEN) + _varint(len(shape_msg)) + shape_msg
-        tail = _key(_F_NEED_GRAD, _WT_VARINT) + b"\x01" if need_grad else b""  # proto3 omits false
-        if arr.size:
-            data_head = _key(_F_DATA, _WT_LEN) + _varint(arr.nbytes)
-        else:
-            data_head = b""  # proto3 omits an empty repeated field
-        body_len = len(head) + len(data_head) + arr.nbytes + len(tail)
-        f.write(_key(_F_PARAMETER, _WT_LEN) + _varint(body_len) + bytes(head) + data_head)
-        if arr.size:
-            f.write(memoryview(arr).cast("B"))
-        f.write(tail)
-
-
-# --------------------------------------------------------------------------
-# Protobuf decoding
-
-class _Malformed(Exception):
-    """Raised inside the decoder; turned into ParameterFileError with the path."""
-
-
-_WIRE_NAMES = {0: "varint", 1: "64-bit", 2: "length-delimited", 3: "start-group",
-               4: "end-group", 5: "32-bit"}
-
-
-class _Reader:
-    """Cursor over buf[start:end]. Positions are offsets into the whole file
-    (nested messages are read in place, never sliced), so every error can name
-    the exact byte offset."""
-
-    def __init__(self, buf: memoryview, start: int, end: int):
-        self.buf, self.pos, self.end = buf, start, end
-
-    def done(self) -> bool:
-        return self.pos >= self.end
-
-    def varint(self) -> int:
-        start = self.pos
-        result = shift = 0
-        while True:
-            if self.pos >= self.end:
-                raise _Malformed(f"truncated varint at byte offset {start}")
-            if shift >= 70:
-                raise _Malformed(f"varint longer than 10 bytes at byte offset {start}")
-            b = self.buf[self.pos]
-            self.pos += 1
-            result |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                if result >= 1 << 64:
-                    raise _Malformed(f"varint exceeds 64 bits at byte offset {start}")
-                return result
-
-    def key(self) -> Tuple[int, int, int]:
-        at = self.pos
-        k = self.varint()
-        field, wt = k >> 3, k & 7
-        if field == 0:
-            raise _Malformed(f"invalid field number 0 at byte offset {at}")
-        if wt not in _WIRE_NAMES:
-            raise _Malformed(f"invalid wire type {wt} (field {field}) at byte offset {at}")
-        return field, wt, at
-
-    def take(self, n: int, what: str) -> Tuple[int, int]:
-        """Advance over n bytes; returns their [start, end)."""
-        if n > self.end - self.pos:
-            raise _Malformed(f"{what} at byte offset {self.pos} needs {n} bytes but only "
-                             f"{self.end - self.pos} remain (truncated or corrupt)")
-        start = self.pos
-        self.pos += n
-        return start, self.pos
-
-    def length_delimited(self, what: str) -> Tuple[int, int]:
-        return self.take(self.varint(), what)
-
-    def skip(self, field: int, wt: int, at: int) -> None:
-        """Skip an unknown field's value by its wire type."""
-        if wt == _WT_VARINT:
-            self.varint()
-        elif wt == _WT_I64:
-            self.take(8, f"field {field}")
-        elif wt == _WT_I32:
-            self.take(4, f"field {field}")
-        elif wt == _WT_LEN:
-            self.length_delimited(f"field {field}")
-        elif wt == _WT_SGROUP:
-            while True:
-                if self.done():
-                    raise _Malformed(f"group of field {field} started at byte offset {at} never ends")
-                f2, wt2, at2 = self.key()
-                if wt2 == _WT_EGROUP:
-                    if f2 != field:
-                        raise _Malformed(f"end of group {f2} at byte offset {at2} "
-                                         f"inside group {field}")
-                    return
-                self.skip(f2, wt2, at2)
-        else:  # an end-group with no matching start
-            raise _Malformed(f"unexpected end-group (field {field}) at byte offset {at}")
-
-
-def _expect(field_desc: str, wt: int, allowed: Tuple[int, ...], at: int) -> None:
-    if wt not in allowed:
-        raise _Malformed(f"{field_desc} at byte offset {at} has wire type {wt} "
-                         f"({_WIRE_NAMES[wt]}), expected "
-                         + " or ".join(f"{w} ({_WIRE_NAMES[w]})" for w in allowed))
-
-
-def _decode_shape(r: _Reader, start: int, end: int, dims: List[int]) -> None:
-    sr = _Reader(r.buf, start, end)
-    while not sr.done():
-        field, wt, at = sr.key()
-        if field != _F_DIM:
-            sr.skip(field, wt, at)
-            continue
-        _expect("Shape.dim", wt, (_WT_LEN, _WT_VARINT), at)
-        if wt == _WT_VARINT:
-            dims.append(sr.varint())
-        else:
-            s, e = sr.length_delimited("packed Shape.dim")
-            pr = _Reader(r.buf, s, e)
-            while not pr.done():
-                dims.append(pr.varint())
-
-
-def _decode_parameter(path: PathLike, buf: memoryview, start: int, end: int,
-                      index: int) -> ParameterRecord:
-    r = _Reader(buf, start, end)
-    name: Optional[str] = None
-    dims: List[int] = []
-    chunks: List[np.ndarray] = []  # pieces of the data field, in order
-    need_grad = False
-    while not r.done():
-        field, wt, at = r.key()
-        if field == _F_NAME:
-            _expect("Parameter.variable_name", wt, (_WT_LEN,), at)
-            s, e = r.length_delimited("Parameter.variable_name")
-            try:
-                name = bytes(buf[s:e]).decode("utf-8")
-            except UnicodeDecodeError:
-                raise _Malformed(f"parameter name at byte offset {s} is not valid UTF-8") from None
-        elif field == _F_SHAPE:
-            _expect("Parameter.shape", wt, (_WT_LEN,), at)
-            s, e = r.length_delimited("Parameter.shape")
-            _decode_shape(r, s, e, dims)  # a repeated message field merges
-        elif field == _F_DATA:
-            _expect("Parameter.data", wt, (_WT_LEN, _WT_I32), at)
-            if wt == _WT_I32:
-                s, e = r.take(4, "Parameter.data")
-            else:
-                s, e = r.length_delimited("packed Parameter.data")
-                if (e - s) % 4:
-                    raise _Malformed(f"packed float data at byte offset {s} is {e - s} bytes, "
-                                     f"not a multiple of 4")
-            chunks.append(np.frombuffer(buf, dtype="<f4", count=(e - s) // 4, offset=s))
-        elif field == _F_NEED_GRAD:
-            _expect("Parameter.need_grad", wt, (_WT_VARINT,), at)
-            need_grad = r.varint() != 0
-        else:
-            r.skip(field, wt, at)
-    label = f"parameter #{index}" if name is None else f"parameter {name}"
-    if not name:
-        raise _Malformed(f"parameter #{index} (byte offset {start}) has no name")
-    for d in dims:
-        if d >= 1 << 63:
-            raise _Malformed(f"{label} has a negative dimension {d - (1 << 64)}")
-    count = sum(c.size for c in chunks)
-    expected = math.prod(dims)
-    if count != expected:
-        raise _Malformed(f"{label} has {count} values but its shape {tuple(dims)} needs {expected}")
-    if len(chunks) == 1:
-        data = chunks[0].astype(np.float32)  # copies out of the file buffer, native order
-    elif chunks:
-        data = np.concatenate(chunks).astype(np.float32)
-    else:
-        data = np.zeros(0, dtype=np.float32)
-    return ParameterRecord(name, data.reshape(dims), need_grad)
+    f.write(_core.encode_parameters_protobuf([(name, arr, flag) for (name, arr), flag in zip(items, flags)]))
 
 
 def _decode_protobuf(path: PathLike, data: bytes) -> List[ParameterRecord]:
-    buf = memoryview(data)
-    r = _Reader(buf, 0, len(buf))
-    records: List[ParameterRecord] = []
-    seen = set()
     try:
-        while not r.done():
-            field, wt, at = r.key()
-            if field != _F_PARAMETER:
-                r.skip(field, wt, at)
-                continue
-            _expect("NNablaProtoBuf.parameter", wt, (_WT_LEN,), at)
-            s, e = r.length_delimited("Parameter message")
-            rec = _decode_parameter(path, buf, s, e, len(records))
-            if rec.name in seen:
-                raise _Malformed(f"parameter {rec.name} appears twice (byte offset {at})")
-            seen.add(rec.name)
-            records.append(rec)
-    except _Malformed as e:
-        raise ParameterFileError(f"{os.fspath(path)}: not a valid NNabla protobuf parameter file: {e}",
-                                 path=path) from None
-    return records
+        decoded = _core.decode_parameters_protobuf(data, os.fspath(path))
+    except _core.ParameterFileError as e:
+        raise ParameterFileError(str(e), path=path) from None
+    except UnicodeDecodeError as e:  # a name pybind11 cannot turn into str
+        raise ParameterFileError(f"{os.fspath(path)}: not a valid NNabla protobuf parameter file: a parameter "
+                                 f"name is not valid UTF-8 ({e.reason} at its byte {e.start})", path=path) from None
+    except ValueError as e:  # numpy: a shape such as (0, 2**62), no values but beyond any array's size
+        raise ParameterFileError(f"{os.fspath(path)}: a parameter's shape is beyond any array: "
+                                 f"{' '.join(str(e).split())}", path=path) from None
+    except MemoryError:
+        raise ParameterFileError(f"{os.fspath(path)}: not enough memory to decode its "
+                                 f"{len(data)} bytes of parameters", path=path) from None
+    return [ParameterRecord(name, data, bool(need_grad)) for name, data, need_grad in decoded]
 
 
 # --------------------------------------------------------------------------
@@ -518,10 +308,7 @@ def _write_h5(h5py, tmp: str, items: List[Tuple[str, np.ndarray]], flags: List[b
 def _read_h5(path: PathLike) -> List[ParameterRecord]:
     h5py = _import_h5py(path)
     p = os.fspath(path)
-    if not os.path.exists(p):
-        raise ParameterFileError(f"{p}: no such file", path=path)
-    if os.path.isdir(p):
-        raise ParameterFileError(f"{p}: is a folder, not a file", path=path)
+    check_regular_file(path, PARAMETER_FILE_MAX_BYTES, "parameter file", ParameterFileError)
     found: List[Tuple[float, int, ParameterRecord]] = []
     try:
         with h5py.File(p, "r") as f:
@@ -532,6 +319,11 @@ def _read_h5(path: PathLike) -> List[ParameterRecord]:
                 if ds.dtype.kind not in "fiu":
                     raise ParameterFileError(
                         f"{p}: dataset {name} has dtype {ds.dtype}, expected float32", path=path)
+                # A dataset's shape is the file's word: bounded before its values are read.
+                if ds.ndim > PARAMETER_MAX_DIMS or math.prod(ds.shape) * 4 > PARAMETER_FILE_MAX_BYTES:
+                    raise ParameterFileError(
+                        f"{p}: dataset {name} has shape {ds.shape}, beyond a parameter's limits (at most "
+                        f"{PARAMETER_MAX_DIMS} dimensions and {PARAMETER_FILE_MAX_BYTES} bytes)", path=path)
                 data = np.asarray(ds[()], dtype=np.float32)
                 index = _int_attr(p, name, ds.attrs, "index")
                 need_grad = _int_attr(p, name, ds.attrs, "need_grad")
@@ -617,14 +409,14 @@ def save_checkpoint(path: PathLike, arrays: Mapping[str, Any], meta: Mapping[str
     try:
         atomic_write(path, write)
     except OSError as e:
-        raise CheckpointError(f"{p}: cannot write checkpoint: {e}", path=path) from e
+        raise CheckpointError(f"{p}: cannot write checkpoint: {e.strerror or e}", path=path) from e
 
 
 def load_checkpoint(path: PathLike) -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
     """Read a checkpoint written by save_checkpoint: (arrays, meta). The size
     and SHA-256 are verified before anything is parsed; a truncated, altered or
     foreign file raises CheckpointError."""
-    return _decode_checkpoint(path, _read_file(path, CheckpointError))
+    return _decode_checkpoint(path, _read_file(path, CheckpointError, CHECKPOINT_MAX_BYTES))
 
 
 def _decode_checkpoint(path: PathLike, data: bytes) -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:

@@ -279,7 +279,7 @@ def test_gzip_bomb_is_refused(tmp_path):
 
 def test_unreadable_file_is_a_dataset_error(tmp_path):
     (tmp_path / "dir.gz").mkdir()
-    with pytest.raises(ds.DatasetError, match="dir.gz: cannot read"):
+    with pytest.raises(ds.DatasetError, match="dir.gz: is a folder"):
         ds.read_idx(tmp_path / "dir.gz")
 
 

@@ -100,8 +100,8 @@ def test_bad_parameter_files_exit_1(root, params_file, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["evaluate", "--k", "0"], "k must be >= 1, got 0"),
-    (["evaluate", "--limit", "0"], "limit must be >= 1, got 0"),
+    (["evaluate", "--k", "0"], "argument --k: must be from 1 to"),
+    (["evaluate", "--limit", "0"], "argument --limit: must be from 1 to"),
     (["evaluate", "--dataset", "cifar"], "unknown data set 'cifar'"),
     (["generate", "--n", "0"], "n must be from 1 to 10000, got 0"),
     (["generate", "--steps", "1"], "steps must be from 2 to 100, got 1"),

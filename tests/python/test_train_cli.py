@@ -188,9 +188,9 @@ def test_resume_that_does_not_fit(root, small_run, tmp_path):
     # Settings that would change the numbers cannot change on resume.
     r = run_cli("train", "--data-dir", root, "--resume", out / "checkpoint.nnvckpt", "--latent", 9)
     assert r.returncode == 2 and "--latent 9 differs from the checkpoint's 8" in r.stderr
-    # A checkpoint already at --iterations has nothing to continue.
-    r = run_cli("train", "--data-dir", root, "--resume", out / "checkpoint.nnvckpt")
-    assert r.returncode == 2 and "the checkpoint is at iteration 30" in r.stderr
+    # A checkpoint past --iterations cannot go back (one at it finishes the run: test_hostile_cli).
+    r = run_cli("train", "--data-dir", root, "--resume", out / "checkpoint.nnvckpt", "--iterations", 20)
+    assert r.returncode == 2 and "the checkpoint is at iteration 30, past --iterations 20" in r.stderr
 
 
 def test_nonfinite_loss_exits_1(root, tmp_path):

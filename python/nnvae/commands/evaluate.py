@@ -16,17 +16,23 @@ from .. import set_num_threads, training
 from ..errors import NnvaeError, UsageError
 from ..data.load import DATA_DIR_HELP
 from ..files import atomic_text
+from ..inputs import INT32_MAX, integer
+
+# Importance samples per image: one image's k decoded rows (k x 784 floats,
+# a few arrays of them) take about 2 GB at this bound, 1000 times the usual k.
+K_MAX = 100_000
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", required=True, metavar="FILE", help="a .protobuf or .h5 parameter file")
-    p.add_argument("--k", type=int, default=100, help="importance samples per image (default 100)")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N test images")
-    p.add_argument("--seed", type=int, default=training.EVAL_SEED,
+    p.add_argument("--k", type=integer(1, K_MAX), default=100,
+                   help=f"importance samples per image (default 100, at most {K_MAX})")
+    p.add_argument("--limit", type=integer(1, INT32_MAX), metavar="N", help="only the first N test images")
+    p.add_argument("--seed", type=integer(0, 2 ** 32 - 1), default=training.EVAL_SEED,
                    help=f"seed of the samples (default {training.EVAL_SEED})")
     p.add_argument("--dataset", default="mnist", metavar="NAME", help="mnist (default) or fashion-mnist")
     p.add_argument("--data-dir", metavar="D", help=DATA_DIR_HELP)
-    p.add_argument("--threads", type=int, metavar="T", help="engine threads (default: all cores)")
+    p.add_argument("--threads", type=integer(1, INT32_MAX), metavar="T", help="engine threads (default: all cores)")
     p.add_argument("--json", metavar="FILE", help="also write the figures to this JSON file")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None)
@@ -38,21 +44,16 @@ def check_common(args) -> None:
 
     if args.dataset not in DATASETS:
         raise UsageError(f"unknown data set {args.dataset!r}: choose {' or '.join(DATASETS)}")
-    if args.threads is not None and args.threads < 1:
-        raise UsageError(f"threads must be >= 1, got {args.threads}")
-    if not 0 <= args.seed < 2 ** 32:
-        raise UsageError(f"seed must be in [0, 2**32), got {args.seed}")
+    if args.threads is not None:
+        try:  # set_num_threads owns the bound (what this machine can sensibly run)
+            set_num_threads(args.threads)
+        except ValueError as e:
+            raise UsageError(f"--threads {args.threads}: {e}") from None
 
 
 def run(args) -> int:
     check_common(args)
-    if args.k < 1:
-        raise UsageError(f"k must be >= 1, got {args.k}")
-    if args.limit is not None and args.limit < 1:
-        raise UsageError(f"limit must be >= 1, got {args.limit}")
     model = training.load_model(args.params)
-    if args.threads:
-        set_num_threads(args.threads)
     from ..datasets import load_dataset
 
     images, _ = load_dataset(args.dataset, "test", args.data_dir)

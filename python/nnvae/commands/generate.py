@@ -16,17 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import set_num_threads, training
+from .. import training
 from ..data.load import DATA_DIR_HELP
 from ..errors import NnvaeError, UsageError
+from ..inputs import INT32_MAX, integer
 from .evaluate import check_common
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", required=True, metavar="FILE", help="a .protobuf or .h5 parameter file")
     p.add_argument("--n", type=int, default=64, help="samples to draw (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="seed of z (default 0)")
-    p.add_argument("--interpolate", type=int, nargs=2, metavar=("A", "B"),
+    p.add_argument("--seed", type=integer(0, 2 ** 32 - 1), default=0, help="seed of z (default 0)")
+    p.add_argument("--interpolate", type=integer(-INT32_MAX, INT32_MAX), nargs=2, metavar=("A", "B"),
                    help="decode along the line from a test image of digit A to one of digit B instead")
     p.add_argument("--by-index", action="store_true",
                    help="--interpolate's A and B are test image indices, not digits")
@@ -35,7 +36,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="output picture (default samples.png / interpolation.png next to the parameter file)")
     p.add_argument("--dataset", default="mnist", metavar="NAME", help="mnist (default) or fashion-mnist")
     p.add_argument("--data-dir", metavar="D", help=DATA_DIR_HELP)
-    p.add_argument("--threads", type=int, metavar="T", help="engine threads (default: all cores)")
+    p.add_argument("--threads", type=integer(1, INT32_MAX), metavar="T", help="engine threads (default: all cores)")
 
 
 def run(args) -> int:
@@ -51,8 +52,6 @@ def run(args) -> int:
     if out.suffix.lower() != ".png":
         raise UsageError(f"--out must name a .png file, got {out}")
     model = training.load_model(args.params)
-    if args.threads:
-        set_num_threads(args.threads)
 
     if args.interpolate:
         from ..datasets import load_dataset

@@ -97,11 +97,13 @@ def parse_idx(data: bytes, name: str = "<bytes>", kind: Optional[str] = None,
 
 
 def read_bytes(path: Path) -> bytes:
-    """A file's bytes; DatasetError (kind "io") naming it when it cannot be read."""
-    try:
-        return Path(path).read_bytes()
-    except OSError as e:
-        raise DatasetError(f"{path}: cannot read: {e.strerror or e}", path=str(path), kind="io") from None
+    """A file's bytes; DatasetError (kind "io") naming it when it cannot be
+    read, is not a regular file (a FIFO, /dev/zero) or is larger than any
+    IDX file can be (MAX_DECOMPRESSED; checked before reading)."""
+    from ..inputs import read_bounded
+
+    return read_bounded(path, MAX_DECOMPRESSED, "data file",
+                        lambda message, path: DatasetError(message, path=path, kind="io"))
 
 
 def read_content(path: Path) -> bytes:

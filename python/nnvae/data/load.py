@@ -87,7 +87,9 @@ def search_dirs(spec: DatasetSpec, data_dir=None) -> List[Path]:
 
 def _file_in(folder: Path, fname: str) -> Optional[Path]:
     for candidate in (folder / (fname + ".gz"), folder / fname):
-        if candidate.is_file():
+        # Anything but a folder counts as there: a FIFO or a device under a
+        # data file's name is then refused by name when read, not re-fetched.
+        if candidate.exists() and not candidate.is_dir():
             return candidate
     return None
 

@@ -58,30 +58,109 @@ def save_training_checkpoint(path: Path, trainer, settings: dict, history: Dict[
 
 
 def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
-    """A checkpoint written by save_training_checkpoint; NnvaeError naming the
-    file when it is not one, or is incomplete."""
+    """A checkpoint written by save_training_checkpoint, checked field by
+    field (presence, type, range: the settings through VaeConfig's own
+    parsing); NnvaeError naming the file and the field otherwise."""
     from ..params_io import load_checkpoint
 
-    if not Path(path).is_file():
+    if "\0" not in str(path) and not Path(path).exists():
         raise NnvaeError(f"{path}: no such checkpoint file")
     arrays, meta = load_checkpoint(path)
     if meta.get("format") != CHECKPOINT_FORMAT or meta.get("version") != CHECKPOINT_VERSION:
         raise NnvaeError(f"{path}: not an nnvae training checkpoint (format {meta.get('format')!r}, "
                          f"version {meta.get('version')!r})")
+
+    def bad(field: str, problem: str) -> NnvaeError:
+        return NnvaeError(f"{path}: checkpoint field {field} {problem}")
+
+    def entry(mapping: dict, key: str, where: str, kinds: tuple, kind_name: str):
+        if key not in mapping:
+            raise bad(f"{where}{key}", "is missing")
+        value = mapping[key]
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise bad(f"{where}{key}", f"is {type(value).__name__} {_short(value)}, expected {kind_name}")
+        return value
+
+    def array(name: str, kinds: str):
+        if name not in arrays:
+            raise bad(name, "is missing")
+        a = arrays[name]
+        if a.ndim != 1 or a.dtype.kind not in kinds:
+            raise bad(name, f"is a {a.dtype} array of shape {a.shape}, expected a 1-D "
+                            f"{'integer' if kinds == 'iu' else 'float'} array")
+        return a
+
+    settings = entry(meta, "settings", "", (dict,), "an object")
+    for key in ("state", "adam_t"):
+        entry(meta, key, "", (dict,), "an object")
+    elapsed = entry(meta, "elapsed_seconds", "", (int, float), "a number")
+    if not 0 <= elapsed < float("inf"):
+        raise bad("elapsed_seconds", f"is {elapsed}, expected a finite number >= 0")
+
+    # Settings: every VaeConfig field, of its kind, set through the field
+    # table's text parsing (which owns the ranges), then validated as a whole.
+    from ..datasets import DATASETS
+    cfg = _core.VaeConfig()
+    kinds = {"int": ((int,), "an integer"), "float": ((int, float), "a number"), "choice": ((str,), "a string"),
+             "str": ((str,), "a string")}
+    known = {"dataset"}
+    for f in _core.VaeConfig.fields():
+        known.add(f["name"])
+        value = entry(settings, f["name"], "settings.", *kinds.get(f["kind"], ((object,), "a value")))
+        try:
+            cfg.update({f["name"]: str(value)})
+        except (ValueError, TypeError) as e:
+            raise bad(f"settings.{f['name']}", f"is out of range: {e}") from None
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise bad(f"settings.{unknown[0]}", "is not a setting of this nnvae")
+    if "dataset" in settings and settings["dataset"] not in DATASETS:
+        raise bad("settings.dataset", f"is {_short(settings['dataset'])}, expected one of {', '.join(DATASETS)}")
     try:
-        params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
-        solver = {}
-        for name, t in meta["adam_t"].items():
-            prefix = f"adam/{name}/"
-            st = _core.SolverState()
-            st.arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-            st.t = int(t)
-            solver[name] = st
-        state = _core.TrainerState.from_dict(dict(meta["state"], order=arrays["state/order"]))
-        history = {"iteration": [int(v) for v in arrays["history/iteration"]],
-                   "train_loss": [float(v) for v in arrays["history/train_loss"]],
-                   "val_loss": [float(v) for v in arrays["history/val_loss"]]}
-        return TrainingCheckpoint(params, solver, state, dict(meta["settings"]), history,
-                                  float(meta.get("elapsed_seconds", 0.0)))
-    except (KeyError, TypeError, ValueError) as e:
-        raise NnvaeError(f"{path}: incomplete training checkpoint: {type(e).__name__}: {e}") from None
+        cfg.validate()
+    except ValueError as e:
+        raise bad("settings", f"do not make a valid run: {e}") from None
+
+    # The loop's state: the fields and kinds of TrainerState's own table.
+    stored_state = dict(meta["state"])
+    for key, default in _core.TrainerState().to_dict().items():
+        if key == "order":
+            continue
+        kind = (int,) if isinstance(default, int) else (int, float) if isinstance(default, float) else (str,)
+        value = entry(stored_state, key, "state.", kind, "an integer" if kind == (int,) else "a number"
+                      if float in kind else "a string")
+        if kind == (int,) and not -2 ** 63 <= value < 2 ** 63:
+            raise bad(f"state.{key}", f"is {value}, beyond a 64-bit integer")
+    order = array("state/order", "iu")
+    history = {"iteration": array("history/iteration", "iu"), "train_loss": array("history/train_loss", "f"),
+               "val_loss": array("history/val_loss", "f")}
+    if len({len(v) for v in history.values()}) != 1:
+        raise bad("history", "has arrays of different lengths " + str([len(v) for v in history.values()]))
+
+    params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
+    if not params:
+        raise bad("param/*", "is missing: the checkpoint holds no parameters")
+    solver = {}
+    for name in meta["adam_t"]:
+        t = entry(meta["adam_t"], name, "adam_t.", (int,), "an integer")
+        if not 0 <= t < 2 ** 63:
+            raise bad(f"adam_t.{name}", f"is {t}, expected a step count >= 0")
+        prefix = f"adam/{name}/"
+        st = _core.SolverState()
+        st.arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        st.t = t
+        solver[name] = st
+    try:
+        state = _core.TrainerState.from_dict(dict(stored_state, order=order))
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
+        raise bad("state", f"is invalid: {e}") from None
+    return TrainingCheckpoint(params, solver, state, dict(settings),
+                              {"iteration": [int(v) for v in history["iteration"]],
+                               "train_loss": [float(v) for v in history["train_loss"]],
+                               "val_loss": [float(v) for v in history["val_loss"]]},
+                              float(elapsed))
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -18,7 +18,8 @@ from typing import Dict, List, Optional, TextIO
 
 from .. import _core
 from ..errors import NnvaeError, UsageError
-from ..files import atomic_text
+from ..files import LineLog, atomic_text
+from ..params_io import CheckpointError
 from .checkpoint import CHECKPOINT_NAME, TrainingCheckpoint, save_training_checkpoint
 from .progress import ProgressBar
 
@@ -32,6 +33,9 @@ def empty_history() -> Dict[str, List]:
 
 def start_trainer(cfg, train_images, test_images, saved: Optional[TrainingCheckpoint], resume_path):
     """A VaeTrainer on the images, set to the checkpoint's point when given."""
+    if saved is not None and saved.state.iteration > cfg.iterations:
+        raise UsageError(f"the checkpoint is at iteration {saved.state.iteration}, past "
+                         f"--iterations {cfg.iterations}: ask for at least as many to continue")
     trainer = _core.VaeTrainer(cfg, train_images, test_images)
     if saved is None:
         return trainer
@@ -41,9 +45,6 @@ def start_trainer(cfg, train_images, test_images, saved: Optional[TrainingCheckp
         trainer.state = saved.state
     except (ValueError, TypeError) as e:
         raise NnvaeError(f"{resume_path}: the checkpoint does not fit this run: {e}") from None
-    if trainer.iteration >= cfg.iterations:
-        raise UsageError(f"the checkpoint is at iteration {trainer.iteration}, which reaches "
-                         f"--iterations {cfg.iterations}: ask for more to continue")
     return trainer
 
 
@@ -62,37 +63,51 @@ def train(trainer, folder: Path, settings: dict, history: Dict[str, list], elaps
     lines and appending them to `history`; returns the total training
     seconds (`elapsed` before this session included). A Ctrl-C saves a
     checkpoint and raises KeyboardInterrupt saying how to resume; a
-    non-finite loss raises NnvaeError naming the last good checkpoint."""
+    non-finite loss, or a file that cannot be written (disk full), raises
+    NnvaeError naming the last good checkpoint. log.txt and losses.csv grow
+    by whole lines only. A trainer already at `iterations` (a run whose
+    final phase was interrupted) trains no further."""
     iterations = settings["iterations"]
     ckpt_path = folder / CHECKPOINT_NAME
     log_path, csv_path = folder / LOG_NAME, folder / LOSSES_NAME
-    # The monitored losses before the resume point are kept; log.txt grows.
-    write_losses_csv(csv_path, history)
     start_it = trainer.iteration
+    last_ckpt = (start_it, Path(resume_path)) if resume_path else None
     what = f"resumed from {resume_path} at iteration {start_it}" if resume_path else "new run"
+    if start_it >= iterations:
+        what = f"finishing {resume_path}: training reached iteration {start_it} already"
     bar = ProgressBar(err, iterations, start_it, progress)
+    try:
+        # The monitored losses before the resume point are kept; log.txt grows.
+        write_losses_csv(csv_path, history)
+        log, csv_file = LineLog(log_path), LineLog(csv_path)
+        log.line(f"# {what}: {json.dumps(settings, sort_keys=True)}")
+    except OSError as e:
+        raise NnvaeError(_write_failure(_reason(e), last_ckpt)) from None
 
-    with open(log_path, "a", encoding="utf-8") as log, open(csv_path, "a", encoding="utf-8") as csv_file:
-        log.write(f"# {what}: {json.dumps(settings, sort_keys=True)}\n")
-        log.flush()
+    with log, csv_file:
+        write_failed: List[OSError] = []
+        # Ctrl-C (or a failed log write) asks the C++ loop to stop before its
+        # next step (checked there through should_stop); a second Ctrl-C
+        # interrupts at once.
+        stop_requested: list = []
 
         def on_monitor(iteration: int, tloss: float, vloss: float) -> None:
             line = _core.vae_format_monitor_line(iteration, tloss, vloss)
-            bar.clear()
-            print(line, file=out, flush=True)
-            log.write(line + "\n")
-            log.flush()
-            csv_file.write(f"{iteration},{tloss:.6f},{vloss:.6f}\n")
-            csv_file.flush()
             history["iteration"].append(iteration)
             history["train_loss"].append(tloss)
             history["val_loss"].append(vloss)
+            bar.clear()
+            print(line, file=out, flush=True)
+            if write_failed:
+                return
+            try:
+                log.line(line)
+                csv_file.line(f"{iteration},{tloss:.6f},{vloss:.6f}")
+            except OSError as e:  # the loop stops before its next step; the checkpoint keeps the history
+                write_failed.append(e)
+                stop_requested.append("write failed")
+                return
             bar.show(iteration + 1, tloss, vloss)
-
-        last_ckpt = (start_it, Path(resume_path)) if resume_path else None
-        # Ctrl-C asks the C++ loop to stop before its next step (checked there
-        # through should_stop); a second Ctrl-C interrupts at once.
-        stop_requested = []
 
         def on_sigint(signum, frame):
             if stop_requested:
@@ -115,17 +130,43 @@ def train(trainer, folder: Path, settings: dict, history: Dict[str, list], elaps
                              if last_ckpt else "no checkpoint had been saved yet")
                     raise NnvaeError(f"the training loss became {r['bad_loss']} at iteration {r['iteration']}; "
                                      f"stopped ({where}); try a smaller --learning-rate")
-                save_training_checkpoint(ckpt_path, trainer, settings, history, run_time)
+                try:
+                    save_training_checkpoint(ckpt_path, trainer, settings, history, run_time)
+                except CheckpointError as e:
+                    bar.done()
+                    cause = e.__cause__ if isinstance(e.__cause__, OSError) else e
+                    raise NnvaeError(_write_failure(f"cannot write {ckpt_path} at iteration {trainer.iteration}: "
+                                                    f"{cause.strerror if isinstance(cause, OSError) else cause}",
+                                                    last_ckpt)) from None
                 last_ckpt = (trainer.iteration, ckpt_path)
+                if write_failed:
+                    bar.done()
+                    raise NnvaeError(_write_failure(_reason(write_failed[0]), last_ckpt))
                 if r["reason"] != "finished":
                     bar.done()
                     msg = (f"interrupted at iteration {trainer.iteration}; checkpoint saved to {ckpt_path}; "
                            f"continue with: nnvae-train --resume {ckpt_path}")
                     print(msg, file=err, flush=True)
-                    log.write(f"# {msg}\n")
+                    try:
+                        log.line(f"# {msg}")
+                    except OSError:
+                        pass
                     raise KeyboardInterrupt(msg)
             bar.done()
         finally:
             if old_handler is not None:
                 signal.signal(signal.SIGINT, old_handler)
     return elapsed + time.monotonic() - t0
+
+
+def _reason(e: OSError) -> str:
+    return f"cannot write {e.filename}: {e.strerror or e}" if e.filename else f"cannot write: {e.strerror or e}"
+
+
+def _write_failure(what: str, last_ckpt) -> str:
+    """One line for a file of the run that could not be written (disk full,
+    permissions), naming the last good checkpoint and how to go on."""
+    if last_ckpt is None:
+        return f"{what}; no checkpoint had been saved yet"
+    return (f"{what}; the last good checkpoint, at iteration {last_ckpt[0]}, is {last_ckpt[1]}: free some space "
+            f"and continue with: nnvae-train --resume {last_ckpt[1]}")

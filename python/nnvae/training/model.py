@@ -32,7 +32,7 @@ def load_model(path) -> VaeModel:
     """The VAE held in a parameter file (.protobuf / .h5)."""
     from ..params_io import load_parameters
 
-    if not Path(path).is_file():
+    if "\0" not in str(path) and not Path(path).exists():  # the reader names folders, FIFOs, devices
         raise NnvaeError(f"{path}: no such parameter file")
     try:
         return VaeModel(load_parameters(path), str(path))

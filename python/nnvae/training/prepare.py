@@ -122,7 +122,11 @@ def fit_to_data(cfg, epochs: Optional[int], n_train: int, n_test: int) -> int:
         raise UsageError(str(e)) from None
     per_epoch = n_train // cfg.batch_size
     if epochs is not None:
-        cfg.iterations = epochs * per_epoch
+        try:  # through the field table's parsing, which owns the range of --iterations
+            cfg.update({"iterations": str(epochs * per_epoch)})
+        except ValueError as e:
+            raise UsageError(f"--epochs {epochs}: {epochs * per_epoch} iterations of {per_epoch} per epoch are "
+                             f"more than a run can have ({e})") from None
     return per_epoch
 
 
@@ -137,9 +141,13 @@ def new_run_folder(root: Path = Path("runs")) -> Path:
 
 
 def prepare_folder(folder: Path) -> None:
-    """Create `folder` and prove it writable (NnvaeError naming it if not)."""
+    """Create `folder` and prove it writable (NnvaeError naming it if not);
+    remove the temporary files of writes whose process was killed."""
+    from ..files import remove_stale_temps
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(folder)
         probe = folder / f".write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()

@@ -11,6 +11,9 @@ from typing import Optional, TextIO
 import numpy as np
 
 from .. import _core
+from ..errors import NnvaeError
+from ..files import LineLog
+from ..params_io import ParameterFileError
 from .checkpoint import CHECKPOINT_NAME, load_training_checkpoint
 from .finish import METRICS_NAME, evaluate_run, save_parameter_files, save_pictures
 from .loop import LOG_NAME, LOSSES_NAME, empty_history, start_trainer, train
@@ -47,13 +50,22 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
     saved = load_training_checkpoint(Path(o.resume)) if o.resume else None
     cfg, dataset = run_settings(o, saved)
     folder = Path(o.out) if o.out else (Path(o.resume).parent if o.resume else new_run_folder())
+    created = not folder.exists()
     prepare_folder(folder)
     print(f"run folder: {folder}", file=out, flush=True)
 
-    if train_images is None:
-        train_images, test_images = _load_images(dataset, o.data_dir, o.download)
-    per_epoch = fit_to_data(cfg, o.epochs, len(train_images), len(test_images))
-    trainer = start_trainer(cfg, train_images, test_images, saved, o.resume)
+    try:
+        if train_images is None:
+            train_images, test_images = _load_images(dataset, o.data_dir, o.download)
+        per_epoch = fit_to_data(cfg, o.epochs, len(train_images), len(test_images))
+        trainer = start_trainer(cfg, train_images, test_images, saved, o.resume)
+    except BaseException:
+        if created:  # nothing was trained: leave no empty run folder behind
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        raise
     # The trainer holds its own uint8 copy; ours would only add 47 MB to the
     # process (nnvae-train stays under 200 MB resident).
     del train_images
@@ -66,11 +78,29 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
     progress = progress and not o.quiet
 
     start_it = trainer.iteration
+    if start_it >= cfg.iterations:  # an interrupted final phase: only that is done again
+        print(f"the checkpoint reaches iteration {start_it} of {cfg.iterations} already: finishing the run "
+              f"(parameter files, evaluation, pictures)", file=chatter, flush=True)
     t0 = time.monotonic()
     train_seconds = train(trainer, folder, settings, history, saved.elapsed if saved else 0.0, o.resume,
                           o.checkpoint_every, chatter, err, progress)
     session_seconds = time.monotonic() - t0
 
+    try:
+        return _finish(o, folder, trainer, cfg, settings, history, saved, start_it, per_epoch, train_seconds,
+                       session_seconds, test_images, out, err, chatter, progress)
+    except (OSError, ParameterFileError) as e:
+        # Training is done and its checkpoint written: only the final phase is to be redone.
+        reason = e if isinstance(e, ParameterFileError) else f"cannot write {e.filename}: {e.strerror or e}"
+        ckpt = folder / CHECKPOINT_NAME
+        raise NnvaeError(f"{reason}; the training itself is saved in {ckpt} (iteration {trainer.iteration}): free "
+                         f"some space and finish the run with: nnvae-train --resume {ckpt}") from None
+
+
+def _finish(o, folder, trainer, cfg, settings, history, saved, start_it, per_epoch, train_seconds,
+            session_seconds, test_images, out, err, chatter, progress) -> dict:
+    """The final phase: parameter files, evaluation with metrics.json,
+    pictures, the result line in log.txt."""
     model = trainer.model()
     written = save_parameter_files(folder, model.parameters())
     if saved is None:
@@ -92,8 +122,8 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
     metrics = evaluate_run(folder, model, test_images, facts, history, o.eval_batch_size, out, err, progress)
     if o.pictures:
         written += save_pictures(folder, model, test_images, history, cfg.seed)
-    with open(folder / LOG_NAME, "a", encoding="utf-8") as f:
-        f.write(f"# test negative ELBO: {metrics['test_negative_elbo']:.6f}\n")
+    with LineLog(folder / LOG_NAME) as log:
+        log.line(f"# test negative ELBO: {metrics['test_negative_elbo']:.6f}")
     names = [p.name for p in written] + [METRICS_NAME, CHECKPOINT_NAME, LOSSES_NAME, LOG_NAME]
     print(f"wrote {', '.join(names)} in {folder}", file=chatter, flush=True)
     return metrics
