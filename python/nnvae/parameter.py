@@ -10,6 +10,7 @@ Names join scopes with "/". The parameters themselves live in the engine
 """
 import contextvars
 from collections import OrderedDict
+from types import MappingProxyType
 from contextlib import contextmanager
 
 import numpy as np
@@ -19,6 +20,7 @@ from . import _core
 __all__ = [
     "parameter_scope",
     "get_current_parameter_scope",
+    "current_scope_path",
     "get_parameters",
     "get_parameter",
     "get_parameter_or_create",
@@ -32,10 +34,34 @@ __all__ = [
 _scope_stack = contextvars.ContextVar("nnvae_parameter_scope", default=())
 
 
-def get_current_parameter_scope():
+def current_scope_path():
     """The current scope as a path ("" at the top level, "enc/fc1" inside
     parameter_scope("enc") and parameter_scope("fc1")), for this thread."""
     return "/".join(_scope_stack.get())
+
+
+def get_current_parameter_scope():
+    """The current scope as NNabla gives it: a mapping of each name one level
+    down to either a parameter (Variable) or a nested mapping (a scope), in
+    creation order. Here it is a read-only snapshot (NNabla hands out its
+    live dictionary; writing into this one raises TypeError)."""
+    prefix = current_scope_path()
+    prefix = prefix + "/" if prefix else ""
+    tree = OrderedDict()
+    for name, var in _core._parameters():
+        if not name.startswith(prefix):
+            continue
+        *scopes, leaf = name[len(prefix):].split("/")
+        node = tree
+        for part in scopes:
+            node = node.setdefault(part, OrderedDict())
+        node[leaf] = var
+
+    def freeze(node):
+        return MappingProxyType(OrderedDict((k, freeze(v) if isinstance(v, OrderedDict) else v)
+                                            for k, v in node.items()))
+
+    return freeze(tree)
 
 
 def _check_name(name, where):
@@ -46,7 +72,7 @@ def _check_name(name, where):
 
 
 def _full_name(name):
-    scope = get_current_parameter_scope()
+    scope = current_scope_path()
     return f"{scope}/{name}" if scope else name
 
 
@@ -75,7 +101,7 @@ def get_parameters(params=None, path="", grad_only=True):
     if params is not None or path != "":
         raise ValueError("get_parameters: params= and path= are not supported by nnvae; leave the defaults "
                          "(use parameter_scope to select a sub-tree)")
-    scope = get_current_parameter_scope()
+    scope = current_scope_path()
     prefix = scope + "/" if scope else ""
     params = OrderedDict()
     for name, var in _core._parameters():
@@ -154,7 +180,7 @@ def clear_parameters():
     Variables already held elsewhere keep working; they are just forgotten.
     Inside a parameter_scope NNabla removes only that scope's parameters,
     which nnvae cannot do yet: there it raises instead of clearing more."""
-    scope = get_current_parameter_scope()
+    scope = current_scope_path()
     if scope:
         raise ValueError(f"clear_parameters: inside parameter_scope {scope!r} NNabla clears only that scope's "
                          f"parameters, which nnvae does not support; call it at the top level (clears all)")

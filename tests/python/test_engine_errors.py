@@ -208,7 +208,7 @@ def test_state_is_intact_after_errors():
     for _, fn, _ in SHAPE_ERRORS:
         with pytest.raises(ValueError):
             fn()
-    assert nnvae.parameter.get_current_parameter_scope() == ""
+    assert nnvae.parameter.current_scope_path() == ""
     x = var((2, 2), need_grad=True)
     y = F.sum(x * x)
     y.forward()

@@ -334,7 +334,7 @@ def test_pf_affine_scopes_nest_and_parameters_are_reused():
     with nnvae.parameter_scope("vae"):
         with nnvae.parameter_scope("enc"):
             PF.affine(x, 3)
-            assert nnvae.parameter.get_current_parameter_scope() == "vae/enc"
+            assert nnvae.parameter.current_scope_path() == "vae/enc"
         PF.affine(x, 4, name="dec")
         PF.affine(x, 2, base_axis=1, with_bias=False, name="head")
         # Inside a scope names are relative to it, as in NNabla.
@@ -344,7 +344,7 @@ def test_pf_affine_scopes_nest_and_parameters_are_reused():
         y = PF.affine(x, 4, name="dec")  # reused, not re-created
         np.testing.assert_array_equal(nnvae.get_parameters()["dec/affine/W"].d, w_before)
         assert y.shape == (2, 4)
-    assert nnvae.parameter.get_current_parameter_scope() == ""
+    assert nnvae.parameter.current_scope_path() == ""
     params = nnvae.get_parameters()
     assert [(k, v.shape) for k, v in params.items()] == [
         ("vae/enc/affine/W", (6, 3)), ("vae/enc/affine/b", (3,)), ("vae/dec/affine/W", (6, 4)),
@@ -360,7 +360,7 @@ def test_parameter_scope_is_left_on_error():
     with pytest.raises(RuntimeError):
         with nnvae.parameter_scope("a"):
             raise RuntimeError("boom")
-    assert nnvae.parameter.get_current_parameter_scope() == ""
+    assert nnvae.parameter.current_scope_path() == ""
 
 
 def test_pf_affine_initializers():

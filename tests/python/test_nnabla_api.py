@@ -143,6 +143,7 @@ NOT_IN_NNABLA = {
     "S.Solver",  # NNabla's solver class is nnabla.solver.Solver, not exported by nnabla.solvers
     "F.sqrt", "F.square", "F.neg", "F.sub_scalar", "F.div_scalar", "F.log1p", "F.expm1", "F.matmul",
     "I.Initializer",  # NNabla's base class takes no parameters worth comparing
+    "P.current_scope_path",  # the current scope as a "a/b" string
 }
 SUBMODULES = {"nn.functions", "nn.parametric_functions", "nn.solvers", "nn.random"}
 # Classes whose constructor NNabla does not expose to inspect (Cython); their
@@ -359,6 +360,19 @@ def test_set_parameters_retain_state():
     solver.set_parameters(OrderedDict(params), reset=False, retain_state=False)
     assert all(s.t == 0 for s in solver.get_states().values())
     assert list(solver.get_parameters()) == list(params)
+
+
+def test_current_parameter_scope_is_a_mapping_as_in_nnabla():
+    x = nnvae.Variable((2, 3))
+    with nnvae.parameter_scope("b"):
+        PF.affine(x, 2, name="c")
+        scope = nnvae.get_current_parameter_scope()
+        assert list(scope) == ["c"] and list(scope["c"]) == ["affine"]
+        assert scope["c"]["affine"]["W"] is not None and scope["c"]["affine"]["W"].shape == (3, 2)
+        assert nnvae.parameter.current_scope_path() == "b"
+        with pytest.raises(TypeError):
+            scope["d"] = 1  # a snapshot: writes would not reach the directory
+    assert list(nnvae.get_current_parameter_scope()) == ["b"]
 
 
 def test_random_seed_repeats_numbers():
