@@ -3,6 +3,7 @@
 // accumulation (gradcheck.hpp), and the shape errors, naming the shapes.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <nnvae/nnvae.hpp>
 
 #include "check.hpp"
@@ -499,6 +500,48 @@ TEST(batch_matmul_values_gradients_errors) {
   CHECK_THROWS_WITH(f::batch_matmul(leaf({2, 3}, iota(6)), leaf({3, 2}, iota(6))), "batch_matmul: inputs need >= 3 axes");
   CHECK_THROWS_WITH(f::batch_matmul(a, leaf({1, 2, 3, 2}, iota(12))), "a and b need the same number of axes");
   CHECK_THROWS_WITH(f::batch_matmul(a, leaf({3, 3, 2}, iota(18))), "batch_matmul (batch axes of a (2, 2, 3), b (3, 3, 2)): shapes (2,) and (3,) cannot be broadcast");
+}
+
+// --- what backward reads ---------------------------------------------------------------------------
+
+// Each function behind an intermediate variable: forward(clear_no_need_grad)
+// frees the intermediate inputs backward says it does not read, and the
+// gradients still equal those of a plain forward and backward.
+TEST(clear_no_need_grad_keeps_what_backward_reads) {
+  using Build = std::function<CgVariablePtr(CgVariablePtr)>;
+  const std::vector<std::pair<const char*, Build>> cases = {
+      {"leaky_relu", [](CgVariablePtr h) { return f::leaky_relu(h, 0.2); }},
+      {"sqrt", [](CgVariablePtr h) { return f::sqrt(f::add_scalar(h, 3.0)); }},
+      {"clip_by_value", [](CgVariablePtr h) { return f::clip_by_value(h, -0.5, 0.5); }},
+      {"pow2", [](CgVariablePtr h) { return f::pow2(f::add_scalar(h, 3.0), h); }},
+      {"maximum2", [](CgVariablePtr h) { return f::maximum2(h, f::mul_scalar(h, -1.0)); }},
+      {"concatenate", [](CgVariablePtr h) { return f::concatenate({h, f::mul_scalar(h, 2.0)}, 0); }},
+      {"stack", [](CgVariablePtr h) { return f::stack({h, h}, 1); }},
+      {"split", [](CgVariablePtr h) { return f::split(h, 1)[1]; }},
+      {"slice", [](CgVariablePtr h) { return f::slice(h, {0, 3}, {2, 0}, {1, -1}); }},
+      {"transpose", [](CgVariablePtr h) { return f::transpose(h, {1, 0}); }},
+      {"broadcast", [](CgVariablePtr h) { return f::broadcast(h, {2, 2, 4}); }},
+      {"softmax", [](CgVariablePtr h) { return f::softmax(h); }},
+      {"log_softmax", [](CgVariablePtr h) { return f::log_softmax(h, 0); }},
+      {"softmax_cross_entropy", [](CgVariablePtr h) { return f::softmax_cross_entropy(h, leaf({2, 1}, {3, 0}, false)); }},
+      {"binary_cross_entropy",
+       [](CgVariablePtr h) { return f::binary_cross_entropy(f::sigmoid(h), f::sigmoid(f::mul_scalar(h, 0.5))); }},
+      {"dropout", [](CgVariablePtr h) { return f::dropout(h, 0.0, 3); }},
+      {"max", [](CgVariablePtr h) { return f::max(h, {1}, true); }},
+      {"batch_matmul",
+       [](CgVariablePtr h) { return f::batch_matmul(f::reshape(h, {1, 2, 4}, false), f::reshape(h, {1, 4, 2}, false)); }},
+  };
+  for (auto& [name, build] : cases) {
+    std::vector<std::vector<float>> grads;
+    for (bool clear : {false, true}) {
+      auto x = leaf({2, 4}, {-1.3f, 0.2f, 0.7f, -0.4f, 1.1f, -0.9f, 0.35f, 0.05f});
+      auto y = f::sum(build(f::mul_scalar(x, 1.5)));
+      y->forward(false, clear);
+      backward_ones(y);
+      grads.push_back(grad_of(x));
+    }
+    if (grads[0] != grads[1]) FAIL_AT(name << ": the gradient after forward(clear_no_need_grad) differs");
+  }
 }
 
 NNVAE_TEST_MAIN()
