@@ -6,6 +6,8 @@
 //   train_vae DATA_DIR [--iterations N] [--batch-size B] ... (every setting
 //             of nnvae/vae/config.hpp's table, `train_vae --help` lists them)
 //   train_vae --data-dir DATA_DIR ...
+//   ... [--save FILE]  where the trained parameters go, as NNabla's .protobuf
+//                      [parameters.protobuf]
 //
 // DATA_DIR means what --data-dir means for nnvae-train: the folder holding
 // mnist/ (DATA_DIR/mnist is read when it holds the files), or the folder of
@@ -18,6 +20,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "nnvae/parameter_file.hpp"
 #include "nnvae/vae/idx.hpp"
 #include "nnvae/vae.hpp"
 
@@ -26,6 +29,8 @@ namespace {
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+constexpr const char* kDefaultSave = "parameters.protobuf";
 
 // "usage: train_vae DATA_DIR [--iterations N] ..." with one line per
 // setting of the configuration table and its default.
@@ -44,6 +49,7 @@ std::string usage() {
     if (!choices.empty()) choices += "}";
     u += "  --" + f.flag + " " + f.metavar + choices + "\n      " + f.help + " [" + f.get(defaults) + "]\n";
   }
+  u += "  --save FILE\n      where the trained parameters go (NNabla's .protobuf) [" + std::string(kDefaultSave) + "]\n";
   return u;
 }
 
@@ -90,6 +96,7 @@ int run(int argc, char** argv) {
   using namespace nnvae::vae;
   VaeConfig cfg;
   std::string folder;
+  std::string save_path = kDefaultSave;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-h" || a == "--help") {
@@ -105,6 +112,13 @@ int run(int argc, char** argv) {
       continue;
     }
     if (i + 1 >= argc) throw UsageError(a + " needs a value");
+    if (a == "--save") {
+      save_path = argv[++i];
+      const std::string suffix = ".protobuf";
+      if (save_path.size() <= suffix.size() || save_path.compare(save_path.size() - suffix.size(), suffix.size(), suffix))
+        throw UsageError("--save " + save_path + ": the file name must end in .protobuf (NNabla's parameter file)");
+      continue;
+    }
     const nnvae::vae::ConfigField* field = nullptr;
     for (const auto& f : config_fields())
       if (a == "--" + f.flag) field = &f;
@@ -148,6 +162,8 @@ int run(int argc, char** argv) {
   std::printf("trained %lld iterations in %.1f s (%.0f images/s)\n", static_cast<long long>(result.iteration),
               seconds, result.iteration * cfg.batch_size / seconds);
   std::printf("test negative ELBO: %.4f nats (%lld images)\n", nelbo, static_cast<long long>(test_images.count));
+  nnvae::save_parameters(trainer.parameters(), save_path);
+  std::printf("saved the parameters to %s\n", save_path.c_str());
   return 0;
 }
 
