@@ -279,8 +279,9 @@ def test_reshape_unlinked_persistent_parent():
     x = nnvae.Variable.from_numpy_array(np.arange(6, dtype=np.float32).reshape(2, 3), need_grad=True)
     y = x.reshape((3, 2))
     assert y.parent is not None and y.parent.name.lower() == "reshape"
-    F.sum(y * y).forward()
-    F.sum(y * y).backward()
+    loss = F.sum(y * y)
+    loss.forward()
+    loss.backward()
     np.testing.assert_allclose(x.g, 2 * x.d)
     u = x.reshape((6,), unlink=True)
     assert u.parent is None and u.need_grad and u.shape == (6,)
