@@ -43,9 +43,9 @@ def _run(parser, args):
     try:
         return int(args.func(args) or 0)
     except UsageError as e:
-        parser.exit(2, f"{parser.prog}: error: {e}\n")
+        parser.exit(2, f"{parser.prog}: error: {_one_line(e)}\n")
     except NnvaeError as e:
-        parser.exit(1, f"{parser.prog}: error: {e}\n")
+        parser.exit(1, f"{parser.prog}: error: {_one_line(e)}\n")
     except KeyboardInterrupt:
         parser.exit(130, f"{parser.prog}: interrupted\n")
     except (MemoryError, OSError) as e:  # out of memory, or a read/write the command did not expect to fail
@@ -58,7 +58,8 @@ def _run(parser, args):
 
 
 def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split())[:500]
+    """The message on one line (a library's text may span several)."""
+    return " ".join(part.strip() for part in str(e).splitlines() if part.strip())
 
 
 def main(argv=None):

@@ -104,11 +104,11 @@ def remove_stale_temps(folder: PathLike, name: Optional[str] = None) -> List[Pat
         names = os.listdir(folder if os.fspath(folder) else ".")
     except OSError:
         return removed
-    for name in names:
-        m = _TEMP_NAME.match(name)
+    for entry in names:
+        m = _TEMP_NAME.match(entry)
         if m is None or (name is not None and m.group("name") != name) or _pid_alive(int(m.group("pid"))):
             continue
-        path = Path(os.fspath(folder)) / name
+        path = Path(os.fspath(folder)) / entry
         try:
             if path.is_file() and not path.is_symlink():
                 path.unlink()

@@ -206,7 +206,9 @@ def save_parameters(path: PathLike, params: Mapping[str, Any], need_grad: Any = 
     except NnvaeError:
         raise
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as e:  # h5py's too
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+        # h5py's OSError carries errno but a many-line text: the errno's text suffices.
+        reason = (os.strerror(e.errno) if isinstance(e, OSError) and e.errno
+                  else " ".join(str(e).split()))
         raise ParameterFileError(f"{os.fspath(path)}: cannot write parameters: {reason}", path=path) from e
 
 

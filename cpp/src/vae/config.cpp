@@ -1,6 +1,7 @@
 #include "nnvae/vae/config.hpp"
 
 #include "nnvae/vae/model.hpp"
+#include "nnvae/checked.hpp"
 #include "nnvae/threads.hpp"
 
 #include <cerrno>
@@ -21,6 +22,33 @@ GraphMode parse_graph_mode(const std::string& name) {
 
 std::string graph_mode_name(GraphMode mode) { return mode == GraphMode::static_graph ? "static" : "dynamic"; }
 
+namespace {
+
+std::string gib(int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / (1 << 30));
+  return buf;
+}
+
+// Training holds four floats per parameter: its value, its gradient and
+// Adam's two moments. A model whose four copies alone exceed this machine's
+// memory is refused before any of it is allocated (each array might fit on
+// its own, and the system would only kill the process later).
+void check_training_memory(int latent, int hidden) {
+  int64_t count = 0;
+  for (const Layer& l : vae_layers(latent, hidden))
+    count += checked_mul(l.n_in, l.n_out, "layer " + l.name) + l.n_out;
+  const int64_t need = float_bytes(checked_mul(count, 4, "the model's parameters, gradients and Adam moments"));
+  const int64_t have = physical_memory_bytes();
+  if (have > 0 && need > have)
+    throw std::invalid_argument("latent " + std::to_string(latent) + " and hidden " + std::to_string(hidden) +
+                                " make " + std::to_string(count) + " parameters; training them needs " + gib(need) +
+                                " (value, gradient and Adam's two moments of each), more than this machine's " +
+                                gib(have) + " of memory");
+}
+
+}  // namespace
+
 void VaeConfig::validate(int64_t n_train, int64_t n_test) const {
   auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
   if (iterations < 1) fail("iterations must be >= 1, got " + std::to_string(iterations));
@@ -35,6 +63,7 @@ void VaeConfig::validate(int64_t n_train, int64_t n_test) const {
     fail("Adam betas must be in [0, 1), got " + std::to_string(beta1) + " and " + std::to_string(beta2));
   if (!(eps > 0)) fail("Adam eps must be > 0, got " + std::to_string(eps));
   check_model_size(latent, hidden);
+  check_training_memory(latent, hidden);
   if (monitor_interval < 1) fail("monitor interval must be >= 1, got " + std::to_string(monitor_interval));
   if (validation_batches < 1) fail("validation batches must be >= 1, got " + std::to_string(validation_batches));
   if (threads < 0) fail("thread count must be >= 0 (0: unchanged), got " + std::to_string(threads));

@@ -50,7 +50,10 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
     saved = load_training_checkpoint(Path(o.resume)) if o.resume else None
     cfg, dataset = run_settings(o, saved)
     folder = Path(o.out) if o.out else (Path(o.resume).parent if o.resume else new_run_folder())
-    created = not folder.exists()
+    created = folder  # the outermost folder this run creates, removed if nothing was trained
+    while not created.parent.exists() and created.parent != created:
+        created = created.parent
+    created = None if created.exists() else created
     prepare_folder(folder)
     print(f"run folder: {folder}", file=out, flush=True)
 
@@ -60,11 +63,14 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
         per_epoch = fit_to_data(cfg, o.epochs, len(train_images), len(test_images))
         trainer = start_trainer(cfg, train_images, test_images, saved, o.resume)
     except BaseException:
-        if created:  # nothing was trained: leave no empty run folder behind
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
+        if created is not None:  # nothing was trained: leave no empty run folder behind
+            for empty in [folder, *folder.parents]:
+                try:
+                    empty.rmdir()
+                except OSError:
+                    break
+                if empty == created:
+                    break
         raise
     # The trainer holds its own uint8 copy; ours would only add 47 MB to the
     # process (nnvae-train stays under 200 MB resident).
