@@ -336,7 +336,8 @@ EXAMPLES = [
     (["evaluate", "--params", "{zero_by_2e62.protobuf}"], 1, "zero_by_2e62.protobuf: a parameter's shape is beyond"),
     (["train", "--resume", "{no_setting}"], 1, "no_setting.nnvckpt: checkpoint field settings.hidden is missing"),
     (["train", "--resume", "{setting_str}"], 1, "setting_str.nnvckpt: checkpoint field settings.hidden is str"),
-    (["train", "--resume", "{setting_threads}"], 1, "thread count 100000 is more than"),
+    (["train", "--resume", "{setting_threads}"], 2, "thread count 100000 is more than"),
+    (["train", "--resume", "{setting_nan}"], 2, "setting_nan.nnvckpt with the options given"),
     (["evaluate", "--params", "{params}", "--limit", "5", "--data-dir", "{data_fifo}"], 1,
      "t10k-images-idx3-ubyte: is a FIFO, not a regular file"),
     (["evaluate", "--params", "{params}", "--limit", "5", "--data-dir", "{data_zero}"], 1,
@@ -365,3 +366,11 @@ def test_issue_examples(files, root, tmp_path):
         check_refused(argv, result)
         assert result["code"] == code, (argv, result)
         assert message in result["stderr"], (argv, result["stderr"])
+
+
+def test_a_checkpoint_from_a_bigger_machine_resumes_with_fewer_threads(files, root, tmp_path):
+    # Its thread count is beyond this machine; --threads (a setting a resumed run may change) fixes it.
+    r = run_cli("train", "--data-dir", root, "--no-progress", "--resume", files["setting_threads"], "--threads", 1,
+                "--out", tmp_path / "run", "--no-pictures")
+    assert r.returncode == 0, r.stderr
+    assert "finishing the run" in r.stdout and (tmp_path / "run" / "metrics.json").is_file()

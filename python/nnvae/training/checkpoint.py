@@ -60,7 +60,9 @@ def save_training_checkpoint(path: Path, trainer, settings: dict, history: Dict[
 def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
     """A checkpoint written by save_training_checkpoint, checked field by
     field (presence, type, range: the settings through VaeConfig's own
-    parsing); NnvaeError naming the file and the field otherwise."""
+    parsing); NnvaeError naming the file and the field otherwise. The
+    settings as a whole are validated with the options of the resumed run
+    (which may change the thread count, for example)."""
     from ..params_io import load_checkpoint
 
     if "\0" not in str(path) and not Path(path).exists():
@@ -116,10 +118,6 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
         raise bad(f"settings.{unknown[0]}", "is not a setting of this nnvae")
     if "dataset" in settings and settings["dataset"] not in DATASETS:
         raise bad("settings.dataset", f"is {_short(settings['dataset'])}, expected one of {', '.join(DATASETS)}")
-    try:
-        cfg.validate()
-    except ValueError as e:
-        raise bad("settings", f"do not make a valid run: {e}") from None
 
     # The loop's state: the fields and kinds of TrainerState's own table.
     stored_state = dict(meta["state"])

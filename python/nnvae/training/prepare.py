@@ -109,7 +109,8 @@ def run_settings(o: TrainOptions, saved: Optional[TrainingCheckpoint]) -> Tuple[
                                  f"a resumed run keeps it")
         cfg.validate()
     except (ValueError, TypeError) as e:
-        raise UsageError(str(e)) from None
+        where = f" (the settings of {o.resume} with the options given)" if saved is not None else ""
+        raise UsageError(f"{e}{where}") from None
     return cfg, dataset
 
 
