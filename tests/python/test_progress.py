@@ -147,7 +147,7 @@ class FakeTerminal:
 
 
 def test_redraws_erase_and_clear(monkeypatch):
-    monkeypatch.setenv("COLUMNS", "50")
+    monkeypatch.setenv("COLUMNS", "120")
     term = FakeTerminal()
     bar = ProgressBar(term, 100, 0, True)
     bar.show(10, 500.0, 400.0)
@@ -156,8 +156,9 @@ def test_redraws_erase_and_clear(monkeypatch):
     bar.done()
     parts = term.text.split("\r")[1:]
     assert all(p == "\x1b[K" or p.endswith("\x1b[K") for p in parts)
-    assert all(len(p) - 3 < 50 for p in parts)
+    assert all(len(p) - 3 < 120 for p in parts)
     assert term.text.endswith("\r\x1b[K")  # nothing is left on the line at the end
+    assert parts[2].startswith("[") and "20/100" in parts[2] and "tloss 500.00" in parts[2]  # losses kept
     off = FakeTerminal()
     quiet = ProgressBar(off, 100, 0, False)
     quiet.show(50)

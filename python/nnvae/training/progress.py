@@ -61,6 +61,7 @@ class ProgressBar:
         self.t0 = time.monotonic()
         self.shown = False
         self.drawn_at = -math.inf
+        self.losses = None  # the latest (tloss, vloss), kept for redraws without them
 
     def clear(self) -> None:
         if self.enabled and self.shown:
@@ -71,6 +72,8 @@ class ProgressBar:
     def show(self, done: int, tloss: Optional[float] = None, vloss: Optional[float] = None) -> None:
         if not self.enabled:
             return
+        if tloss is not None:
+            self.losses = (tloss, vloss)
         now = time.monotonic()
         if self.shown and done < self.total and now - self.drawn_at < REDRAW_SECONDS:
             return
@@ -81,8 +84,8 @@ class ProgressBar:
         fields = [f"{done}/{self.total}",
                   "--:-- left" if not math.isfinite(left) else f"{clock_text(left)} left",
                   f"{rate:.0f} {self.unit}/s"]
-        if tloss is not None:
-            fields.append(f"tloss {tloss:.2f}  vloss {vloss:.2f}")
+        if self.losses is not None:
+            fields.append("tloss {:.2f}  vloss {:.2f}".format(*self.losses))
         line = fit_line(fields, done / max(self.total, 1), terminal_columns(self.stream))
         self.stream.write("\r" + line + ERASE_LINE)
         self.stream.flush()
