@@ -48,10 +48,11 @@ def _error(error, message: str, path) -> Exception:
         return error(message)
 
 
-def _human(n: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+def human_size(n: int) -> str:
+    """A byte count as people read it: "512 B", "46.6 MiB", "30.0 GiB"."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     raise AssertionError
 
@@ -78,8 +79,8 @@ def _open_regular(path, limit: int, what: str, error) -> "tuple[int, int]":
                     or stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a file")
             raise _error(error, f"{p}: is {kind}, not a regular file; a {what} must be one", path)
         if st.st_size > limit:
-            raise _error(error, f"{p}: is {_human(st.st_size)}, more than a {what} can be "
-                                f"({_human(limit)} at most)", path)
+            raise _error(error, f"{p}: is {human_size(st.st_size)}, more than a {what} can be "
+                                f"({human_size(limit)} at most)", path)
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return fd, st.st_size
@@ -106,11 +107,11 @@ def read_bounded(path, limit: int, what: str, error=NnvaeError) -> bytes:
         with os.fdopen(fd, "rb") as f:
             data = f.read(limit + 1)
     except MemoryError:
-        raise _error(error, f"{p}: not enough memory to read this {_human(size)} {what}", path) from None
+        raise _error(error, f"{p}: not enough memory to read this {human_size(size)} {what}", path) from None
     except OSError as e:
         raise _error(error, f"{p}: cannot read the {what}: {e.strerror or e}", path) from None
     if len(data) > limit:
-        raise _error(error, f"{p}: grew beyond {_human(limit)} while being read", path)
+        raise _error(error, f"{p}: grew beyond {human_size(limit)} while being read", path)
     return data
 
 

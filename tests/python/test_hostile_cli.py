@@ -20,6 +20,7 @@ from nnvae import _core
 from nnvae.params_io import load_checkpoint, save_checkpoint, save_parameters
 from nnvae.training import parameter_shapes
 
+from test_params_io import _field, _varint  # protobuf's wire encoding, for crafted files
 from vae_fixtures import SMALL, data_root, run_cli
 
 # Runs each case in-process and reports {code, stderr, stdout, left, escaped}.
@@ -84,20 +85,6 @@ def check_refused(case, result):
 
 # --------------------------------------------------------------------------
 # Hostile files
-
-def _varint(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        b, v = v & 0x7F, v >> 7
-        out.append(b | (0x80 if v else 0))
-        if not v:
-            return bytes(out)
-
-
-def _field(number: int, wire_type: int, payload: bytes) -> bytes:
-    key = _varint(number << 3 | wire_type)
-    return key + (_varint(len(payload)) + payload if wire_type == 2 else payload)
-
 
 def _parameter(name: bytes, dims, extra: bytes = b"") -> bytes:
     dims_bytes = b"".join(_varint(d) for d in dims)

@@ -72,9 +72,9 @@ def run_to_end(root, *args):
 @pytest.mark.parametrize("point", range(3))
 def test_kill9_during_a_checkpoint_write(root, tmp_path, point):
     rng = random.Random(point)
-    folder = tmp_path / "run"
     # Checkpoints every 5 iterations: many writes to catch one of.
-    for _ in range(5):
+    for attempt in range(5):
+        folder = tmp_path / f"run{attempt}"  # a run that ended before the kill leaves a whole folder
         left = kill_while_writing(root, folder, "checkpoint.nnvckpt", rng.uniform(0, 0.004),
                                   "--iterations", 60, "--checkpoint-every", 5)
         if left:
@@ -96,9 +96,9 @@ def test_kill9_during_a_checkpoint_write(root, tmp_path, point):
 
 @pytest.mark.parametrize("target", ["parameters.protobuf", "metrics.json"])
 def test_kill9_during_the_final_phase_then_resume_finishes(root, tmp_path, target):
-    folder = tmp_path / "run"
     left = None
     for attempt in range(5):
+        folder = tmp_path / f"run{attempt}"
         left = kill_while_writing(root, folder, target, random.Random(attempt).uniform(0, 0.002),
                                   "--iterations", 20)
         if left:

@@ -14,6 +14,7 @@ import argparse
 
 from .. import datasets
 from ..data.load import DATA_DIR_HELP
+from ..inputs import human_size
 
 
 def _common(p):
@@ -64,14 +65,6 @@ def _path(args) -> int:
     return 0
 
 
-def _human(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError
-
-
 def _info(args) -> int:
     spec = datasets.get_spec(args.dataset)
     folder = datasets.dataset_dir(args.dataset, args.data_dir)
@@ -85,7 +78,7 @@ def _info(args) -> int:
             print(f"  {s.name}: missing")
         else:
             state = "verified" if s.ok else f"BAD: {s.problem}"
-            print(f"  {s.name}: {s.path} ({_human(s.size)}), {state}")
+            print(f"  {s.name}: {s.path} ({human_size(s.size)}), {state}")
     missing = sum(s.path is None for s in statuses)
     bad = sum(s.path is not None and not s.ok for s in statuses)
     if missing or bad:
