@@ -62,6 +62,15 @@ def _one_line(e: BaseException) -> str:
     return " ".join(part.strip() for part in str(e).splitlines() if part.strip())
 
 
+def _parse(parser, argv):
+    """parser.parse_args, refusing an argument with a NUL byte first (no
+    path can hold one; a C library would read it cut short)."""
+    for a in (sys.argv[1:] if argv is None else argv):
+        if "\0" in str(a):
+            parser.exit(2, f"{parser.prog}: error: argument {str(a)!r} holds a NUL byte\n")
+    return parser.parse_args(argv)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="nnvae", description="nnvae: the NNabla tutorial's VAE on a small C++ engine")
     parser.add_argument("--version", action="version", version=_version())
@@ -73,7 +82,7 @@ def main(argv=None):
         module = _command(name)
         module.configure(p)
         p.set_defaults(func=module.run)
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if args.command is None:  # bare `nnvae`: a usage error, answered with the whole help
         parser.print_help(sys.stderr)
         return 2
@@ -88,7 +97,7 @@ def train_main(argv=None):
                                         "test negative ELBO")
     parser.add_argument("--version", action="version", version=_version())
     module.configure(parser)
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     args.func = module.run
     return _run(parser, args)
 

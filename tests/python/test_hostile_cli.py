@@ -246,7 +246,7 @@ def train_cases(files):
     cases += [["--resume", NUL], ["--resume", files["checkpoint"], "--latent", "9"],
               ["--resume", files["checkpoint"], "--iterations", "10"],
               ["--resume", files["checkpoint"], "--dataset", "fashion-mnist"]]
-    cases += [["--data-dir", files[name]] for name in HOSTILE_DATA]
+    cases += [["--data-dir", files[name]] for name in HOSTILE_DATA + ["params"]] + [["--data-dir", NUL]]
     out = []
     for argv in cases:
         full = ["--iterations", "5"] if "--iterations" not in argv and "--epochs" not in argv else []
@@ -263,13 +263,13 @@ def evaluate_generate_cases(files):
     common += [["--seed", t] for t in ("-1", "4294967296", "abc", "")]
     evaluate = [["--k", t] for t in ("0", "-1", "2147483648", "100001", "abc", "1.5")]
     evaluate += [["--limit", t] for t in ("0", "-1", "2147483648", "abc")]
-    evaluate += [["--json", "/proc/nope/r.json"], ["--json", files["folder.protobuf"]]]
+    evaluate += [["--json", "/proc/nope/r.json"], ["--json", files["folder.protobuf"]], ["--json", NUL]]
     generate = [["--n", t] for t in ("0", "-1", "10001", "2147483648", "abc")]
     generate += [["--steps", t] for t in ("1", "101", "-1", "abc")]
     generate += [["--interpolate", *ab] for ab in (("10", "3"), ("-1", "0"), ("2147483648", "0"), ("a", "b"))]
     generate += [["--interpolate", "70000", "0", "--by-index"], ["--interpolate", "0", "-1", "--by-index"],
                  ["--interpolate", "1"]]
-    generate += [["--out", "x.txt"], ["--out", "/proc/nope/x.png"], ["--out", files["folder.protobuf"] + "/x/y.png"],
+    generate += [["--out", "x.txt"], ["--out", NUL + ".png"], ["--out", "/proc/nope/x.png"], ["--out", files["folder.protobuf"] + "/x/y.png"],
                  ["--out", files["folder.h5"]]]
     cases = []
     for command, own in (("evaluate", evaluate), ("generate", generate)):
@@ -331,7 +331,7 @@ EXAMPLES = [
      "t10k-images-idx3-ubyte: is a device, not a regular file"),
     (["evaluate", "--params", "{params}", "--limit", "5", "--data-dir", "{data_sparse}"], 1,
      "t10k-images-idx3-ubyte: is 30.0 GiB, more than a data file can be (64.0 MiB at most)"),
-    (["evaluate", "--params", "a\0b.protobuf"], 1, "the parameter file path holds a NUL byte"),
+    (["evaluate", "--params", "a\0b.protobuf"], 2, "argument 'a\\x00b.protobuf' holds a NUL byte"),
 ]
 
 
@@ -361,3 +361,19 @@ def test_a_checkpoint_from_a_bigger_machine_resumes_with_fewer_threads(files, ro
                 "--out", tmp_path / "run", "--no-pictures")
     assert r.returncode == 0, r.stderr
     assert "finishing the run" in r.stdout and (tmp_path / "run" / "metrics.json").is_file()
+
+
+def test_paths_with_a_nul_byte_through_the_api(tmp_path):
+    # No path can hold a NUL byte; cut short at it, it would name another file.
+    from nnvae.data.catalogue import DatasetError
+    from nnvae.data.idx import read_idx
+    from nnvae.errors import NnvaeError
+    from nnvae.params_io import CheckpointError, ParameterFileError, load_checkpoint, load_parameters
+    from nnvae.training import load_training_checkpoint
+
+    (tmp_path / "a").write_bytes(b"")
+    cut = str(tmp_path / "a") + "\0b"
+    for call, error in ((load_parameters, ParameterFileError), (load_checkpoint, CheckpointError),
+                        (read_idx, DatasetError), (load_training_checkpoint, NnvaeError)):
+        with pytest.raises(error, match="NUL byte"):
+            call(cut + ".protobuf" if call is load_parameters else cut)
