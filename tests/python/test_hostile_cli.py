@@ -135,6 +135,8 @@ def files(tmp_path_factory, root):
     f["zero_by_2e62.protobuf"].write_bytes(_parameter(b"fc1/affine/W", [0, 2 ** 62]))
     f["overflow.protobuf"] = d / "overflow.protobuf"
     f["overflow.protobuf"].write_bytes(_parameter(b"w", [2 ** 40, 2 ** 40], _field(100, 2, b"\0" * 8)))
+    f["nan.protobuf"] = d / "nan.protobuf"
+    save_parameters(f["nan.protobuf"], dict(params, **{"fc2/affine/b": np.full(64, np.nan, np.float32)}))
     f["wrong_suffix.txt"] = d / "wrong_suffix.txt"
     f["wrong_suffix.txt"].write_bytes(f["params"].read_bytes())
     f["params_as_checkpoint.nnvckpt"] = d / "params_as_checkpoint.nnvckpt"
@@ -196,7 +198,7 @@ def files(tmp_path_factory, root):
 
 HOSTILE_PARAMS = ["fifo.protobuf", "sparse.protobuf", "zero.protobuf", "folder.protobuf", "garbage.protobuf",
                   "empty.protobuf", "fifo.h5", "sparse.h5", "zero.h5", "folder.h5", "garbage.h5", "empty.h5",
-                  "deep.protobuf", "dims65.protobuf", "zero_by_2e62.protobuf", "overflow.protobuf",
+                  "deep.protobuf", "dims65.protobuf", "nan.protobuf", "zero_by_2e62.protobuf", "overflow.protobuf",
                   "wrong_suffix.txt", "checkpoint", "nope.protobuf"]
 HOSTILE_CHECKPOINTS = ["fifo.nnvckpt", "sparse.nnvckpt", "zero.nnvckpt", "folder.nnvckpt", "garbage.nnvckpt",
                        "empty.nnvckpt", "params", "params_as_checkpoint.nnvckpt", "no_setting", "setting_str",
@@ -320,6 +322,7 @@ EXAMPLES = [
     (["evaluate", "--params", "{zero.protobuf}"], 1, "zero.protobuf: is a device, not a regular file"),
     (["evaluate", "--params", "{deep.protobuf}"], 1, "groups nested deeper than"),
     (["evaluate", "--params", "{dims65.protobuf}"], 1, "more than 64 dimensions"),
+    (["generate", "--params", "{nan.protobuf}"], 1, "parameter fc2/affine/b holds 64 values that are NaN or infinite"),
     (["evaluate", "--params", "{zero_by_2e62.protobuf}"], 1, "zero_by_2e62.protobuf: a parameter's shape is beyond"),
     (["train", "--resume", "{no_setting}"], 1, "no_setting.nnvckpt: checkpoint field settings.hidden is missing"),
     (["train", "--resume", "{setting_str}"], 1, "setting_str.nnvckpt: checkpoint field settings.hidden is str"),

@@ -16,6 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, Tuple
 
+import numpy as np
+
 from .. import _core
 from ..errors import NnvaeError
 
@@ -34,7 +36,12 @@ def load_model(path) -> VaeModel:
 
     if "\0" not in str(path) and not Path(path).exists():  # the reader names folders, FIFOs, devices
         raise NnvaeError(f"{path}: no such parameter file")
+    params = load_parameters(path)
+    for name, values in params.items():  # NaN or Inf would only turn every figure into nan
+        bad = values.size - int(np.isfinite(values).sum())
+        if bad:
+            raise NnvaeError(f"{path}: parameter {name} holds {bad} values that are NaN or infinite")
     try:
-        return VaeModel(load_parameters(path), str(path))
+        return VaeModel(params, str(path))
     except ValueError as e:
         raise NnvaeError(str(e)) from None
