@@ -29,7 +29,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", metavar="NAME", help=f"mnist or fashion-mnist (default {training.DEFAULT_DATASET})")
     p.add_argument("--out", metavar="DIR", help="run folder (default: a new runs/<date-time>)")
     p.add_argument("--resume", metavar="CHECKPOINT",
-                   help="continue exactly from a checkpoint (into its folder unless --out is given)")
+                   help="continue exactly from a checkpoint (into its folder unless --out is given); one that "
+                        "reaches --iterations already gets only its final phase (evaluation, files, pictures)")
     p.add_argument("--checkpoint-every", type=int, default=1000, metavar="N",
                    help="iterations between checkpoints (default 1000)")
     bar = p.add_mutually_exclusive_group()
