@@ -100,7 +100,8 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
         raise bad("elapsed_seconds", f"is {elapsed}, expected a finite number >= 0")
 
     # Settings: every VaeConfig field, of its kind, set through the field
-    # table's text parsing (which owns the ranges), then validated as a whole.
+    # table's text parsing (which owns each field's range); validated as a
+    # whole later, with the resumed run's options (prepare.run_settings).
     from ..datasets import DATASETS
     cfg = _core.VaeConfig()
     kinds = {"int": ((int,), "an integer"), "float": ((int, float), "a number"), "choice": ((str,), "a string"),
