@@ -178,3 +178,44 @@ def test_line_log_never_ends_mid_line(small_disk, tmp_path):
     assert info.value.filename == str(disk / "log.txt")
     data = (disk / "log.txt").read_bytes()
     assert data.endswith(b"\n") and len(data) == written * 100 and written >= 40
+
+
+def test_a_log_line_that_cannot_be_written_stops_at_a_checkpoint(tmp_path, monkeypatch):
+    # log.txt's third monitor line meets a full disk: the loop stops before its
+    # next step, saves a checkpoint there and names it; that checkpoint resumes.
+    import errno
+
+    from nnvae import files
+    from nnvae.errors import NnvaeError
+    from nnvae.training import TrainOptions, load_training_checkpoint, run_training
+
+    from vae_fixtures import synthetic_digits
+
+    real = files.LineLog.line
+    calls = []
+
+    def full_after_three(self, text):
+        if self.path.name == "log.txt" and text.startswith("iter: "):
+            calls.append(text)
+            if len(calls) == 3:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+        return real(self, text)
+
+    monkeypatch.setattr(files.LineLog, "line", full_after_three)
+    train_images, test_images = synthetic_digits(200, 1), synthetic_digits(100, 2)
+    options = dict(iterations=40, latent=8, hidden=64, batch_size=20, threads=1, monitor_interval=5,
+                   checkpoint_every=100, pictures=False, progress=False, quiet=True)
+    with pytest.raises(NnvaeError) as info:
+        run_training(TrainOptions.of(out=str(tmp_path), **options), train_images=train_images,
+                     test_images=test_images)
+    ckpt = tmp_path / "checkpoint.nnvckpt"
+    assert str(info.value) == (f"cannot write {tmp_path / 'log.txt'}: No space left on device; the last good "
+                               f"checkpoint, at iteration 15, is {ckpt}: free some space and continue with: "
+                               f"nnvae-train --resume {ckpt}")
+    saved = load_training_checkpoint(ckpt)
+    assert saved.state.iteration == 15 and saved.history["iteration"] == [4, 9, 14]
+    assert_clean(tmp_path)
+    monkeypatch.setattr(files.LineLog, "line", real)
+    metrics = run_training(TrainOptions.of(resume=str(ckpt), **options), train_images=train_images,
+                           test_images=test_images)
+    assert metrics["iterations"] == 40
