@@ -54,7 +54,9 @@ class SolverState:
 
 class Solver:
     """A solver over a set of parameters; create one with S.Adam or S.Sgd.
-    The updates run in the engine (C++)."""
+    The updates run in the engine (C++), without the GIL. One solver may be
+    shared by threads: each call takes the solver's lock, so a set_parameters
+    from another thread waits for a running update (docs/threads.md)."""
 
     # engine state name -> NNabla's name, per solver
     _STATE_NAMES = {}

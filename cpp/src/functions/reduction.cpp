@@ -3,6 +3,7 @@
 // Forward y[o(i)] += x[i] · scale; backward dx[i] (+)= dy[o(i)] · scale, where
 // o(i) is the output position of input position i and scale is 1 (sum) or
 // 1/count (mean).
+#include <limits>
 #include <algorithm>
 
 #include "common.hpp"
@@ -114,7 +115,10 @@ class Reduce : public Function {
     return out;
   }
 
-  float scale() const { return mean_ ? (count_ > 0 ? 1.f / static_cast<float>(count_) : 0.f) : 1.f; }
+  // The mean of no elements is 0/0 = NaN, as numpy and NNabla answer.
+  float scale() const {
+    return mean_ ? (count_ > 0 ? 1.f / static_cast<float>(count_) : std::numeric_limits<float>::quiet_NaN()) : 1.f;
+  }
 
   void forward(const std::vector<Variable*>& in, Variable* out) override {
     const float* x = detail::in_data(in[0]);
