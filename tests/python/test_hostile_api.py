@@ -148,11 +148,30 @@ def test_reshape(cases):
     run_batch("reshape", cases)
 
 
+@st.composite
+def affine_case(draw):
+    """Mostly shapes that fit (W's rows = the features after base_axis, the
+    bias W.shape[1:] or None), each then possibly spoiled: another W, a bias
+    of another shape (often of the same size), another base_axis."""
+    xs = draw(st.lists(st.integers(1, 4), min_size=1, max_size=3))
+    base_axis = draw(st.integers(0, len(xs) - 1))
+    outs = draw(st.lists(st.integers(1, 4), min_size=1, max_size=2))
+    ws = [math.prod(xs[base_axis:])] + outs
+    bs = draw(st.sampled_from([None, list(outs)]))
+    spoil = draw(st.sampled_from(["none", "none", "w", "bias", "bias_same_size", "base_axis"]))
+    if spoil == "w":
+        ws = draw(st.lists(st.integers(1, 5), min_size=1, max_size=3))
+    elif spoil == "bias":
+        bs = draw(st.lists(st.integers(1, 5), max_size=2))
+    elif spoil == "bias_same_size":
+        bs = [1, math.prod(outs)] if len(outs) == 1 else [math.prod(outs)]
+    elif spoil == "base_axis":
+        base_axis = draw(st.integers(-4, 4))
+    return {"k": "affine", "xs": xs, "ws": ws, "bs": bs, "base_axis": base_axis}
+
+
 @CI
-@given(batch(st.fixed_dictionaries({
-    "k": st.just("affine"), "xs": st.lists(st.integers(1, 4), min_size=1, max_size=3),
-    "ws": st.lists(st.integers(1, 5), min_size=1, max_size=3),
-    "bs": st.one_of(st.none(), st.lists(st.integers(1, 5), max_size=2)), "base_axis": st.integers(-3, 3)})))
+@given(batch(affine_case()))
 def test_affine_shapes(cases):
     """Affine with mismatched W and bias shapes (a bias of the right size but wrong shape included)."""
     run_batch("affine", cases)
