@@ -132,6 +132,22 @@ void NdArray::settle_bytes() const {
   bytes_current_ = false;
 }
 
+void NdArray::settle_zero() const {
+  if (!zero_pending_) return;
+  std::memset(storage_.get(), 0, size_ * sizeof(float));
+  zero_pending_ = false;
+}
+
+void NdArray::zero() {
+  // Others see this buffer (a numpy view, a reshaped variable): zero it now.
+  if (storage_ && storage_.use_count() > 1) {
+    fill(0.0f);
+    return;
+  }
+  ensure(false);  // a buffer of its own, the byte copy dropped, a write counted
+  zero_pending_ = true;
+}
+
 void NdArray::ensure(bool keep_contents) {
   if (bytes_current_) {
     if (keep_contents) {
@@ -139,6 +155,10 @@ void NdArray::ensure(bool keep_contents) {
     } else {
       bytes_current_ = false;
     }
+  }
+  if (zero_pending_) {
+    if (keep_contents) settle_zero();
+    zero_pending_ = false;
   }
   if (!storage_) {
     storage_ = allocate_for(shape_, size_);
@@ -174,6 +194,8 @@ uint8_t* NdArray::cast<uint8_t>(const Context& ctx, bool write_only) {
                                 "set_persistent(true), or ask for it write_only");
   if (!bytes_current_) {
     bytes_.resize(static_cast<size_t>(size_));
+    if (!write_only) settle_zero();
+    zero_pending_ = false;  // the bytes hold the values from here on
     if (!write_only) {
       if (storage_) {
         const float* p = storage_.get();
@@ -194,6 +216,7 @@ uint8_t* NdArray::cast<uint8_t>(const Context& ctx, bool write_only) {
 
 const float* NdArray::read(const char* what) const {
   settle_bytes();
+  settle_zero();
   if (cleared_)
     throw std::invalid_argument(std::string(what) + " (shape " + shape_str(shape_) +
                                 ") was freed by clear_buffer and is needed again; run forward again "
@@ -221,6 +244,7 @@ void NdArray::clear() {
   bytes_current_ = false;
   bytes_.clear();
   bytes_.shrink_to_fit();
+  zero_pending_ = false;
   cleared_ = true;
 }
 
@@ -229,6 +253,8 @@ void NdArray::share_from(const NdArray& other) {
     throw std::invalid_argument("cannot share a buffer of shape " + shape_str(other.shape_) +
                                 " with an array of shape " + shape_str(shape_));
   other.settle_bytes();
+  other.settle_zero();
+  zero_pending_ = false;
   storage_ = other.storage_;
   cleared_ = other.cleared_;
   bytes_current_ = false;
@@ -237,6 +263,7 @@ void NdArray::share_from(const NdArray& other) {
 
 void NdArray::adopt(Storage storage) {
   bytes_current_ = false;
+  zero_pending_ = false;
   storage_ = std::move(storage);
   cleared_ = !storage_;
   ++version_;

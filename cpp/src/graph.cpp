@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <stdexcept>
 #include <unordered_map>
@@ -85,25 +86,74 @@ void run_forward(const CgFunction& fn, Variable* out) {
   timed(*fn.function, false, [&] { fn.function->forward(input_variables(fn), out); });
 }
 
-// Whether each variable in `order` gets a gradient: leaves as they say,
-// outputs when any input does.
-std::unordered_map<CgVariable*, bool> gradient_flags(const std::vector<CgVariable*>& order) {
-  std::unordered_map<CgVariable*, bool> need;
-  for (CgVariable* v : order) {
-    auto parent = v->parent();
-    bool n = false;
-    if (!parent || parent->inputs.empty()) {
-      // Leaves, and outputs of sources (randn, rand, constant) the user
-      // explicitly marked need_grad: their gradient is asked for by name.
-      n = v->need_grad();
-    } else {
-      for (auto& in : parent->inputs) n = n || need[in.get()];
-    }
-    need[v] = n;
-  }
-  return need;
-}
+// Bumped whenever a graph may have changed (a parent or a need_grad set):
+// a plan made at an older epoch is made again.
+std::atomic<uint64_t> g_graph_epoch{1};
 }  // namespace
+
+// What forward and backward need to know about the graph behind a variable,
+// all of it fixed while the graph is: its variables in topological order (the
+// variable itself last), and per position in that order its function's
+// inputs (as positions), the last position whose function reads it, whether
+// it gets a gradient and whether backward reads its data.
+struct ExecutionPlan {
+  uint64_t epoch = 0;
+  std::vector<CgVariable*> order;
+  std::vector<std::vector<size_t>> inputs;
+  std::vector<size_t> last_use;
+  std::vector<char> need, needed_by_backward;
+};
+
+const ExecutionPlan& CgVariable::plan() {
+  const uint64_t epoch = g_graph_epoch.load();
+  if (plan_ && plan_->epoch == epoch) return *plan_;
+  auto plan = std::make_unique<ExecutionPlan>();
+  plan->epoch = epoch;
+  plan->order = topological_order(this);
+  const auto& order = plan->order;
+  const size_t n = order.size();
+  std::unordered_map<CgVariable*, size_t> position;
+  for (size_t k = 0; k < n; ++k) position[order[k]] = k;
+  plan->inputs.resize(n);
+  plan->last_use.assign(n, SIZE_MAX);
+  plan->need.assign(n, 0);
+  plan->needed_by_backward.assign(n, 0);
+  for (size_t k = 0; k < n; ++k) {
+    auto parent = order[k]->parent();
+    if (parent)
+      for (auto& in : parent->inputs) {
+        const size_t j = position.at(in.get());
+        plan->inputs[k].push_back(j);
+        plan->last_use[j] = k;
+      }
+    // A gradient: leaves, and outputs of sources (randn, rand, constant) the
+    // user explicitly marked need_grad, as they say; outputs when any input
+    // gets one.
+    bool need = false;
+    if (!parent || parent->inputs.empty())
+      need = order[k]->need_grad();
+    else
+      for (size_t j : plan->inputs[k]) need = need || plan->need[j];
+    plan->need[k] = need;
+    if (!parent || !need) continue;
+    if (parent->function->backward_needs_output_data()) plan->needed_by_backward[k] = 1;
+    for (size_t i = 0; i < parent->inputs.size(); ++i)
+      if (parent->function->backward_needs_input_data(static_cast<int>(i)))
+        plan->needed_by_backward[plan->inputs[k][i]] = 1;
+  }
+  plan_ = std::move(plan);
+  return *plan_;
+}
+
+void CgVariable::set_need_grad(bool need_grad) {
+  if (need_grad != need_grad_) ++g_graph_epoch;
+  need_grad_ = need_grad;
+}
+
+void CgVariable::set_parent(CgFunctionPtr parent) {
+  ++g_graph_epoch;
+  parent_ = std::move(parent);
+}
 
 CgVariable::CgVariable(Shape_t shape, bool need_grad)
     : variable_(std::make_shared<Variable>(std::move(shape))), need_grad_(need_grad) {}
@@ -182,44 +232,28 @@ CgVariablePtr connect(std::unique_ptr<Function> function, std::vector<CgVariable
 }
 
 void CgVariable::forward(bool clear_buffer, bool clear_no_need_grad) {
-  auto order = topological_order(this);
-  // Position of the last function that reads each variable.
-  std::unordered_map<CgVariable*, size_t> last_use;
-  for (size_t k = 0; k < order.size(); ++k)
-    if (auto p = order[k]->parent())
-      for (auto& in : p->inputs) last_use[in.get()] = k;
-
-  // Which data backward will read (only asked for with clear_no_need_grad).
-  std::unordered_set<CgVariable*> needed_by_backward;
-  if (clear_no_need_grad && !clear_buffer) {
-    auto need = gradient_flags(order);
-    for (CgVariable* v : order) {
-      auto p = v->parent();
-      if (!p || !need[v]) continue;
-      if (p->function->backward_needs_output_data()) needed_by_backward.insert(v);
-      for (size_t i = 0; i < p->inputs.size(); ++i)
-        if (p->function->backward_needs_input_data(static_cast<int>(i)))
-          needed_by_backward.insert(p->inputs[i].get());
-    }
-  }
-
+  const ExecutionPlan& plan = this->plan();
+  const auto& order = plan.order;
   for (size_t k = 0; k < order.size(); ++k) {
     CgVariable* v = order[k];
     auto p = v->parent();
     if (!p) continue;
     run_forward(*p, v->variable().get());
     if (!clear_buffer && !clear_no_need_grad) continue;
-    for (auto& in : p->inputs) {
-      CgVariable* u = in.get();
-      if (!u->parent() || u == this || u->persistent() || last_use[u] != k) continue;
-      if (clear_buffer || !needed_by_backward.count(u)) u->variable()->data()->clear();
+    // Inputs no later function reads: freed (clear_no_need_grad: unless
+    // backward reads them).
+    for (size_t j : plan.inputs[k]) {
+      CgVariable* u = order[j];
+      if (!u->parent() || u == this || u->persistent() || plan.last_use[j] != k) continue;
+      if (clear_buffer || !plan.needed_by_backward[j]) u->variable()->data()->clear();
     }
   }
 }
 
 void CgVariable::backward(NdArrayPtr grad, bool clear_buffer) {
-  auto order = topological_order(this);
-  auto need = gradient_flags(order);
+  const ExecutionPlan& plan = this->plan();
+  const auto& order = plan.order;
+  const auto& need = plan.need;
   auto root_grad = variable_->grad();
   if (grad) {
     if (grad->size() != root_grad->size())
@@ -232,30 +266,36 @@ void CgVariable::backward(NdArrayPtr grad, bool clear_buffer) {
                                 " was never set; fill it first (variable()->grad()->fill(1)) or pass "
                                 "a grad array");
   }
-  if (!need[this]) return;
+  if (!need.back()) return;  // this variable, last in the order
 
   // Intermediate gradients are written by the first function that reaches
-  // them and added to by the rest; leaves always accumulate.
-  std::unordered_set<CgVariable*> written{this};
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    CgVariable* v = *it;
+  // them and added to by the rest. Leaves accumulate across backward calls,
+  // except into a gradient that holds only zeros it has not written yet
+  // (never written, or zeroed by the solver's zero_grad): there the first
+  // writer writes, which spares a pass of zeros over every parameter.
+  std::vector<char> written(order.size(), 0);
+  written.back() = 1;
+  for (size_t k = order.size(); k-- > 0;) {
+    CgVariable* v = order[k];
     auto p = v->parent();
     if (!p) continue;
-    if (need[v]) {
-      if (!written.count(v)) v->variable()->grad()->zero();
+    const std::vector<size_t>& pos = plan.inputs[k];
+    if (need[k]) {
+      if (!written[k]) v->variable()->grad()->zero();
       size_t n = p->inputs.size();
       std::vector<bool> propagate(n), accumulate(n);
       for (size_t i = 0; i < n; ++i) {
         CgVariable* u = p->inputs[i].get();
-        propagate[i] = need[u];
+        propagate[i] = need[pos[i]];
         if (propagate[i] && !p->function->differentiable(static_cast<int>(i)))
           throw std::invalid_argument(p->function->name() + " has no gradient with respect to input " +
                                       std::to_string(i) + " (shape " + shape_str(u->shape()) +
                                       "), but that input needs one; set need_grad=false on it or "
                                       "take it out of the path to the loss");
         bool seen_earlier = false;
-        for (size_t j = 0; j < i; ++j) seen_earlier = seen_earlier || (propagate[j] && p->inputs[j].get() == u);
-        accumulate[i] = !u->parent() || written.count(u) || seen_earlier;
+        for (size_t j = 0; j < i; ++j) seen_earlier = seen_earlier || (propagate[j] && pos[j] == pos[i]);
+        accumulate[i] = written[pos[i]] || seen_earlier ||
+                        (!u->parent() && !u->variable()->grad()->reads_as_zero());
       }
       // Outputs that were never computed (no forward since the graph was
       // built) would back-propagate from zeros without a word.
@@ -280,7 +320,7 @@ void CgVariable::backward(NdArrayPtr grad, bool clear_buffer) {
       timed(*p->function, true,
             [&] { p->function->backward(input_variables(*p), v->variable().get(), propagate, accumulate); });
       for (size_t i = 0; i < n; ++i)
-        if (propagate[i]) written.insert(p->inputs[i].get());
+        if (propagate[i]) written[pos[i]] = 1;
     }
     if (clear_buffer && v != this && !v->persistent()) {
       v->variable()->data()->clear();

@@ -87,12 +87,14 @@ void Solver::weight_decay(float rate) {
 void Solver::update() {
   std::lock_guard<std::mutex> lock(mutex_);
   auto t0 = std::chrono::steady_clock::now();
+  std::vector<Param*> fresh;
   for (auto& p : params_) {
     auto& grad = *p.var->grad();
     // Untouched since zero_grad (or never given a gradient at all): skip.
     if (!grad.allocated() || (p.zeroed && grad.version() == p.zeroed_version)) continue;
-    update_one(p);
+    fresh.push_back(&p);
   }
+  update_all(fresh);
   profile_since("solver update", t0);
 }
 
@@ -155,24 +157,45 @@ void AdamSolver::init_state(Param& p) {
   p.state.t = 0;
 }
 
-void AdamSolver::update_one(Param& p) {
-  int64_t n = p.var->size();
-  float* w = p.var->data()->write_accumulate(true);
-  const float* g = p.var->grad()->read("a gradient");
-  float* m = p.state.arrays["m"]->write_accumulate(true);
-  float* v = p.state.arrays["v"]->write_accumulate(true);
-  p.state.t += 1;
-  const double t = static_cast<double>(p.state.t);
-  const float alpha_t =
-      static_cast<float>(lr_ * std::sqrt(1.0 - std::pow(double(beta2_), t)) / (1.0 - std::pow(double(beta1_), t)));
+void AdamSolver::update_all(const std::vector<Param*>& params) {
+  // One job per parameter: its buffers, its size and its step size alpha_t.
+  struct Job {
+    float *w, *m, *v;
+    const float* g;
+    int64_t n;
+    float alpha_t;
+  };
+  std::vector<Job> jobs;
+  jobs.reserve(params.size());
+  int64_t total = 0;
+  for (Param* p : params) {
+    p->state.t += 1;
+    const double t = static_cast<double>(p->state.t);
+    const float alpha_t = static_cast<float>(lr_ * std::sqrt(1.0 - std::pow(double(beta2_), t)) /
+                                             (1.0 - std::pow(double(beta1_), t)));
+    jobs.push_back({p->var->data()->write_accumulate(true), p->state.arrays["m"]->write_accumulate(true),
+                    p->state.arrays["v"]->write_accumulate(true), p->var->grad()->read("a gradient"),
+                    p->var->size(), alpha_t});
+    total += p->var->size();
+  }
   const float b1 = beta1_, b2 = beta2_, eps = eps_;
-#pragma omp parallel for simd if (parallel : n > (1 << 16))
-  for (int64_t i = 0; i < n; ++i) {
-    float mi = b1 * m[i] + (1.f - b1) * g[i];
-    float vi = b2 * v[i] + (1.f - b2) * g[i] * g[i];
-    m[i] = mi;
-    v[i] = vi;
-    w[i] -= alpha_t * mi / (std::sqrt(vi) + eps);
+  // Every thread takes its share of every parameter (nowait: the parameters
+  // are independent), so the threads meet once, at the end of the region.
+#pragma omp parallel if (total > (1 << 16))
+  for (const Job& job : jobs) {
+    float* w = job.w;
+    float* m = job.m;
+    float* v = job.v;
+    const float* g = job.g;
+    const float alpha_t = job.alpha_t;
+#pragma omp for simd schedule(static) nowait
+    for (int64_t i = 0; i < job.n; ++i) {
+      float mi = b1 * m[i] + (1.f - b1) * g[i];
+      float vi = b2 * v[i] + (1.f - b2) * g[i] * g[i];
+      m[i] = mi;
+      v[i] = vi;
+      w[i] -= alpha_t * mi / (std::sqrt(vi) + eps);
+    }
   }
 }
 

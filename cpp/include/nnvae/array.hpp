@@ -45,7 +45,16 @@ class NdArray {
   int ndim() const { return static_cast<int>(shape_.size()); }
 
   void fill(float value);
-  void zero() { fill(0.0f); }
+  // Sets every value to 0. Lazily when this array alone holds its buffer:
+  // the zeros are written by the next access that reads the contents, and
+  // an access that overwrites them all (write(), a backward that is told
+  // not to accumulate) skips that pass. A buffer shared with another array
+  // or a numpy view is zeroed at once, so the others see the zeros.
+  void zero();
+  // True while the array holds only zeros it has not written yet (never
+  // written, or zero()ed lazily): the graph's backward lets the first
+  // function that reaches such a gradient write it instead of adding to it.
+  bool reads_as_zero() const { return zero_pending_ || (!storage_ && !cleared_ && !bytes_current_); }
 
   // Raw row-major pointer for reading and writing. write_only skips making
   // the contents valid (a freed or new array is not zero-filled).
@@ -80,6 +89,7 @@ class NdArray {
   uint64_t version() const { return version_; }
   const Storage& storage() const {
     settle_bytes();
+    settle_zero();
     return storage_;
   }
 
@@ -87,10 +97,14 @@ class NdArray {
   void ensure(bool keep_contents);
   // If the byte buffer holds the current values, converts them back to floats.
   void settle_bytes() const;
+  // Writes the zeros a lazy zero() left pending.
+  void settle_zero() const;
   Shape_t shape_;
   int64_t size_;
   Storage storage_;
   bool cleared_ = false;
+  // zero() was called and storage_'s contents are not zeros yet.
+  mutable bool zero_pending_ = false;
   uint64_t version_ = 0;
   // The uint8_t copy cast<uint8_t> hands out; bytes_current_ while it (and not
   // storage_) holds the values.

@@ -42,6 +42,9 @@ class Function {
 
 class CgVariable;
 using CgVariablePtr = std::shared_ptr<CgVariable>;
+// The order forward and backward run a graph in, kept by the variable they
+// are called on while the graph stays as it is (graph.cpp).
+struct ExecutionPlan;
 
 // A function placed in a graph, with the variables it reads.
 struct CgFunction {
@@ -64,13 +67,15 @@ class CgVariable : public std::enable_shared_from_this<CgVariable> {
   // For a leaf: whether backward computes its gradient. For a function's
   // output: whether any input needs one (set when the graph is built).
   bool need_grad() const { return need_grad_; }
-  void set_need_grad(bool need_grad) { need_grad_ = need_grad; }
+  // Changing need_grad or a parent changes which graphs' execution plans
+  // still hold: both make every variable plan again on its next run.
+  void set_need_grad(bool need_grad);
   // A persistent variable keeps its buffers when clear_buffer frees others.
   bool persistent() const { return persistent_; }
   void set_persistent(bool persistent) { persistent_ = persistent; }
 
   CgFunctionPtr parent() const { return parent_; }
-  void set_parent(CgFunctionPtr parent) { parent_ = std::move(parent); }
+  void set_parent(CgFunctionPtr parent);
 
   // Runs every function this variable depends on, in order.
   // clear_buffer frees intermediate data once no later function reads it (for
@@ -82,10 +87,14 @@ class CgVariable : public std::enable_shared_from_this<CgVariable> {
   void backward(NdArrayPtr grad = nullptr, bool clear_buffer = false);
 
  private:
+  // This variable's plan, made anew when the graph changed since.
+  const ExecutionPlan& plan();
+
   VariablePtr variable_;
   CgFunctionPtr parent_;
   bool need_grad_;
   bool persistent_ = false;
+  std::unique_ptr<ExecutionPlan> plan_;
 };
 
 CgVariablePtr make_parameter(Shape_t shape, bool need_grad = true);

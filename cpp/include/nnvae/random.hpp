@@ -20,6 +20,11 @@ class Generator {
   float uniform() { return static_cast<float>(engine_() >> 8) * (1.0f / 16777216.0f); }
   // N(0, 1) by the Box-Muller transform, two values per pair of uniforms.
   float normal();
+  // y[i] = mu + sigma · normal() for i < n: the same draws as n calls of
+  // normal(), transformed in float by vectorised arithmetic rather than one
+  // pair at a time through libm in double (the values agree to float
+  // rounding). random_normal.cpp.
+  void normals(float* y, int64_t n, float mu, float sigma);
   // The whole state as text (checkpoints) and back.
   std::string state() const;
   void set_state(const std::string& state);

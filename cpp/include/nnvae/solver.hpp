@@ -58,6 +58,11 @@ class Solver {
   };
   virtual void init_state(Param& p) = 0;
   virtual void update_one(Param& p) = 0;
+  // Updates every parameter in `params` (those with a fresh gradient); by
+  // default one after another.
+  virtual void update_all(const std::vector<Param*>& params) {
+    for (Param* p : params) update_one(*p);
+  }
   float lr_;
   std::vector<Param> params_;
   // Held by every public member (not by init_state / update_one).
@@ -75,7 +80,9 @@ class AdamSolver : public Solver {
 
  private:
   void init_state(Param& p) override;
-  void update_one(Param& p) override;
+  void update_one(Param& p) override { update_all({&p}); }
+  // All parameters in one parallel region, each element read and written once.
+  void update_all(const std::vector<Param*>& params) override;
   float beta1_, beta2_, eps_;
 };
 

@@ -21,7 +21,7 @@ class RandomSource : public Function {
     float* y = detail::out_data(out);
     int64_t n = out->size();
     if (normal_)
-      for (int64_t i = 0; i < n; ++i) y[i] = a_ + b_ * g.normal();
+      g.normals(y, n, a_, b_);
     else
       for (int64_t i = 0; i < n; ++i) y[i] = a_ + (b_ - a_) * g.uniform();
   }
