@@ -380,3 +380,28 @@ def test_paths_with_a_nul_byte_through_the_api(tmp_path):
                         (read_idx, DatasetError), (load_training_checkpoint, NnvaeError)):
         with pytest.raises(error, match="NUL byte"):
             call(cut + ".protobuf" if call is load_parameters else cut)
+
+
+@pytest.mark.parametrize("raised, code, line", [
+    (MemoryError("out of memory for an array of shape (9, 9)"), 1,
+     "nnvae: error: out of memory for an array of shape (9, 9)"),
+    (MemoryError(), 1, "nnvae: error: out of memory"),
+    (PermissionError(13, "Permission denied", "/x/y"), 1, "nnvae: error: /x/y: Permission denied"),
+    (RuntimeError("something\nunexpected"), 1,
+     "nnvae: internal error: RuntimeError: something unexpected (please report this with the command that caused "
+     "it; NNVAE_TRACEBACK=1 shows the traceback)"),
+])
+def test_the_last_resort_says_one_line(monkeypatch, capsys, raised, code, line):
+    # Whatever escapes a command (a bug, memory, the system) ends as one line and exit 1.
+    from nnvae import cli
+    from nnvae.commands import data
+
+    def boom(args):
+        raise raised
+
+    monkeypatch.delenv("NNVAE_TRACEBACK", raising=False)
+    monkeypatch.setattr(data, "run", boom)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["data", "path"])
+    assert info.value.code == code
+    assert capsys.readouterr().err == line + "\n"
