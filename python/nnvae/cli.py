@@ -41,13 +41,21 @@ def _command(name):
 
 def _run(parser, args):
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a broken pipe shows here, not in the interpreter's last flush
+        return code
     except UsageError as e:
         parser.exit(2, f"{parser.prog}: error: {_one_line(e)}\n")
     except NnvaeError as e:
         parser.exit(1, f"{parser.prog}: error: {_one_line(e)}\n")
     except KeyboardInterrupt:
         parser.exit(130, f"{parser.prog}: interrupted\n")
+    except BrokenPipeError:  # the reader of our output went away (`| head`): end quietly, as a pipe's writer does
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 128 + 13  # as if killed by SIGPIPE
     except (MemoryError, OSError) as e:  # out of memory, or a read/write the command did not expect to fail
         parser.exit(1, f"{parser.prog}: error: {describe(e)}\n")
     except Exception as e:  # the last resort: a bug, said in one line rather than a traceback

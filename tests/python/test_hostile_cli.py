@@ -405,3 +405,15 @@ def test_the_last_resort_says_one_line(monkeypatch, capsys, raised, code, line):
         cli.main(["data", "path"])
     assert info.value.code == code
     assert capsys.readouterr().err == line + "\n"
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    # `nnvae data info | head -0`: no traceback, no error line; 141 as for SIGPIPE.
+    import nnvae
+
+    env = dict(os.environ, PYTHONPATH=str(Path(nnvae.__file__).parents[1]))
+    p = subprocess.Popen([sys.executable, "-m", "nnvae.cli", "data", "info", "--data-dir", str(tmp_path)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == 141 and err == ""
