@@ -461,6 +461,8 @@ def _decode_checkpoint(path: PathLike, data: bytes) -> Tuple[Dict[str, np.ndarra
                 raise ValueError(f"array {name} does not fit the payload")
             arrays[name] = np.frombuffer(data, dtype=dtype, count=math.prod(shape),
                                          offset=base + off).reshape(shape).astype(dtype.newbyteorder("="))
+    except RecursionError:  # JSON nested deeper than the parser's stack
+        raise CheckpointError(f"{p}: checkpoint header is malformed: nested too deeply", path=path) from None
     except (ValueError, TypeError, KeyError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{p}: checkpoint header is malformed: {e}", path=path) from None
     return arrays, meta

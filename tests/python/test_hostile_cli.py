@@ -6,8 +6,10 @@ stderr (after argparse's usage lines), no traceback, and no file left behind.
 The cases run in one child process (a crash there fails the test instead of
 pytest), each by calling the command's entry point in a fresh, empty working
 folder."""
+import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -142,6 +144,12 @@ def files(tmp_path_factory, root):
     f["params_as_checkpoint.nnvckpt"] = d / "params_as_checkpoint.nnvckpt"
     f["params_as_checkpoint.nnvckpt"].write_bytes(f["params"].read_bytes())
 
+    # A header of JSON nested 100,000 deep, with a right digest.
+    header = ('{"meta": ' + "[" * 100000 + "]" * 100000 + ', "arrays": []}').encode()
+    prefix = struct.pack("<8sIIQQ", b"NNVAECKP", 1, 0, len(header), 0)
+    f["deep_json"] = d / "deep_json.nnvckpt"
+    f["deep_json"].write_bytes(prefix + hashlib.sha256(prefix + header).digest() + header)
+
     # Checkpoints whose digest is right but whose fields are not.
     arrays, meta = load_checkpoint(f["checkpoint"])
     first = next(iter(meta["adam_t"]))
@@ -205,7 +213,7 @@ HOSTILE_CHECKPOINTS = ["fifo.nnvckpt", "sparse.nnvckpt", "zero.nnvckpt", "folder
                        "setting_float", "setting_huge", "setting_int32", "setting_threads", "setting_nan",
                        "setting_unknown", "setting_dataset", "settings_list", "no_state", "state_str",
                        "state_huge", "no_order", "order_2d", "adam_t_negative", "adam_t_str", "elapsed_inf",
-                       "no_history", "no_parameters", "format", "nope.nnvckpt"]
+                       "no_history", "no_parameters", "format", "deep_json", "nope.nnvckpt"]
 HOSTILE_DATA = ["data_fifo", "data_sparse", "data_zero", "data_garbage"]
 NUL = "a\0b"
 
@@ -324,6 +332,7 @@ EXAMPLES = [
     (["evaluate", "--params", "{dims65.protobuf}"], 1, "more than 64 dimensions"),
     (["generate", "--params", "{nan.protobuf}"], 1, "parameter fc2/affine/b holds 64 values that are NaN or infinite"),
     (["evaluate", "--params", "{zero_by_2e62.protobuf}"], 1, "zero_by_2e62.protobuf: a parameter's shape is beyond"),
+    (["train", "--resume", "{deep_json}"], 1, "deep_json.nnvckpt: checkpoint header is malformed: nested too deeply"),
     (["train", "--resume", "{no_setting}"], 1, "no_setting.nnvckpt: checkpoint field settings.hidden is missing"),
     (["train", "--resume", "{setting_str}"], 1, "setting_str.nnvckpt: checkpoint field settings.hidden is str"),
     (["train", "--resume", "{setting_threads}"], 2, "thread count 100000 is more than"),
