@@ -463,6 +463,6 @@ def _decode_checkpoint(path: PathLike, data: bytes) -> Tuple[Dict[str, np.ndarra
                                          offset=base + off).reshape(shape).astype(dtype.newbyteorder("="))
     except RecursionError:  # JSON nested deeper than the parser's stack
         raise CheckpointError(f"{p}: checkpoint header is malformed: nested too deeply", path=path) from None
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as e:
+    except (ValueError, TypeError, KeyError, OverflowError, UnicodeDecodeError) as e:  # int(Infinity) too
         raise CheckpointError(f"{p}: checkpoint header is malformed: {e}", path=path) from None
     return arrays, meta

@@ -149,6 +149,10 @@ def files(tmp_path_factory, root):
     prefix = struct.pack("<8sIIQQ", b"NNVAECKP", 1, 0, len(header), 0)
     f["deep_json"] = d / "deep_json.nnvckpt"
     f["deep_json"].write_bytes(prefix + hashlib.sha256(prefix + header).digest() + header)
+    header = b'{"meta": {}, "arrays": [{"name": "a", "dtype": "<f4", "shape": [1], "offset": Infinity, "nbytes": 4}]}'
+    prefix = struct.pack("<8sIIQQ", b"NNVAECKP", 1, 0, len(header), 0)
+    f["infinite_offset"] = d / "infinite_offset.nnvckpt"
+    f["infinite_offset"].write_bytes(prefix + hashlib.sha256(prefix + header).digest() + header)
 
     # Checkpoints whose digest is right but whose fields are not.
     arrays, meta = load_checkpoint(f["checkpoint"])
@@ -213,7 +217,8 @@ HOSTILE_CHECKPOINTS = ["fifo.nnvckpt", "sparse.nnvckpt", "zero.nnvckpt", "folder
                        "setting_float", "setting_huge", "setting_int32", "setting_threads", "setting_nan",
                        "setting_unknown", "setting_dataset", "settings_list", "no_state", "state_str",
                        "state_huge", "no_order", "order_2d", "adam_t_negative", "adam_t_str", "elapsed_inf",
-                       "no_history", "no_parameters", "format", "deep_json", "nope.nnvckpt"]
+                       "no_history", "no_parameters", "format", "deep_json", "infinite_offset",
+                       "nope.nnvckpt"]
 HOSTILE_DATA = ["data_fifo", "data_sparse", "data_zero", "data_garbage"]
 NUL = "a\0b"
 
