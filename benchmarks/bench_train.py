@@ -62,8 +62,11 @@ def positive(kind):
 
 def parser():
     p = argparse.ArgumentParser(prog="bench_train.py", description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int_list, default=[1, 2], metavar="T,..", help="thread counts (default 1,2)")
-    p.add_argument("--batch-sizes", type=int_list, default=[100], metavar="B,..", help="batch sizes (default 100)")
+    threads, batches = ",".join(map(str, report.THREADS)), ",".join(map(str, report.BATCH_SIZES))
+    p.add_argument("--threads", type=int_list, default=list(report.THREADS), metavar="T,..",
+                   help=f"thread counts (default {threads})")
+    p.add_argument("--batch-sizes", type=int_list, default=list(report.BATCH_SIZES), metavar="B,..",
+                   help=f"batch sizes (default {batches})")
     p.add_argument("--rounds", type=positive(int), default=7, metavar="R",
                    help="alternating engine/PyTorch measurements per setting (default 7)")
     p.add_argument("--seconds", type=positive(float), default=1.0, metavar="S",
@@ -83,6 +86,9 @@ def parser():
                    "where nnvae-train looks)")
     p.add_argument("--memory-iterations", type=positive(int), default=300, metavar="N",
                    help="iterations of the nnvae-train run whose memory is measured (default 300)")
+    p.add_argument("--default-run", action="store_true",
+                   help=f"measure memory on nnvae-train's whole default run instead (about 5 minutes) and judge "
+                        f"its wall time on {report.DEFAULT_RUN_THREADS} threads")
     p.add_argument("--wait-policy", choices=("inherit", "passive", "active"), default="inherit",
                    help="OMP_WAIT_POLICY for both sides' workers (default: as in the environment). On a busy "
                         "machine threads that spin while waiting steal the cores the work needs")
@@ -158,32 +164,44 @@ def training_table(args, program, twin, omp, results):
     return medians
 
 
-def profiles(args, program, omp, results, steps=200):
-    for t in args.threads:
-        with measure.engine_worker(program, t, args.path, omp) as w:
-            rep = w.ask(f"profile 100 {steps}")
-        say()
-        for line in report.profile_lines(rep, steps, t):
-            say(line)
-        results[f"t{t}"] = rep
+def profiles(args, program, omp, results, images=20000):
+    """Per-function times over about `images` training images per setting."""
+    for b in args.batch_sizes:
+        steps = max(20, images // b)
+        for t in args.threads:
+            with measure.engine_worker(program, t, args.path, omp) as w:
+                rep = w.ask(f"profile {b} {steps}")
+            say()
+            for line in report.profile_lines(rep, steps, t, b):
+                say(line)
+            results[f"b{b}_t{t}"] = rep
 
 
 def peak_memory(args, omp, results):
+    """(peak RSS in MB, the default run's wall seconds), None where not measured."""
     # The MNIST files where nnvae-train looks for them (never fetched here).
     folder = find_dataset_dir("mnist", args.data_dir, check=False)
-    say(f"\n== peak memory of `nnvae-train --iterations {args.memory_iterations}` ({folder or 'no MNIST files'})")
+    iterations = None if args.default_run else args.memory_iterations
+    threads = report.DEFAULT_RUN_THREADS if args.default_run else max(args.threads)
+    command = "nnvae-train" + ("" if iterations is None else f" --iterations {iterations}") + f" --threads {threads}"
+    say(f"\n== peak memory of `{command}` ({folder or 'no MNIST files'})")
     if folder is None:
         say(f"  not measured: no MNIST files in {args.data_dir or 'the data folder'} (give --data-dir)")
-        return None
+        return None, None
     try:
-        rss, wall = measure.train_peak_rss(folder, args.memory_iterations, max(args.threads), omp)
+        rss, wall = measure.train_peak_rss(folder, iterations, threads, omp)
     except BenchError as e:
         say(f"  not measured: {e}")
-        return None
+        return None, None
     say(f"  peak RSS {rss:.1f} MB (whole process: Python, numpy, the data set, the engine, the final "
-        f"evaluation, pictures and parameter files), {wall:.1f} s")
+        f"evaluation, pictures and parameter files), {wall:.1f} s ({report.minutes(wall)})")
     results["peak_rss_mb"] = rss
-    return rss
+    results["wall_seconds"] = wall
+    if iterations is None:
+        results["default_run_seconds"] = wall
+    else:
+        say("  (the default run's wall time is measured with --default-run)")
+    return rss, (wall if iterations is None else None)
 
 
 def run(args):
@@ -213,9 +231,9 @@ def run(args):
         profiles(args, program, omp, results.setdefault("profile", {}))
     elif args.profile:
         say("\n(per-function times need the C++ worker bench_step)")
-    rss = peak_memory(args, omp, results) if args.memory else None
+    rss, default_run = peak_memory(args, omp, results) if args.memory else (None, None)
 
-    lines, overall = report.target_lines(medians, rss)
+    lines, overall = report.target_lines(medians, rss, default_run)
     say("\n== targets")
     for line in lines:
         say(line)

@@ -142,11 +142,14 @@ sys.exit(train_main())
 
 
 def train_peak_rss(data_dir, iterations, threads, omp=None):
-    """(peak RSS in MB, wall seconds) of a whole `nnvae-train` process."""
+    """(peak RSS in MB, wall seconds) of a whole `nnvae-train` process
+    (its default number of iterations when `iterations` is None)."""
     with tempfile.TemporaryDirectory(prefix="nnvae-bench-") as tmp:
         hwm_file = Path(tmp) / "hwm"
-        argv = [sys.executable, "-c", _TRAIN_WITH_HWM, "--iterations", str(iterations), "--out",
-                str(Path(tmp) / "run"), "--no-progress", "--threads", str(threads)]
+        argv = [sys.executable, "-c", _TRAIN_WITH_HWM, "--out", str(Path(tmp) / "run"), "--no-progress",
+                "--threads", str(threads)]
+        if iterations is not None:
+            argv += ["--iterations", str(iterations)]
         if data_dir:
             argv += ["--data-dir", str(data_dir)]
         env = thread_env(threads, omp)

@@ -25,11 +25,13 @@ def test_missing_figures_are_not_measured_never_met():
     lines, overall = report.target_lines({(100, 1): {"engine_img_s": 3000.0, "torch_img_s": 2000.0,
                                                       "ratio": 1.5}}, None)
     text = "\n".join(lines)
-    assert "batch 100, 1 thread: nnvae/PyTorch median ratio 1.50 (target >= 1.3): met" in text
+    assert "batch 100, 1 thread: nnvae/PyTorch median ratio 1.50 (target >= 1.5): met" in text
     assert "batch 100, 2 threads: nnvae/PyTorch median ratio n/a (target >= 1.5): not measured" in text
-    assert "batch 100, 1 thread: median fraction of the matrix-product limit n/a (target >= 70%): not measured" \
+    assert "batch 1000, 2 threads: nnvae/PyTorch median ratio n/a (target >= 1.5): not measured" in text
+    assert "batch 100, 1 thread: median fraction of the matrix-product limit n/a (target >= 85%): not measured" \
         in text
     assert "nnvae-train peak RSS n/a (target < 200 MB): not measured" in text
+    assert "nnvae-train default run, 2 threads: n/a (target < 4 min 30 s): not measured" in text
     assert not any(line.endswith(": met") and "n/a" in line for line in lines)
     assert overall == report.NOT_MEASURED
     assert report.overall_line(overall) == "no target missed, but some were not measured"
@@ -38,18 +40,20 @@ def test_missing_figures_are_not_measured_never_met():
 def test_a_missed_target_outweighs_missing_ones():
     import report
 
-    lines, overall = report.target_lines({(100, 2): {"engine_img_s": 30000.0, "limit_fraction": 0.5}}, 150.0)
-    assert "  batch 100, 2 threads: median fraction of the matrix-product limit 50% (target >= 70%): NOT met" in lines
+    lines, overall = report.target_lines({(100, 2): {"engine_img_s": 30000.0, "limit_fraction": 0.5}}, 150.0, 300.0)
+    assert "  batch 100, 2 threads: median fraction of the matrix-product limit 50% (target >= 85%): NOT met" in lines
     assert "  nnvae-train peak RSS 150 MB (target < 200 MB): met" in lines
+    assert "  nnvae-train default run, 2 threads: 5 min 0 s (target < 4 min 30 s): NOT met" in lines
     assert overall == report.NOT_MET
 
 
 def test_every_target_met():
     import report
 
-    good = {"engine_img_s": 20000.0, "torch_img_s": 9000.0, "ratio": 2.2, "limit_fraction": 0.8}
-    lines, overall = report.target_lines({key: good for key in report.VS_TORCH}, 170.0)
-    assert len(lines) == len(report.VS_TORCH) + len(report.LIMIT_FRACTION) + 1
+    good = {"engine_img_s": 20000.0, "torch_img_s": 9000.0, "ratio": 2.2, "limit_fraction": 0.9}
+    lines, overall = report.target_lines({key: good for key in report.VS_TORCH}, 170.0, 250.0)
+    assert set(report.VS_TORCH) == {(b, t) for b in (10, 100, 1000) for t in (1, 2)}
+    assert len(lines) == len(report.VS_TORCH) + len(report.LIMIT_FRACTION) + 2
     assert all(line.endswith(": met") for line in lines)
     assert overall == report.MET
 
