@@ -181,3 +181,22 @@ def test_parameter_scope_is_per_thread():
     assert seen == {"tA": ["affine/W", "affine/b"], "tB": ["affine/W", "affine/b"]}
     assert sorted(nnvae.get_parameters()) == ["tA/l1/affine/W", "tA/l1/affine/b", "tB/l1/affine/W",
                                               "tB/l1/affine/b"]
+
+
+def test_two_trainers_in_two_threads():
+    """Each trainer owns its generator, solver, parameters and graph mode, so
+    two train at once (one static, one dynamic) and each ends exactly as it
+    does alone."""
+    expected = {}
+    for graph in ("static", "dynamic"):
+        t = _trainer(graph)
+        t.train(40)
+        expected[graph] = t.get_parameters()
+    trainers = {graph: _trainer(graph) for graph in expected}
+    threads = [threading.Thread(target=trainers[g].train, args=(40,)) for g in trainers]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    for graph, t in trainers.items():
+        got = t.get_parameters()
+        for name in got:
+            np.testing.assert_array_equal(got[name], expected[graph][name], err_msg=f"{graph} {name}")
