@@ -171,6 +171,7 @@ def files(tmp_path_factory, root):
         "no_state": lambda a, m: m.pop("state"),
         "state_str": lambda a, m: m["state"].update(iteration="20"),
         "state_huge": lambda a, m: m["state"].update(iteration=2 ** 70),
+        "state_nan": lambda a, m: m["state"].update(loss_sum=float("nan")),
         "no_order": lambda a, m: a.pop("state/order"),
         "order_2d": lambda a, m: a.update({"state/order": a["state/order"].reshape(-1, 2)}),
         "adam_t_negative": lambda a, m: m["adam_t"].update({first: -1}),
@@ -216,7 +217,8 @@ HOSTILE_CHECKPOINTS = ["fifo.nnvckpt", "sparse.nnvckpt", "zero.nnvckpt", "folder
                        "empty.nnvckpt", "params", "params_as_checkpoint.nnvckpt", "no_setting", "setting_str",
                        "setting_float", "setting_huge", "setting_int32", "setting_threads", "setting_nan",
                        "setting_unknown", "setting_dataset", "settings_list", "no_state", "state_str",
-                       "state_huge", "no_order", "order_2d", "adam_t_negative", "adam_t_str", "elapsed_inf",
+                       "state_huge", "state_nan", "no_order", "order_2d", "adam_t_negative", "adam_t_str",
+                       "elapsed_inf",
                        "no_history", "no_parameters", "format", "deep_json", "infinite_offset",
                        "nope.nnvckpt"]
 HOSTILE_DATA = ["data_fifo", "data_sparse", "data_zero", "data_garbage"]
@@ -284,8 +286,8 @@ def evaluate_generate_cases(files):
     generate += [["--interpolate", *ab] for ab in (("10", "3"), ("-1", "0"), ("2147483648", "0"), ("a", "b"))]
     generate += [["--interpolate", "70000", "0", "--by-index"], ["--interpolate", "0", "-1", "--by-index"],
                  ["--interpolate", "1"]]
-    generate += [["--out", "x.txt"], ["--out", NUL + ".png"], ["--out", "/proc/nope/x.png"], ["--out", files["folder.protobuf"] + "/x/y.png"],
-                 ["--out", files["folder.h5"]]]
+    generate += [["--out", "x.txt"], ["--out", NUL + ".png"], ["--out", "/proc/nope/x.png"],
+                 ["--out", files["folder.protobuf"] + "/x/y.png"], ["--out", files["folder.h5"]]]
     cases = []
     for command, own in (("evaluate", evaluate), ("generate", generate)):
         for argv in own + common:

@@ -130,6 +130,8 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
                       if float in kind else "a string")
         if kind == (int,) and not -2 ** 63 <= value < 2 ** 63:
             raise bad(f"state.{key}", f"is {value}, beyond a 64-bit integer")
+        if float in kind and not -float("inf") < value < float("inf"):
+            raise bad(f"state.{key}", f"is {value}, expected a finite number")
     order = array("state/order", "iu")
     history = {"iteration": array("history/iteration", "iu"), "train_loss": array("history/train_loss", "f"),
                "val_loss": array("history/val_loss", "f")}
