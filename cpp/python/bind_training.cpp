@@ -7,7 +7,11 @@
 #include <pybind11/stl.h>
 
 #include <cstring>
+#include <mutex>
 #include <optional>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -60,6 +64,48 @@ ProgressFn progress_with_signals(const py::object& fn) {
   };
 }
 
+// One trainer is driven by one thread at a time. While train() runs (without
+// the GIL) in one thread, the trainer's methods called from another thread
+// raise RuntimeError instead of racing it; the training thread's own
+// callbacks (on_monitor, should_stop) may still use it.
+class TrainingThreads {
+ public:
+  // Marks `t` as training on this thread for the guard's lifetime.
+  explicit TrainingThreads(const VaeTrainer& t) : t_(&t) {
+    std::lock_guard<std::mutex> lock(mutex());
+    check_locked(t, "train");
+    busy()[t_] = std::this_thread::get_id();
+  }
+  ~TrainingThreads() {
+    std::lock_guard<std::mutex> lock(mutex());
+    busy().erase(t_);
+  }
+  TrainingThreads(const TrainingThreads&) = delete;
+  TrainingThreads& operator=(const TrainingThreads&) = delete;
+  static void check(const VaeTrainer& t, const char* what) {
+    std::lock_guard<std::mutex> lock(mutex());
+    check_locked(t, what);
+  }
+
+ private:
+  static void check_locked(const VaeTrainer& t, const char* what) {
+    auto it = busy().find(&t);
+    if (it != busy().end() && it->second != std::this_thread::get_id())
+      throw std::runtime_error(std::string("VaeTrainer.") + what +
+                               ": this trainer is training in another thread; wait for its train() to return "
+                               "(one trainer is driven by one thread at a time)");
+  }
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static std::unordered_map<const VaeTrainer*, std::thread::id>& busy() {
+    static auto* b = new std::unordered_map<const VaeTrainer*, std::thread::id>();
+    return *b;
+  }
+  const VaeTrainer* t_;
+};
+
 py::dict train(VaeTrainer& t, int64_t until, const py::object& on_monitor, const py::object& should_stop) {
   // Before every step the GIL is taken back briefly to run pending signal
   // handlers (PyErr_CheckSignals) and ask `should_stop()`. A Ctrl-C that
@@ -97,6 +143,7 @@ py::dict train(VaeTrainer& t, int64_t until, const py::object& on_monitor, const
     };
   TrainResult r;
   {
+    TrainingThreads training(t);  // another thread's train() or setters now raise
     py::gil_scoped_release release;
     r = t.train(until, monitor, stop_fn);
   }
@@ -202,6 +249,7 @@ void set_state_arrays(Solver::State& st, const py::dict& arrays) {
 }
 
 py::dict solver_states(const VaeTrainer& t) {
+  TrainingThreads::check(t, "solver_state");
   py::dict d;
   for (auto& [name, st] : t.solver()->get_states()) d[py::str(name)] = st;
   return d;
@@ -210,6 +258,7 @@ py::dict solver_states(const VaeTrainer& t) {
 // Checks every name, key and shape against the trainer's own states first,
 // so that a bad mapping changes nothing.
 void set_solver_states(VaeTrainer& t, const py::dict& d) {
+  TrainingThreads::check(t, "solver_state");
   std::map<std::string, Solver::State> states;
   for (auto& [name, cur] : t.solver()->get_states()) {
     if (!d.contains(name)) throw py::value_error("solver state: parameter " + name + " is missing");
@@ -275,6 +324,7 @@ py::dict model_parameters(const ParameterDirectory& params) {
 }
 
 void set_trainer_parameters(VaeTrainer& t, const py::dict& values) {
+  TrainingThreads::check(t, "set_parameters");
   VaeModel m = make_model(values, "");
   if (m.latent != t.config().latent || m.hidden != t.config().hidden)
     throw py::value_error("the parameters are of a VAE with latent " + std::to_string(m.latent) + ", hidden " +
@@ -393,15 +443,31 @@ void bind_training(py::module_& m) {
       .def_property_readonly("iteration", &VaeTrainer::iteration)
       .def_property_readonly("batches_per_epoch", &VaeTrainer::batches_per_epoch)
       .def_property_readonly("config", &VaeTrainer::config)
-      .def("get_parameters", [](const VaeTrainer& t) { return model_parameters(t.parameters()); },
+      .def("get_parameters",
+           [](const VaeTrainer& t) {
+             TrainingThreads::check(t, "get_parameters");
+             return model_parameters(t.parameters());
+           },
            "{full name: float32 array copy} in creation order")
       .def("set_parameters", &set_trainer_parameters, py::arg("values"))
-      .def("model", [](const VaeTrainer& t) { return make_model(model_parameters(t.parameters()), ""); },
+      .def("model",
+           [](const VaeTrainer& t) {
+             TrainingThreads::check(t, "model");
+             return make_model(model_parameters(t.parameters()), "");
+           },
            "a VaeModel holding a copy of the current parameters")
       .def_property("solver_state", &solver_states, &set_solver_states, "{parameter name: SolverState} (copies)")
       .def_property(
-          "state", [](const VaeTrainer& t) { return t.state(); },
-          [](VaeTrainer& t, const TrainerState& s) { t.set_state(s); }, "the loop's TrainerState (a copy)");
+          "state",
+          [](const VaeTrainer& t) {
+            TrainingThreads::check(t, "state");
+            return t.state();
+          },
+          [](VaeTrainer& t, const TrainerState& s) {
+            TrainingThreads::check(t, "state");
+            t.set_state(s);
+          },
+          "the loop's TrainerState (a copy)");
 
   m.def("vae_parameter_shapes", &vae_parameter_shapes, py::arg("latent") = 50, py::arg("hidden") = 500);
   m.def(

@@ -200,3 +200,33 @@ def test_two_trainers_in_two_threads():
         got = t.get_parameters()
         for name in got:
             np.testing.assert_array_equal(got[name], expected[graph][name], err_msg=f"{graph} {name}")
+
+
+def test_one_trainer_is_driven_by_one_thread():
+    """While a trainer trains in one thread, another thread's calls on it
+    raise RuntimeError (they would race the running loop); the training
+    thread's own callbacks may use it."""
+    trainer = _trainer("static")
+    n_params = len(trainer.get_parameters())
+    in_monitor, go = threading.Event(), threading.Event()
+    inside = []
+
+    def on_monitor(iteration, tloss, vloss):
+        inside.append(len(trainer.get_parameters()))  # the training thread itself: allowed
+        if iteration == 9:
+            in_monitor.set()
+            go.wait(30)
+
+    t = threading.Thread(target=trainer.train, args=(40, on_monitor))
+    t.start()
+    try:
+        assert in_monitor.wait(30)
+        for call in (trainer.get_parameters, lambda: trainer.train(40), lambda: trainer.state,
+                     lambda: trainer.solver_state):
+            with pytest.raises(RuntimeError, match="training in another thread"):
+                call()
+    finally:
+        go.set()
+        t.join()
+    assert trainer.iteration == 40 and inside == [n_params] * 4
+    assert len(trainer.get_parameters()) == n_params  # free again once train() returned
