@@ -56,20 +56,21 @@ TEST(one_solver_two_threads) {
   auto solver = create_AdamSolver(Context{}, 1e-3f);
   solver->set_parameters(params);
   w->variable()->grad()->fill(0.5f);
-  std::atomic<bool> stop{false};
+  std::atomic<int> sets{0};
+  int updates = 0;
   std::thread updater([&] {
-    for (int i = 0; i < 300; ++i) solver->update();
-    stop = true;
+    while (sets < 200 || updates < 300) {
+      solver->update();
+      ++updates;
+    }
   });
-  int sets = 0;
-  while (!stop) {  // resets the states the running updates use, under the solver's lock
+  for (; sets < 200; ++sets) {  // resets the states the running updates use, under the solver's lock
     solver->set_parameters(params, sets % 2 == 0, sets % 3 == 0);
     solver->get_states();
     solver->parameter_names();
-    ++sets;
   }
   updater.join();
-  CHECK(sets > 0);
+  CHECK(updates >= 300);
   const float* p = w->variable()->data()->read("w");
   for (int i = 0; i < 64 * 64; ++i) CHECK(std::isfinite(p[i]) && p[i] < 1.f);
 }
