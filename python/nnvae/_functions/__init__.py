@@ -1,0 +1,1 @@
+"""The parts of nnvae.functions, by family; import them from nnvae.functions."""
