@@ -4,7 +4,10 @@
 
 namespace py = pybind11;
 
-void bind_engine(py::module_& m);    // bind_engine.cpp: variables, functions, solvers
+void bind_variable(py::module_& m);    // bind_variable.cpp: Variable, Function, the operators
+void bind_engine(py::module_& m);      // bind_engine.cpp: the raw functions (_core.functions)
+void bind_parameters(py::module_& m);  // bind_parameter.cpp: initializers, the parameter directory, seed/threads
+void bind_solvers(py::module_& m);     // bind_solver.cpp: Solver, Adam, SGD
 void bind_idx(py::module_& m);       // bind_idx.cpp: the C++ IDX reader
 void bind_params(py::module_& m);    // bind_params.cpp: the .protobuf parameter codec
 void bind_functions_more(py::module_& m);  // bind_functions_more.cpp: softmax, concatenate, max, ...
@@ -13,7 +16,11 @@ void bind_vae_config(py::module_& m);  // bind_vae_config.cpp: VaeConfig and its
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nnvae's C++ engine (private: use the nnvae package)";
+  // Classes before the bindings that take or subclass them.
+  bind_variable(m);
   bind_engine(m);
+  bind_parameters(m);
+  bind_solvers(m);
   bind_functions_more(m);
   bind_idx(m);
   bind_params(m);

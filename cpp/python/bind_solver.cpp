@@ -1,0 +1,97 @@
+// nnvae._core, solver part: Solver (set_parameters, update, learning rate,
+// weight decay, its states as numpy copies) and the Adam and SGD solvers.
+// The public Python API (nnvae.solvers) lives in python/nnvae/.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bind_common.hpp"
+#include "nnvae/nnvae.hpp"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+using namespace nnvae;
+using namespace nnvae_py;
+
+void bind_solvers(py::module_& m) {
+  py::class_<Solver, SolverPtr>(m, "Solver", "Updates a set of parameters from their gradients.")
+      .def_property_readonly("name", &Solver::name)
+      .def(
+          "set_parameters",
+          [](Solver& s, py::handle params, bool reset, bool retain_state) {
+            if (!py::isinstance<py::dict>(params))
+              throw py::type_error("Solver.set_parameters: expected a dict of name -> Variable "
+                                   "(e.g. nnvae.get_parameters()), got " + type_name(params));
+            std::vector<std::pair<std::string, VariablePtr>> list;
+            for (auto item : py::reinterpret_borrow<py::dict>(params)) {
+              if (!py::isinstance<py::str>(item.first) || !py::isinstance<CgVariable>(item.second))
+                throw py::type_error("Solver.set_parameters: entries must be str -> Variable, got " +
+                                     type_name(item.first) + " -> " + type_name(item.second));
+              list.emplace_back(item.first.cast<std::string>(), item.second.cast<CgVariablePtr>()->variable());
+            }
+            // The solver's lock is taken without the GIL, so that a thread
+            // waiting for an update() to finish does not block Python.
+            py::gil_scoped_release nogil;
+            s.set_parameters(list, reset, retain_state);
+          },
+          "param_dict"_a, "reset"_a = true, "retain_state"_a = false)
+      .def(
+          "_get_states",
+          [](const Solver& s) {
+            // name -> (state name -> numpy copy, step count t)
+            py::dict out;
+            std::map<std::string, Solver::State> states;
+            {
+              py::gil_scoped_release nogil;
+              states = s.get_states();
+            }
+            for (auto& [name, st] : states) {
+              py::dict arrays;
+              for (auto& [key, arr] : st.arrays) arrays[py::str(key)] = array_view(arr, "Solver.get_states").attr("copy")();
+              out[py::str(name)] = py::make_tuple(arrays, st.t);
+            }
+            return out;
+          })
+      .def(
+          "_set_states",
+          [](Solver& s, py::dict states) {
+            std::map<std::string, Solver::State> in;
+            for (auto item : states) {
+              auto name = item.first.cast<std::string>();
+              auto pair = item.second.cast<py::tuple>();
+              Solver::State st;
+              for (auto kv : pair[0].cast<py::dict>()) {
+                FloatArray a = FloatArray::ensure(kv.second);
+                if (!a) throw py::type_error("Solver.set_states: state " + kv.first.cast<std::string>() + " of " + name +
+                                             " is not an array of numbers");
+                auto arr = std::make_shared<NdArray>(Shape_t(a.shape(), a.shape() + a.ndim()));
+                std::memcpy(arr->write(), a.data(), static_cast<size_t>(arr->size()) * sizeof(float));
+                st.arrays[kv.first.cast<std::string>()] = arr;
+              }
+              st.t = pair[1].cast<int64_t>();
+              in[name] = st;
+            }
+            py::gil_scoped_release nogil;
+            s.set_states(in);
+          },
+          "states"_a)
+      .def("parameter_names", &Solver::parameter_names, py::call_guard<py::gil_scoped_release>())
+      .def("zero_grad", &Solver::zero_grad, py::call_guard<py::gil_scoped_release>())
+      .def("update", &Solver::update, py::call_guard<py::gil_scoped_release>())
+      .def("weight_decay", &Solver::weight_decay, "decay_rate"_a, py::call_guard<py::gil_scoped_release>())
+      .def("learning_rate", &Solver::learning_rate)
+      .def("set_learning_rate", &Solver::set_learning_rate, "learning_rate"_a,
+           py::call_guard<py::gil_scoped_release>())
+      .def("__repr__", [](const Solver& s) { return "<Solver " + s.name() + ">"; });
+  py::class_<AdamSolver, Solver, std::shared_ptr<AdamSolver>>(m, "AdamSolver")
+      .def(py::init<float, float, float, float>(), "alpha"_a, "beta1"_a, "beta2"_a, "eps"_a);
+  py::class_<SgdSolver, Solver, std::shared_ptr<SgdSolver>>(m, "SgdSolver").def(py::init<float>(), "lr"_a);
+}
