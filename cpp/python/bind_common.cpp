@@ -95,4 +95,12 @@ void assign(const NdArrayPtr& arr, py::handle value, const std::string& what) {
   std::memcpy(dst, a.data(), static_cast<size_t>(arr->size()) * sizeof(float));
 }
 
+py::array_t<float> to_numpy(const NdArray& arr) {
+  std::vector<py::ssize_t> shape(arr.shape().begin(), arr.shape().end());
+  py::array_t<float> out(shape);
+  const float* src = arr.read("a parameter or solver state");
+  std::memcpy(out.mutable_data(), src, sizeof(float) * arr.size());
+  return out;
+}
+
 }  // namespace nnvae_py

@@ -46,4 +46,7 @@ py::array array_view(const nnvae::NdArrayPtr& arr, const std::string& what);
 // needed, so this also works after clear_buffer.
 void assign(const nnvae::NdArrayPtr& arr, py::handle value, const std::string& what);
 
+// A numpy copy of `arr` (a parameter or a solver state), same shape.
+py::array_t<float> to_numpy(const nnvae::NdArray& arr);
+
 }  // namespace nnvae_py

@@ -11,6 +11,7 @@ void bind_solvers(py::module_& m);     // bind_solver.cpp: Solver, Adam, SGD
 void bind_idx(py::module_& m);       // bind_idx.cpp: the C++ IDX reader
 void bind_params(py::module_& m);    // bind_params.cpp: the .protobuf parameter codec
 void bind_functions_more(py::module_& m);  // bind_functions_more.cpp: softmax, concatenate, max, ...
+void bind_trainer_state(py::module_& m);  // bind_trainer_state.cpp: TrainerState, SolverState
 void bind_training(py::module_& m);  // bind_training.cpp: the VAE's trainer, model and evaluation
 void bind_vae_config(py::module_& m);  // bind_vae_config.cpp: VaeConfig and its options, synthetic digits
 
@@ -25,5 +26,6 @@ PYBIND11_MODULE(_core, m) {
   bind_idx(m);
   bind_params(m);
   bind_vae_config(m);
+  bind_trainer_state(m);
   bind_training(m);
 }
