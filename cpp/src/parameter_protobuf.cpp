@@ -17,6 +17,23 @@ constexpr uint32_t kDim = 1;                                              // Sha
 enum Wire : uint32_t { kVarint = 0, kI64 = 1, kLen = 2, kStartGroup = 3, kEndGroup = 4, kI32 = 5 };
 constexpr int kMaxGroupDepth = 64;
 
+// A name as it may appear in an error message: bytes outside printable ASCII
+// (a damaged file's name need not be valid UTF-8) written as \xNN.
+std::string printable(const std::string& name) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char ch : name) {
+    if (ch >= 0x20 && ch < 0x7f) {
+      out += static_cast<char>(ch);
+    } else {
+      out += "\\x";
+      out += hex[ch >> 4];
+      out += hex[ch & 15];
+    }
+  }
+  return out;
+}
+
 const char* wire_name(uint32_t wt) {
   static const char* names[] = {"varint", "64-bit", "length-delimited", "start-group", "end-group", "32-bit"};
   return wt < 6 ? names[wt] : "invalid";
@@ -206,7 +223,7 @@ ParameterRecord decode_parameter(const Reader& outer, size_t start, size_t end, 
   }
   if (!named || rec.name.empty())
     r.fail("parameter #" + std::to_string(index) + " (byte offset " + std::to_string(start) + ") has no name");
-  const std::string label = "parameter " + rec.name;
+  const std::string label = "parameter " + printable(rec.name);
   uint64_t expected = 1;
   bool overflow = false;
   for (uint64_t d : dims) {
@@ -287,7 +304,7 @@ std::vector<ParameterRecord> decode_parameters_protobuf(const char* bytes, size_
       auto [s, e] = r.length_delimited("Parameter message");
       ParameterRecord rec = decode_parameter(r, s, e, records.size());
       if (!seen.insert(rec.name).second)
-        r.fail("parameter " + rec.name + " appears twice (byte offset " + std::to_string(at) + ")");
+        r.fail("parameter " + printable(rec.name) + " appears twice (byte offset " + std::to_string(at) + ")");
       records.push_back(std::move(rec));
     }
   } catch (const Malformed& m) {

@@ -277,13 +277,16 @@ def test_protobuf_garbage_and_bit_flips_never_crash(tmp_path):
     (_field(200, 2, _field(1, 2, b"w") + _field(100, 2, b"\x00" * 6)), "not a multiple of 4"),
     (_field(200, 2, _field(1, 0, b"\x01")), r"variable_name at byte offset 3 has wire type 0"),
     (_field(200, 2, _field(100, 5, b"\x00" * 4)), "has no name"),
-    (_field(200, 2, _field(1, 2, b"\xff\xfe")), "not valid UTF-8"),
+    (_field(200, 2, _field(1, 2, b"\xff\xfe") + _field(100, 5, b"\0" * 4)), "not valid UTF-8"),
     (_field(200, 2, _field(1, 2, b"w") + _field(20, 2, _field(1, 0, b"\xff" * 9 + b"\x01"))),
      "negative dimension"),
     (b"\x80" * 11, "varint longer than 10 bytes at byte offset 0"),
     (_varint(200 << 3 | 2) + _varint(1000) + b"abc", r"needs 1000 bytes but only 3 remain"),
     (b"\x0f", "invalid wire type 7"),
     (_field(200, 2, _field(1, 2, b"w") + _field(100, 5, b"\0" * 4)) * 2, "w appears twice"),
+    # A damaged name that is not UTF-8 is written escaped in the message.
+    (_field(200, 2, _field(1, 2, b"w\xf0") + _field(20, 2, _field(1, 2, b"\x02"))),
+     r"parameter w\\xf0 has 0 values but its shape \(2,\) needs 2"),
 ])
 def test_protobuf_specific_errors(tmp_path, content, message):
     path = tmp_path / "x.protobuf"
