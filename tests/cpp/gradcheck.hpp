@@ -140,6 +140,27 @@ inline std::string gradcheck(const nnvae::CgVariablePtr& y, const std::vector<nn
   return "";
 }
 
+// --- inputs and references shared by the function tests
+
+// 1, 2, ..., n as floats (or start, start + 1, ...).
+inline std::vector<float> iota(int n, float start = 1.f) {
+  std::vector<float> v(n);
+  for (int i = 0; i < n; ++i) v[i] = start + float(i);
+  return v;
+}
+
+// Applies `fn` (double) to each value: the reference of an elementwise function.
+template <class Fn>
+std::vector<double> map(const std::vector<float>& xs, Fn fn) {
+  std::vector<double> out;
+  for (float x : xs) out.push_back(fn(double(x)));
+  return out;
+}
+
+// Values chosen away from the kinks of relu/elu (0) by more than the
+// finite-difference step.
+inline const std::vector<float> kMixed{-2.0f, -0.7f, -0.1f, 0.15f, 0.6f, 1.9f};
+
 }  // namespace nnvae_test
 
 // CHECK_GRADIENTS(y, {x, w}) or CHECK_GRADIENTS(y, {x}, options).

@@ -12,29 +12,6 @@ using namespace nnvae;
 using namespace nnvae_test;
 namespace f = nnvae::functions;
 
-namespace {
-
-// 1, 2, ..., n as floats (or start, start + 1, ...).
-std::vector<float> iota(int n, float start = 1.f) {
-  std::vector<float> v(n);
-  for (int i = 0; i < n; ++i) v[i] = start + float(i);
-  return v;
-}
-
-// Applies `fn` (double) to each value: the reference of an elementwise function.
-template <class Fn>
-std::vector<double> map(const std::vector<float>& xs, Fn fn) {
-  std::vector<double> out;
-  for (float x : xs) out.push_back(fn(double(x)));
-  return out;
-}
-
-// Values chosen away from the kinks of relu/elu (0) by more than the
-// finite-difference step.
-const std::vector<float> kMixed{-2.0f, -0.7f, -0.1f, 0.15f, 0.6f, 1.9f};
-
-}  // namespace
-
 // --- affine -------------------------------------------------------------------
 
 // x = [[1,2,3],[4,5,6]], W = [[1,0],[0,1],[1,-1]], b = [0.5,-0.5]:

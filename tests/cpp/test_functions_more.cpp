@@ -13,26 +13,6 @@ using namespace nnvae;
 using namespace nnvae_test;
 namespace f = nnvae::functions;
 
-namespace {
-
-std::vector<float> iota(int n, float start = 1.f) {
-  std::vector<float> v(n);
-  for (int i = 0; i < n; ++i) v[i] = start + float(i);
-  return v;
-}
-
-template <class Fn>
-std::vector<double> map(const std::vector<float>& xs, Fn fn) {
-  std::vector<double> out;
-  for (float x : xs) out.push_back(fn(double(x)));
-  return out;
-}
-
-// Away from the kinks at 0 by more than the finite-difference step.
-const std::vector<float> kMixed{-2.0f, -0.7f, -0.1f, 0.15f, 0.6f, 1.9f};
-
-}  // namespace
-
 // --- elementwise, one input ------------------------------------------------------
 
 TEST(leaky_relu_abs_sqrt) {

@@ -503,7 +503,7 @@ def test_static_and_dynamic_graphs_give_identical_numbers():
 # --- the tutorial's VAE, written in Python -------------------------------------------------------------
 
 def vae_loss(xa):
-    """SPEC §2: the one-sample negative ELBO averaged over the batch."""
+    """The tutorial's VAE loss: the one-sample negative ELBO averaged over the batch."""
     batch = xa.shape[0]
     x = nnvae.Variable.from_numpy_array(xa)
     xb = F.greater_equal_scalar(x, 0.5)
