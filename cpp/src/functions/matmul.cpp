@@ -1,0 +1,162 @@
+// The engine's matrix product and affine's kernels (forward, backward, bias).
+//
+// Threads: each product is cut into as many independent blocks of its
+// output as there are threads, and each thread runs Eigen's single-threaded
+// product on its block. (Eigen's own OpenMP product makes its threads spin
+// on each other while packing shared blocks: on a busy machine a preempted
+// thread stalls the other for a whole time slice, 10-60x slower measured.
+// Independent blocks only meet at the end of the parallel loop.)
+#define EIGEN_DONT_PARALLELIZE
+#include <Eigen/Core>
+#include <algorithm>
+#include <vector>
+
+#include "common.hpp"
+#include "nnvae/kernels/matmul.hpp"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace nnvae {
+namespace kernels {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Stride = Eigen::OuterStride<>;
+using MapS = Eigen::Map<RowMatrix, 0, Stride>;
+using MapCS = Eigen::Map<const RowMatrix, 0, Stride>;
+
+namespace {
+
+// C += A·B on views, single-threaded.
+template <class A, class B>
+void product_into(MapS C, const A& a, const B& b) {
+  C.noalias() += a * b;
+}
+
+// Products smaller than this many multiply-adds stay on one thread.
+constexpr int64_t kParallelProduct = int64_t(1) << 20;
+
+// One product C (m, n) (+)= op(A) · op(B), as matmul takes it.
+struct Product {
+  const float* a;
+  bool ta;
+  const float* b;
+  bool tb;
+  float* c;
+  int64_t m, k, n;
+  bool accumulate;
+  const Epilogue* ep;
+};
+
+// Block `part` of the product cut into `parts` along the longer side of C,
+// in multiples of 16 rows or columns (one AVX-512 register of floats): rows
+// [lo, hi) of C or its columns [lo, hi). A part past the end (the product is
+// too narrow for that many) does nothing.
+void product_block(const Product& p, int part, int parts) {
+  const bool by_rows = p.m >= p.n;
+  const int64_t extent = by_rows ? p.m : p.n;
+  const int64_t chunk = ((extent + parts - 1) / parts + 15) / 16 * 16;
+  const int64_t lo = std::min(extent, part * chunk), hi = std::min(extent, lo + chunk);
+  if (lo >= hi) return;
+  const int64_t m = p.m, k = p.k, n = p.n;
+  const int64_t mb = by_rows ? hi - lo : m, nb = by_rows ? n : hi - lo;
+  MapS C(p.c + (by_rows ? lo * n : lo), mb, nb, Stride(n));
+  // Eigen's product always adds into C, clearing it first for `C = A·B`.
+  // A gradient written by its first writer (accumulate false: no zero_grad
+  // pass before) is cleared here, by the thread that owns the block, right
+  // before the product fills it, one vectorised pass per row.
+  if (!p.accumulate)
+    for (int64_t r = 0; r < mb; ++r) {
+      float* row = p.c + (by_rows ? (lo + r) * n : r * n + lo);
+#pragma omp simd
+      for (int64_t j = 0; j < nb; ++j) row[j] = 0.f;
+    }
+  // The part of A feeding these rows (all of it when cutting columns), and
+  // the part of B feeding these columns (all of it when cutting rows).
+  const int64_t ra = by_rows ? lo : 0, cb = by_rows ? 0 : lo;
+  if (!p.ta && !p.tb)
+    product_into(C, MapCS(p.a + ra * k, mb, k, Stride(k)), MapCS(p.b + cb, k, nb, Stride(n)));
+  else if (!p.ta && p.tb)
+    product_into(C, MapCS(p.a + ra * k, mb, k, Stride(k)), MapCS(p.b + cb * k, nb, k, Stride(k)).transpose());
+  else  // ta && !tb (affine never needs Aᵀ·Bᵀ)
+    product_into(C, MapCS(p.a + ra, k, mb, Stride(m)).transpose(), MapCS(p.b + cb, k, nb, Stride(n)));
+  if (p.ep) (*p.ep)(p.c, n, ra, ra + mb, cb, cb + nb);
+}
+
+// Independent products computed together in one parallel region: with T
+// threads and `count` products, each product is cut into T / count blocks
+// when count divides T (two products on two threads: one whole product per
+// thread, no cut), otherwise into T blocks, thread t taking block t of every
+// product. Products too small to be worth a parallel region together, or
+// already inside one, run one after another on this thread.
+void products(const Product* ps, int count) {
+  int threads = 1;
+  int64_t work = 0;
+  for (int i = 0; i < count; ++i) work += ps[i].m * ps[i].k * ps[i].n;
+#ifdef _OPENMP
+  if (work >= kParallelProduct && !omp_in_parallel()) threads = omp_get_max_threads();
+#endif
+  if (threads == 1) {
+    for (int i = 0; i < count; ++i) product_block(ps[i], 0, 1);
+    return;
+  }
+  const int each = threads % count == 0 ? threads / count : threads;
+  // Each product's cut: no finer than 16 rows or columns per block.
+  std::vector<int> parts(count);
+  for (int i = 0; i < count; ++i)
+    parts[i] = static_cast<int>(std::min<int64_t>(each, std::max<int64_t>(std::max(ps[i].m, ps[i].n) / 16, 1)));
+  const int blocks = count * each;
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int b = 0; b < blocks; ++b) {
+    const int i = each == threads ? b % count : b / each;
+    const int part = each == threads ? b / count : b % each;
+    if (part < parts[i]) product_block(ps[i], part, parts[i]);
+  }
+}
+
+}  // namespace
+
+// One product, cut across the threads by products().
+void matmul(const float* a, bool ta, const float* b, bool tb, float* c, int64_t m, int64_t k, int64_t n,
+            bool accumulate, const Epilogue* ep) {
+  const Product p{a, ta, b, tb, c, m, k, n, accumulate, ep};
+  products(&p, 1);
+}
+
+// y (rows, n) = x (rows, k) · w (k, n) + b (n) [b may be null]
+// Eigen's `Y = X·W` clears Y and then accumulates into it, so with a bias
+// the rows start as b and the product is added: one pass over Y fewer.
+void affine_forward(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t k, int64_t n,
+                    const Epilogue* ep) {
+  if (b)
+    for (int64_t r = 0; r < rows; ++r) std::copy(b, b + n, y + r * n);
+  matmul(x, false, w, false, y, rows, k, n, b != nullptr, ep);
+}
+
+// db (n) (+)= Σ_rows dy (rows, n), row after row: contiguous, vectorised
+// reads (Eigen's colwise().sum() on a row-major matrix walks columns).
+void bias_backward(const float* dy, float* db, int64_t rows, int64_t n, bool accumulate) {
+  if (!accumulate) std::fill(db, db + n, 0.f);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = dy + r * n;
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) db[j] += row[j];
+  }
+}
+
+// dx (rows, k) (+)= dy (rows, n) · wᵀ; dw (k, n) (+)= xᵀ · dy; db (n) (+)= Σ_rows dy.
+// dx and dw cost the same (2·rows·k·n FLOPs) and are independent, so they
+// share one parallel region (products()).
+void affine_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
+                     int64_t rows, int64_t k, int64_t n, bool acc_x, bool acc_w, bool acc_b,
+                     const Epilogue* dx_ep) {
+  Product ps[2];
+  int count = 0;
+  if (dx) ps[count++] = {dy, false, w, true, dx, rows, n, k, acc_x, dx_ep};
+  if (dw) ps[count++] = {x, true, dy, false, dw, k, rows, n, acc_w, nullptr};
+  if (count) products(ps, count);
+  if (db) bias_backward(dy, db, rows, n, acc_b);
+}
+
+}  // namespace kernels
+}  // namespace nnvae
