@@ -16,6 +16,10 @@
 
 namespace nnvae {
 
+namespace kernels {
+struct Epilogue;  // nnvae/kernels/matmul.hpp
+}
+
 // An operation: shape inference plus forward and backward kernels calls.
 // Every function in nnvae has exactly one output.
 class Function {
@@ -38,6 +42,37 @@ class Function {
   virtual bool backward_needs_output_data() const { return false; }
   // Output shares the first input's buffer (reshape inplace).
   virtual bool shares_input_buffer() const { return false; }
+
+  // Fusion. The graph may run an elementwise function as the finish of the
+  // product that computes its input (forward), or the product that writes its
+  // output's gradient last (backward), block by block while the block is in
+  // cache; every value and gradient comes out as with separate calls. An
+  // epilogue's `c` is the base of the buffer the product writes, element
+  // (r, col) of a block at c[r·ldc + col]: the flat index of that element in
+  // every buffer of the same shape.
+  //
+  // As the elementwise function: an epilogue that computes the output from
+  // blocks of input 0 (forward), or that writes (accumulate: adds to) input
+  // 0's gradient from blocks of the output's gradient (backward); null when
+  // this function cannot run as one. Owned by this function, valid until its
+  // next call.
+  virtual const kernels::Epilogue* forward_epilogue(const std::vector<Variable*>& /*inputs*/, Variable* /*output*/) {
+    return nullptr;
+  }
+  virtual const kernels::Epilogue* backward_epilogue(const std::vector<Variable*>& /*inputs*/, Variable* /*output*/,
+                                                     bool /*accumulate*/) {
+    return nullptr;
+  }
+  // As the product: whether forward_with runs `ep` once on every block of the
+  // output; whether backward_with runs it on every block of input `input`'s
+  // gradient (when propagated) once that block is final.
+  virtual bool accepts_forward_epilogue() const { return false; }
+  virtual bool accepts_grad_epilogue(int /*input*/) const { return false; }
+  // (The defaults throw std::logic_error: only called where accepted.)
+  virtual void forward_with(const std::vector<Variable*>& inputs, Variable* output, const kernels::Epilogue& ep);
+  virtual void backward_with(const std::vector<Variable*>& inputs, Variable* output,
+                             const std::vector<bool>& propagate_down, const std::vector<bool>& accumulate,
+                             int input, const kernels::Epilogue& ep);
 };
 
 class CgVariable;
@@ -120,9 +155,16 @@ class ThreadAutoForwardScope {
 // computed now; computed values too when auto-forward is on).
 CgVariablePtr connect(std::unique_ptr<Function> function, std::vector<CgVariablePtr> inputs);
 
+// Fusion of elementwise functions into the products next to them (see
+// Function): on by default. Off, every function runs on its own: the same
+// values, for tests and measurements. Process-wide.
+void set_fusion(bool on);
+bool get_fusion();
+
 // Optional per-function timing, for benchmarks (nnvae bench): while enabled,
 // every forward and backward the graph runs, and every solver update and
-// zero_grad, adds its wall time to an entry named after it. Off by default;
+// zero_grad, adds its wall time to an entry named after it (a fused pair
+// under both names joined by "+", e.g. "affine+elu"). Off by default;
 // when off it costs one test of a flag per call.
 namespace profiling {
 struct Entry {

@@ -4,19 +4,12 @@
 #include <cmath>
 
 #include "elementwise.hpp"
+#include "elu.hpp"  // EluOp
 #include "nnvae/functions.hpp"
 #include "nnvae/kernels/vmath.hpp"
 
 namespace nnvae {
 namespace {
-
-struct EluOp {
-  static constexpr bool kNeedsX = true, kNeedsY = false, kDifferentiable = true;
-  float alpha;
-  std::string name() const { return "elu"; }
-  float f(float x) const { return x >= 0.f ? x : alpha * (vmath::exp(x) - 1.f); }
-  float df(float x, float) const { return x >= 0.f ? 1.f : alpha * vmath::exp(x); }
-};
 
 struct ReluOp {
   static constexpr bool kNeedsX = true, kNeedsY = false, kDifferentiable = true;

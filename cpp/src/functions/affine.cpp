@@ -47,14 +47,34 @@ class Affine : public Function {
     return out;
   }
 
-  void forward(const std::vector<Variable*>& in, Variable* out) override {
-    const float* b = in.size() == 3 ? detail::in_data(in[2]) : nullptr;
-    kernels::affine_forward(detail::in_data(in[0]), detail::in_data(in[1]), b, detail::out_data(out), rows_, cols_,
-                            n_out_);
+  void forward(const std::vector<Variable*>& in, Variable* out) override { run_forward(in, out, nullptr); }
+  // y's blocks (rows_, n_out_), row stride n_out_, each through ep once final.
+  bool accepts_forward_epilogue() const override { return true; }
+  void forward_with(const std::vector<Variable*>& in, Variable* out, const kernels::Epilogue& ep) override {
+    run_forward(in, out, &ep);
   }
 
   void backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
                 const std::vector<bool>& acc) override {
+    run_backward(in, out, prop, acc, nullptr);
+  }
+  // dx's blocks (rows_, cols_), row stride cols_, each through ep once final.
+  bool accepts_grad_epilogue(int input) const override { return input == 0; }
+  void backward_with(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
+                     const std::vector<bool>& acc, int /*input 0*/, const kernels::Epilogue& ep) override {
+    run_backward(in, out, prop, acc, &ep);
+  }
+  bool backward_needs_input_data(int i) const override { return i < 2; }
+
+ private:
+  void run_forward(const std::vector<Variable*>& in, Variable* out, const kernels::Epilogue* ep) {
+    const float* b = in.size() == 3 ? detail::in_data(in[2]) : nullptr;
+    kernels::affine_forward(detail::in_data(in[0]), detail::in_data(in[1]), b, detail::out_data(out), rows_, cols_,
+                            n_out_, ep);
+  }
+
+  void run_backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
+                    const std::vector<bool>& acc, const kernels::Epilogue* dx_ep) {
     const float* dy = detail::in_grad(out);
     bool has_b = in.size() == 3;
     // Input 0's gradient first, then W's, then b's, as the contract asks.
@@ -63,11 +83,9 @@ class Affine : public Function {
     float* db = has_b && prop[2] ? detail::in_grad_for(in[2], acc[2]) : nullptr;
     kernels::affine_backward(prop[1] ? detail::in_data(in[0]) : nullptr, prop[0] ? detail::in_data(in[1]) : nullptr,
                              dy, dx, dw, db, rows_, cols_, n_out_, prop[0] && acc[0], prop[1] && acc[1],
-                             has_b && prop[2] && acc[2]);
+                             has_b && prop[2] && acc[2], dx_ep);
   }
-  bool backward_needs_input_data(int i) const override { return i < 2; }
 
- private:
   int base_axis_;
   int64_t rows_ = 0, cols_ = 0, n_out_ = 0;
 };

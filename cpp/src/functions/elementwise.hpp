@@ -1,7 +1,10 @@
 // Elementwise functions of one input: y = f(x), dx (+)= dy · f'(x, y).
 // Each Op provides name, f(x), df(x, y) and what backward reads.
 #pragma once
+#include <type_traits>
+
 #include "common.hpp"
+#include "nnvae/kernels/matmul.hpp"
 
 namespace nnvae {
 namespace kernels {
@@ -36,9 +39,57 @@ void unary_backward(const Op& op, const float* x, const float* y, const float* d
   }
 }
 
+// The same two loops as epilogues of a product (kernels::Epilogue), on one
+// block of the buffer it writes, element i = r·ldc + col. Forward: the
+// product writes x, the epilogue y = f(x). Backward: the product writes dy,
+// the epilogue dx (+)= dy · f'(x, y).
+template <class Op>
+struct UnaryForwardEpilogue : Epilogue {
+  Op op;
+  float* y;
+  void operator()(float* x, int64_t ldc, int64_t r0, int64_t r1, int64_t c0, int64_t c1) const override {
+    const Op local = op;
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * ldc;
+      float* yr = y + r * ldc;
+#pragma omp simd
+      for (int64_t i = c0; i < c1; ++i) yr[i] = local.f(xr[i]);
+    }
+  }
+};
+
+template <class Op>
+struct UnaryBackwardEpilogue : Epilogue {
+  Op op;
+  const float *x, *y;  // null when Op does not read it
+  float* dx;
+  bool accumulate;
+  void operator()(float* dy, int64_t ldc, int64_t r0, int64_t r1, int64_t c0, int64_t c1) const override {
+    const Op local = op;
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t o = r * ldc;
+      const float *dyr = dy + o, *xr = x ? x + o : nullptr, *yr = y ? y + o : nullptr;
+      float* dxr = dx + o;
+      if (accumulate) {
+#pragma omp simd
+        for (int64_t i = c0; i < c1; ++i) dxr[i] += dyr[i] * local.df(xr ? xr[i] : 0.f, yr ? yr[i] : 0.f);
+      } else {
+#pragma omp simd
+        for (int64_t i = c0; i < c1; ++i) dxr[i] = dyr[i] * local.df(xr ? xr[i] : 0.f, yr ? yr[i] : 0.f);
+      }
+    }
+  }
+};
+
 }  // namespace kernels
 
 namespace detail {
+
+// Whether Op runs as a product's epilogue (Op::kFusable; false when absent).
+template <class Op, class = void>
+struct fusable : std::false_type {};
+template <class Op>
+struct fusable<Op, std::void_t<decltype(Op::kFusable)>> : std::bool_constant<Op::kFusable> {};
 
 template <class Op>
 class Unary : public Function {
@@ -60,8 +111,30 @@ class Unary : public Function {
   bool backward_needs_input_data(int) const override { return Op::kNeedsX; }
   bool backward_needs_output_data() const override { return Op::kNeedsY; }
 
+  // The two loops above as a product's epilogue. Forward: the input has no
+  // values yet (the product is about to write it), only the output's buffer
+  // is taken.
+  const kernels::Epilogue* forward_epilogue(const std::vector<Variable*>&, Variable* out) override {
+    if (!fusable<Op>::value) return nullptr;
+    fwd_ep_.op = op_;
+    fwd_ep_.y = out_data(out);
+    return &fwd_ep_;
+  }
+  const kernels::Epilogue* backward_epilogue(const std::vector<Variable*>& in, Variable* out,
+                                             bool accumulate) override {
+    if (!fusable<Op>::value) return nullptr;
+    bwd_ep_.op = op_;
+    bwd_ep_.x = Op::kNeedsX ? in_data(in[0]) : nullptr;
+    bwd_ep_.y = Op::kNeedsY ? out->data()->read("the output") : nullptr;
+    bwd_ep_.dx = in_grad_for(in[0], accumulate);
+    bwd_ep_.accumulate = accumulate;
+    return &bwd_ep_;
+  }
+
  private:
   Op op_;
+  kernels::UnaryForwardEpilogue<Op> fwd_ep_{};
+  kernels::UnaryBackwardEpilogue<Op> bwd_ep_{};
 };
 
 template <class Op>
