@@ -1,17 +1,24 @@
 // The engine's matrix product and affine's kernels (forward, backward, bias).
 //
+// Each block of a product runs the engine's own AVX-512 kernel
+// (gemm_kernel.cpp: it writes C directly, starts from the bias, and
+// finishes each panel of rows with the epilogue while it is in cache), or
+// Eigen's single-threaded product where the library is not compiled for
+// AVX-512.
+//
 // Threads: each product is cut into as many independent blocks of its
-// output as there are threads, and each thread runs Eigen's single-threaded
-// product on its block. (Eigen's own OpenMP product makes its threads spin
-// on each other while packing shared blocks: on a busy machine a preempted
-// thread stalls the other for a whole time slice, 10-60x slower measured.
-// Independent blocks only meet at the end of the parallel loop.)
+// output as there are threads, and each thread computes its block alone.
+// (Eigen's own OpenMP product makes its threads spin on each other while
+// packing shared blocks: on a busy machine a preempted thread stalls the
+// other for a whole time slice, 10-60x slower measured. Independent blocks
+// only meet at the end of the parallel loop.)
 #define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Core>
 #include <algorithm>
 #include <vector>
 
 #include "common.hpp"
+#include "gemm_kernel.hpp"
 #include "nnvae/kernels/matmul.hpp"
 #ifdef _OPENMP
 #include <omp.h>
@@ -26,6 +33,9 @@ using MapS = Eigen::Map<RowMatrix, 0, Stride>;
 using MapCS = Eigen::Map<const RowMatrix, 0, Stride>;
 
 namespace {
+
+// The kernel products run on (set_product_kernel).
+bool use_native = gemm::available();
 
 // C += A·B on views, single-threaded.
 template <class A, class B>
@@ -46,6 +56,7 @@ struct Product {
   int64_t m, k, n;
   bool accumulate;
   const Epilogue* ep;
+  const float* bias = nullptr;  // (n), added when accumulate is false
 };
 
 // Block `part` of the product cut into `parts` along the longer side of C,
@@ -60,20 +71,37 @@ void product_block(const Product& p, int part, int parts) {
   if (lo >= hi) return;
   const int64_t m = p.m, k = p.k, n = p.n;
   const int64_t mb = by_rows ? hi - lo : m, nb = by_rows ? n : hi - lo;
-  MapS C(p.c + (by_rows ? lo * n : lo), mb, nb, Stride(n));
-  // Eigen's product always adds into C, clearing it first for `C = A·B`.
-  // A gradient written by its first writer (accumulate false: no zero_grad
-  // pass before) is cleared here, by the thread that owns the block, right
-  // before the product fills it, one vectorised pass per row.
-  if (!p.accumulate)
-    for (int64_t r = 0; r < mb; ++r) {
-      float* row = p.c + (by_rows ? (lo + r) * n : r * n + lo);
-#pragma omp simd
-      for (int64_t j = 0; j < nb; ++j) row[j] = 0.f;
-    }
   // The part of A feeding these rows (all of it when cutting columns), and
   // the part of B feeding these columns (all of it when cutting rows).
   const int64_t ra = by_rows ? lo : 0, cb = by_rows ? 0 : lo;
+  float* c = p.c + ra * n + cb;
+  if (use_native) {
+    gemm::Block blk;
+    blk.a = p.ta ? gemm::View{p.a + ra, 1, m} : gemm::View{p.a + ra * k, k, 1};
+    blk.b = p.tb ? gemm::View{p.b + cb * k, 1, k} : gemm::View{p.b + cb, n, 1};
+    blk.c = c;
+    blk.ldc = n;
+    blk.m = mb, blk.n = nb, blk.k = k;
+    blk.accumulate = p.accumulate;
+    blk.bias = p.bias && !p.accumulate ? p.bias + cb : nullptr;
+    blk.ep = p.ep;
+    blk.c_whole = p.c;
+    blk.r0 = ra, blk.c0 = cb;
+    gemm::compute(blk);
+    return;
+  }
+  // Eigen's product always adds into C, clearing it first for `C = A·B`.
+  // A gradient written by its first writer (accumulate false: no zero_grad
+  // pass before) is cleared here, or set to the bias, by the thread that
+  // owns the block, right before the product fills it.
+  if (!p.accumulate)
+    for (int64_t r = 0; r < mb; ++r) {
+      float* row = c + r * n;
+      const float* bias = p.bias ? p.bias + cb : nullptr;
+#pragma omp simd
+      for (int64_t j = 0; j < nb; ++j) row[j] = bias ? bias[j] : 0.f;
+    }
+  MapS C(c, mb, nb, Stride(n));
   if (!p.ta && !p.tb)
     product_into(C, MapCS(p.a + ra * k, mb, k, Stride(k)), MapCS(p.b + cb, k, nb, Stride(n)));
   else if (!p.ta && p.tb)
@@ -123,15 +151,18 @@ void matmul(const float* a, bool ta, const float* b, bool tb, float* c, int64_t 
   products(&p, 1);
 }
 
-// y (rows, n) = x (rows, k) · w (k, n) + b (n) [b may be null]
-// Eigen's `Y = X·W` clears Y and then accumulates into it, so with a bias
-// the rows start as b and the product is added: one pass over Y fewer.
+// y (rows, n) = x (rows, k) · w (k, n) + b (n) [b may be null]: the bias
+// is where each block of y starts (no pass over y before the product).
 void affine_forward(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t k, int64_t n,
                     const Epilogue* ep) {
-  if (b)
-    for (int64_t r = 0; r < rows; ++r) std::copy(b, b + n, y + r * n);
-  matmul(x, false, w, false, y, rows, k, n, b != nullptr, ep);
+  Product p{x, false, w, false, y, rows, k, n, false, ep};
+  p.bias = b;
+  products(&p, 1);
 }
+
+void set_product_kernel(ProductKernel kernel) { use_native = kernel == ProductKernel::kNative && gemm::available(); }
+
+bool native_product_kernel_available() { return gemm::available(); }
 
 // db (n) (+)= Σ_rows dy (rows, n), row after row: contiguous, vectorised
 // reads (Eigen's colwise().sum() on a row-major matrix walks columns).

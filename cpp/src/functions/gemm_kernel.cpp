@@ -1,0 +1,267 @@
+// The engine's AVX-512 product on one block of C: a register-blocked
+// micro-kernel and the loops that feed it (see gemm_kernel.hpp).
+//
+// Micro-kernel: a tile of up to 14 rows × 32 columns of C lives in 28
+// vector registers (two 16-float vectors per row) for a whole slice of k;
+// each step of k loads one row of B's panel (two vectors) and broadcasts
+// one element of A per row of the tile: 28 multiply-adds for 2 loads and 14
+// broadcasts, enough independent sums to keep both FMA ports busy.
+//
+// Loops (a block of C, single thread): columns in blocks of at most 640
+// (B's slice, k-slice × 640 floats, stays in the 2 MB L2), k in slices of at
+// most 384, rows in panels of 14 (A's panel, 14 × 384 floats, stays in L1
+// while the panel of rows crosses all the columns of the block). B is read
+// in place when it is row-major (its rows are contiguous runs of 32
+// columns), packed into 32-column panels when it is transposed; A is read in
+// place either way (its panel is small and reused from L1).
+#include "gemm_kernel.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <utility>
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
+namespace nnvae {
+namespace kernels {
+namespace gemm {
+
+#ifndef __AVX512F__
+
+bool available() { return false; }
+void compute(const Block&) {}
+
+#else
+
+bool available() { return true; }
+
+namespace {
+
+constexpr int kMR = 14;         // rows of the register tile
+constexpr int kNR = 32;         // columns of the register tile (two vectors)
+int64_t kKC = 384;    // longest slice of k
+int64_t kNC = 640;    // widest block of columns
+int64_t kPackA = -1, kPackB = -1, kPrefetch = 1;
+
+// How the tile starts: from zero, from the bias row, or from C (a later
+// k slice, or a product added to C).
+enum Init { kZero, kBias, kLoad };
+
+// C tile (MR, 16·NV) [= bias | += C] + A (MR, kc) · B (kc, 16·NV).
+// A's element (i, p) is pa[i + p·as] when ACOL (A stored column by column,
+// as a transposed operand is), else pa[i·as + p]; B's row p starts at
+// pb + p·ldb. `last` masks the columns of the last vector (the right edge
+// of C): those loads read zeros and those stores do not happen.
+template <int MR, int NV, bool ACOL>
+void micro(int64_t kc, const float* __restrict pa, int64_t as, const float* __restrict pb, int64_t ldb,
+           float* __restrict c, int64_t ldc, int init, const float* __restrict bias, __mmask16 last) {
+  __mmask16 mk[NV];
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) mk[v] = v == NV - 1 ? last : __mmask16(0xFFFF);
+  __m512 acc[MR][NV];
+  if (init == kLoad) {
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_maskz_loadu_ps(mk[v], c + i * ldc + 16 * v);
+  } else {
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      const __m512 b0 = init == kBias ? _mm512_maskz_loadu_ps(mk[v], bias + 16 * v) : _mm512_setzero_ps();
+#pragma GCC unroll 14
+      for (int i = 0; i < MR; ++i) acc[i][v] = b0;
+    }
+  }
+#pragma GCC unroll 2
+  for (int64_t p = 0; p < kc; ++p) {
+    __m512 bv[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(mk[v], pb + p * ldb + 16 * v);
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; ++i) {
+      const __m512 a = _mm512_set1_ps(ACOL ? pa[i + p * as] : pa[i * as + p]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(a, bv[v], acc[i][v]);
+    }
+  }
+#pragma GCC unroll 14
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(c + i * ldc + 16 * v, mk[v], acc[i][v]);
+}
+
+using Micro = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t, int, const float*,
+                       __mmask16);
+
+// kMicro[acol][nv - 1][mr - 1]: every tile the edges of C need.
+template <bool ACOL, int NV, size_t... I>
+constexpr std::array<Micro, kMR> row_of(std::index_sequence<I...>) {
+  return {&micro<int(I) + 1, NV, ACOL>...};
+}
+const std::array<Micro, kMR> kMicro[2][2] = {
+    {row_of<false, 1>(std::make_index_sequence<kMR>()), row_of<false, 2>(std::make_index_sequence<kMR>())},
+    {row_of<true, 1>(std::make_index_sequence<kMR>()), row_of<true, 2>(std::make_index_sequence<kMR>())}};
+
+// A thread's packing buffer, 64-byte aligned, grown on demand.
+struct Buffer {
+  float* p = nullptr;
+  size_t size = 0;
+  ~Buffer() { std::free(p); }
+  float* get(size_t floats) {
+    if (floats > size) {
+      std::free(p);
+      size = (floats + 15) / 16 * 16;
+      p = static_cast<float*>(std::aligned_alloc(64, size * sizeof(float)));
+    }
+    return p;
+  }
+};
+
+// r[i][j] becomes r[j][i] (a 16 × 16 block of floats).
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 8; ++i) {  // pairs of rows interleaved within 128-bit lanes
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int g = 0; g < 4; ++g) {  // u[4g + q], lane L: column 4L + q of rows 4g .. 4g + 3
+    const __m512d t0 = _mm512_castps_pd(t[4 * g]), t1 = _mm512_castps_pd(t[4 * g + 1]);
+    const __m512d t2 = _mm512_castps_pd(t[4 * g + 2]), t3 = _mm512_castps_pd(t[4 * g + 3]);
+    u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+    u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+    u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+    u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+  }
+  for (int q = 0; q < 4; ++q) {  // gather lane L of u[q], u[4 + q], u[8 + q], u[12 + q]
+    const __m512 v = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x88), w = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xDD);
+    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x88);
+    const __m512 w2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xDD);
+    r[q] = _mm512_shuffle_f32x4(v, v2, 0x88);
+    r[8 + q] = _mm512_shuffle_f32x4(v, v2, 0xDD);
+    r[4 + q] = _mm512_shuffle_f32x4(w, w2, 0x88);
+    r[12 + q] = _mm512_shuffle_f32x4(w, w2, 0xDD);
+  }
+}
+
+// B's slice rows [p0, p0 + kc) × columns [j0, j0 + nc) of op(B), packed as
+// panels of 32 columns (the last one 16 or 32 wide, zero padded): panel jr
+// at dst + jr·kc, row p of it at + p·width. For a transposed B (rs == 1,
+// element (p, j) at b[j·cs + p]) the panel is a transpose, done 16 × 16
+// through a small block on the stack.
+void pack_b(View b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
+  for (int64_t jr = 0; jr < nc; jr += kNR) {
+    const int64_t nr = std::min<int64_t>(kNR, nc - jr), width = nr > 16 ? 32 : 16;
+    float* panel = dst + jr * kc;
+    if (b.cs == 1) {  // row-major: copy runs of `width` columns, zeros past the edge
+      const int64_t rem = nr - (width - 16);
+      const __mmask16 mask = rem == 16 ? __mmask16(0xFFFF) : __mmask16((1u << rem) - 1);
+      const float* src = b.p + p0 * b.rs + j0 + jr;
+      for (int64_t p = 0; p < kc; ++p, src += b.rs, panel += width) {
+        if (width == 32) _mm512_store_ps(panel, _mm512_loadu_ps(src));
+        _mm512_store_ps(panel + width - 16, _mm512_maskz_loadu_ps(mask, src + width - 16));
+      }
+      continue;
+    }
+    // Transposed (element (p, j) at b[j·cs + p]): 16 × 16 blocks, rows of
+    // the stored B (16 consecutive p each) become rows of the panel.
+    for (int64_t p = 0; p < kc; p += 16) {
+      const int64_t pr = std::min<int64_t>(16, kc - p);
+      const __mmask16 pmask = pr == 16 ? __mmask16(0xFFFF) : __mmask16((1u << pr) - 1);
+      for (int64_t h = 0; h < width; h += 16) {
+        __m512 r[16];
+        for (int64_t j = 0; j < 16; ++j)
+          r[j] = h + j < nr ? _mm512_maskz_loadu_ps(pmask, b.p + (j0 + jr + h + j) * b.cs + p0 + p)
+                            : _mm512_setzero_ps();
+        transpose16(r);
+        for (int64_t q = 0; q < pr; ++q) _mm512_store_ps(panel + (p + q) * width + h, r[q]);
+      }
+    }
+  }
+}
+
+// A's panel rows [0, mr) × [0, kc) of the view (already offset), packed
+// column by column: element (i, p) at dst[i + p·mr].
+void pack_a(View a, int mr, int64_t kc, float* dst) {
+  if (a.rs == 1) {
+    const __mmask16 mask = __mmask16((1u << mr) - 1);
+    for (int64_t p = 0; p < kc; ++p) _mm512_mask_storeu_ps(dst + p * mr, mask, _mm512_maskz_loadu_ps(mask, a.p + p * a.cs));
+    return;
+  }
+  for (int i = 0; i < mr; ++i) {
+    const float* src = a.p + i * a.rs;
+    for (int64_t p = 0; p < kc; ++p) dst[i + p * mr] = src[p * a.cs];
+  }
+}
+
+}  // namespace
+
+extern "C" void nnvae_gemm_tune(int what, long v) {
+  if (what == 0) kKC = v;
+  if (what == 1) kNC = v;
+  if (what == 2) kPackA = v;
+  if (what == 3) kPackB = v;
+  if (what == 4) kPrefetch = v;
+}
+
+void compute(const Block& blk) {
+  const int64_t m = blk.m, n = blk.n, k = blk.k;
+  if (m <= 0 || n <= 0) return;
+  const int64_t k_slices = std::max<int64_t>(1, (k + kKC - 1) / kKC);
+  const int64_t kc_max = std::max<int64_t>(1, (k + k_slices - 1) / k_slices);
+  const int64_t n_blocks = (n + kNC - 1) / kNC;
+  const int64_t nc_max = ((n + n_blocks - 1) / n_blocks + kNR - 1) / kNR * kNR;
+  // B in place when its rows are contiguous, packed otherwise.
+  const bool pack = blk.b.cs != 1 || kPackB != 0;
+  const bool pack_a_panel = kPackA == 1 || (kPackA == -1 && blk.a.rs == 1 && blk.a.cs != 1);
+  static thread_local Buffer buffer, buffer_a;
+  float* packed = pack ? buffer.get(size_t(kc_max) * size_t(nc_max + kNR)) : nullptr;
+  float* packed_a = pack_a_panel ? buffer_a.get(size_t(kc_max) * kMR) : nullptr;
+  // A in place: column-major tiles when transposed (rs == 1), else row-major.
+  const bool acol = pack_a_panel || (blk.a.rs == 1 && blk.a.cs != 1);
+  for (int64_t jc = 0; jc < n; jc += nc_max) {
+    const int64_t nc = std::min(nc_max, n - jc);
+    for (int64_t pc = 0; pc < k || pc == 0; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, k - pc);
+      const bool last = pc + kc >= k;
+      const int init = pc > 0 || blk.accumulate ? kLoad : blk.bias ? kBias : kZero;
+      if (pack) pack_b(blk.b, pc, kc, jc, nc, packed);
+      for (int64_t ir = 0; ir < m; ir += kMR) {
+        const int mr = int(std::min<int64_t>(kMR, m - ir));
+        const float* pa = blk.a.p + ir * blk.a.rs + pc * blk.a.cs;
+        int64_t as = acol ? blk.a.cs : blk.a.rs;
+        if (pack_a_panel) {
+          pack_a(View{pa, blk.a.rs, blk.a.cs}, mr, kc, packed_a);
+          pa = packed_a;
+          as = mr;
+        }
+        for (int64_t jr = 0; jr < nc; jr += kNR) {
+          const int64_t nr = std::min<int64_t>(kNR, nc - jr);
+          const int nv = nr > 16 ? 2 : 1;
+          const int64_t rem = nr - 16 * (nv - 1);
+          const __mmask16 mask = rem == 16 ? __mmask16(0xFFFF) : __mmask16((1u << rem) - 1);
+          const float* pb = pack ? packed + jr * kc : blk.b.p + pc * blk.b.rs + (jc + jr);
+          const int64_t ldb = pack ? 16 * nv : blk.b.rs;
+          if (kPrefetch && jr + kNR < nc) {
+            float* next = blk.c + ir * blk.ldc + jc + jr + kNR;
+            for (int i = 0; i < mr; ++i) {
+              _mm_prefetch(reinterpret_cast<const char*>(next + i * blk.ldc), _MM_HINT_T0);
+              _mm_prefetch(reinterpret_cast<const char*>(next + i * blk.ldc + 16), _MM_HINT_T0);
+            }
+          }
+          kMicro[acol][nv - 1][mr - 1](kc, pa, as, pb, ldb, blk.c + ir * blk.ldc + jc + jr, blk.ldc, init,
+                                       blk.bias ? blk.bias + jc + jr : nullptr, mask);
+        }
+        if (last && blk.ep) (*blk.ep)(blk.c_whole, blk.ldc, blk.r0 + ir, blk.r0 + ir + mr, blk.c0 + jc, blk.c0 + jc + nc);
+      }
+    }
+  }
+}
+
+#endif  // __AVX512F__
+
+}  // namespace gemm
+}  // namespace kernels
+}  // namespace nnvae

@@ -1,0 +1,50 @@
+// The engine's own single-threaded AVX-512 product on one block of C
+// (private to the engine; matmul.cpp cuts products into such blocks, one per
+// thread, and falls back to Eigen where this kernel is not built).
+#pragma once
+#include <cstdint>
+
+#include "nnvae/kernels/matmul.hpp"
+
+namespace nnvae {
+namespace kernels {
+namespace gemm {
+
+// A matrix operand seen through strides: element (i, j) at p[i*rs + j*cs].
+// A row-major (r, c) matrix is {p, c, 1}; its transpose is {p, 1, c}.
+struct View {
+  const float* p;
+  int64_t rs, cs;
+};
+
+// One block of a product: C (m, n) [= bias | += C] + op(A) (m, k) · op(B) (k, n).
+// `c` points at the block's first element inside the whole C (row stride
+// ldc); the block starts at row r0, column c0 of the whole C, which is what
+// the epilogue is told. bias (n), if given, is the block's part of a
+// per-column vector (only with accumulate false).
+struct Block {
+  View a, b;
+  float* c;
+  int64_t ldc;
+  int64_t m, n, k;
+  bool accumulate;
+  const float* bias;
+  const Epilogue* ep;
+  float* c_whole;  // C itself, for the epilogue
+  int64_t r0, c0;  // where the block sits in C
+};
+
+// True when this build has the kernel (the library is compiled for AVX-512).
+bool available();
+
+// Computes the block on the calling thread: the columns in panels of 32
+// (16-float vectors, masked at the right edge), the rows in panels of up to
+// 14, k in slices of at most a few hundred. C is written directly (no
+// zeroing pass) on the first slice and the epilogue runs on each panel of
+// rows (at most 14 rows × 640 columns) as soon as the last slice has
+// finished it. Requires available().
+void compute(const Block& blk);
+
+}  // namespace gemm
+}  // namespace kernels
+}  // namespace nnvae
