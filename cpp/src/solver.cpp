@@ -6,6 +6,9 @@
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace nnvae {
 
@@ -157,6 +160,23 @@ void AdamSolver::init_state(Param& p) {
   p.state.t = 0;
 }
 
+namespace {
+// Adam on n elements: m = b1·m + (1−b1)·g, v = b2·v + (1−b2)·g²,
+// w −= alpha_t·m / (sqrt(v) + eps). w, m, v, g: n floats each, not overlapping.
+void adam_range(float* __restrict w, float* __restrict m, float* __restrict v, const float* __restrict g, int64_t n,
+                float alpha_t, float b1, float b2, float eps) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i];
+    const float mi = b1 * m[i] + (1.f - b1) * gi;
+    const float vi = b2 * v[i] + (1.f - b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] -= alpha_t * mi / (std::sqrt(vi) + eps);
+  }
+}
+}  // namespace
+
 void AdamSolver::update_all(const std::vector<Param*>& params) {
   // One job per parameter: its buffers, its size and its step size alpha_t.
   struct Job {
@@ -179,22 +199,29 @@ void AdamSolver::update_all(const std::vector<Param*>& params) {
     total += p->var->size();
   }
   const float b1 = beta1_, b2 = beta2_, eps = eps_;
-  // Every thread takes its share of every parameter (nowait: the parameters
-  // are independent), so the threads meet once, at the end of the region.
+  // The update reads w, g, m, v and writes w, m, v: 28 bytes per element
+  // against a few arithmetic operations, so beyond the caches it runs at the
+  // memory's streaming rate (1.36 M parameters: ~38 MB per step). The
+  // parameters are laid end to end and each thread takes one contiguous range
+  // of that sequence (a parameter may be split between two threads): one
+  // stream per array per thread, no per-parameter scheduling, and the threads
+  // meet once, at the end of the region. Each element's result does not
+  // depend on the split.
 #pragma omp parallel if (total > (1 << 16))
-  for (const Job& job : jobs) {
-    float* w = job.w;
-    float* m = job.m;
-    float* v = job.v;
-    const float* g = job.g;
-    const float alpha_t = job.alpha_t;
-#pragma omp for simd schedule(static) nowait
-    for (int64_t i = 0; i < job.n; ++i) {
-      float mi = b1 * m[i] + (1.f - b1) * g[i];
-      float vi = b2 * v[i] + (1.f - b2) * g[i] * g[i];
-      m[i] = mi;
-      v[i] = vi;
-      w[i] -= alpha_t * mi / (std::sqrt(vi) + eps);
+  {
+    int threads = 1, me = 0;
+#ifdef _OPENMP
+    threads = omp_get_num_threads();
+    me = omp_get_thread_num();
+#endif
+    // This thread's range [lo, hi) of the whole sequence.
+    auto cut = [&](int k) { return total * k / threads; };
+    const int64_t lo = cut(me), hi = cut(me + 1);
+    int64_t start = 0;  // the current parameter's first position in the sequence
+    for (const Job& job : jobs) {
+      const int64_t a = std::max(lo, start) - start, b = std::min(hi, start + job.n) - start;
+      start += job.n;
+      if (a < b) adam_range(job.w + a, job.m + a, job.v + a, job.g + a, b - a, job.alpha_t, b1, b2, eps);
     }
   }
 }

@@ -423,9 +423,13 @@ TEST(reshape_inplace_shares_buffer) {
   CHECK_ALL_NEAR(data_of(copied), doubled, 0);
   CHECK_GRADIENTS(shared, {x});
   CHECK_GRADIENTS(copied, {x});
-  // Gradients are not shared: the reshaped output's grad has its own buffer.
+  // In place, backward shares the gradient too (as NNabla's inplace reshape
+  // does); the copying reshape gives its input a gradient buffer of its own.
   backward_ones(shared);
-  CHECK(shared->variable()->grad()->storage().get() != h->variable()->grad()->storage().get());
+  CHECK(shared->variable()->grad()->storage().get() == h->variable()->grad()->storage().get());
+  CHECK_ALL_NEAR(grad_of(h), std::vector<float>(12, 1.f), 0);
+  backward_ones(copied);
+  CHECK(copied->variable()->grad()->storage().get() != h->variable()->grad()->storage().get());
 }
 
 // --- sources ------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // reshape: the same elements under a new shape; one -1 entry is inferred.
-// inplace shares the input's buffer instead of copying it.
+// inplace shares the input's buffer instead of copying it (and in backward
+// the output's gradient buffer).
 #include <algorithm>
 
 #include "common.hpp"
@@ -51,6 +52,12 @@ class Reshape : public Function {
   void backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
                 const std::vector<bool>& acc) override {
     if (!prop[0]) return;
+    // In place, the gradient is shared too (no copy): the input's gradient is
+    // the output's, under the input's shape. Accumulating still adds.
+    if (inplace_ && !acc[0]) {
+      in[0]->grad()->share_from(*out->grad());
+      return;
+    }
     const float* dy = detail::in_grad(out);
     float* dx = detail::in_grad_for(in[0], acc[0]);
     int64_t n = out->size();
