@@ -27,10 +27,23 @@ using AutoForwardScope = ThreadAutoForwardScope;
 inline float scalar_value(const CgVariablePtr& v) { return *v->variable()->cast_data_and_get_pointer<float>(kCtx); }
 
 // Images idx[0..n) of `set` as floats pixel/255 into x (n, 1, 28, 28).
+// The images are scattered over the set (a shuffled epoch), each one a new
+// stream the hardware prefetcher only picks up after a few misses, so the
+// images kPrefetchImages ahead are requested into the cache (all 13 lines of
+// each) while the current one is converted: about half the time of the plain
+// gather at batch 100 and 1000.
 inline void fill_images(const ImageSet& set, const int32_t* idx, int64_t n, const CgVariablePtr& x) {
   float* dst = x->variable()->cast_data_and_get_pointer<float>(kCtx, true);
   const float scale = 1.0f / 255.0f;
+  constexpr int64_t kPrefetchImages = 32;
+  auto prefetch = [&](int64_t i) {
+    const uint8_t* src = set.pixels.data() + static_cast<int64_t>(idx[i]) * kPixels;
+    for (int b = 0; b < kPixels; b += 64) __builtin_prefetch(src + b, 0, 2);
+    __builtin_prefetch(src + kPixels - 1, 0, 2);
+  };
+  for (int64_t i = 0; i < kPrefetchImages && i < n; ++i) prefetch(i);
   for (int64_t i = 0; i < n; ++i) {
+    if (i + kPrefetchImages < n) prefetch(i + kPrefetchImages);
     const uint8_t* src = set.pixels.data() + static_cast<int64_t>(idx[i]) * kPixels;
     for (int p = 0; p < kPixels; ++p) dst[i * kPixels + p] = src[p] * scale;
   }
