@@ -9,11 +9,12 @@
 //
 // Loops (a block of C, single thread): columns in blocks of at most 640
 // (B's slice, k-slice × 640 floats, stays in the 2 MB L2), k in slices of at
-// most 384, rows in panels of 14 (A's panel, 14 × 384 floats, stays in L1
-// while the panel of rows crosses all the columns of the block). B is read
-// in place when it is row-major (its rows are contiguous runs of 32
-// columns), packed into 32-column panels when it is transposed; A is read in
-// place either way (its panel is small and reused from L1).
+// most 320, rows in panels of 14 (A's panel, 14 × 320 floats, stays in L1
+// while the panel of rows crosses all the columns of the block). B is
+// packed into contiguous 32-column panels (a copy, or a transpose when B is
+// transposed) unless only a few rows of C read it; A is read in place when
+// row-major, and a transposed A's panel is copied into 14-float columns.
+// The next tile of C is prefetched while the current one computes.
 #include "gemm_kernel.hpp"
 
 #include <algorithm>
@@ -40,11 +41,15 @@ bool available() { return true; }
 
 namespace {
 
-constexpr int kMR = 14;         // rows of the register tile
-constexpr int kNR = 32;         // columns of the register tile (two vectors)
-int64_t kKC = 384;    // longest slice of k
-int64_t kNC = 640;    // widest block of columns
-int64_t kPackA = -1, kPackB = -1, kPrefetch = 1;
+constexpr int kMR = kTileRows;
+constexpr int kNR = kTileCols;  // two vectors
+constexpr int64_t kKC = 320;  // longest slice of k
+constexpr int64_t kNC = 640;  // widest block of columns
+// B is packed (copied into contiguous panels) when more than this many rows
+// of C will read it; fewer rows read it in place (batch 10: packing B would
+// cost as much as the product). A transposed A is packed (its panel copied
+// to 14-float columns) when C has more than this many columns to reuse it.
+constexpr int64_t kPackBMinRows = 64, kPackAMinCols = 64;
 
 // How the tile starts: from zero, from the bias row, or from C (a later
 // k slice, or a product added to C).
@@ -182,29 +187,15 @@ void pack_b(View b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) 
   }
 }
 
-// A's panel rows [0, mr) × [0, kc) of the view (already offset), packed
-// column by column: element (i, p) at dst[i + p·mr].
-void pack_a(View a, int mr, int64_t kc, float* dst) {
-  if (a.rs == 1) {
-    const __mmask16 mask = __mmask16((1u << mr) - 1);
-    for (int64_t p = 0; p < kc; ++p) _mm512_mask_storeu_ps(dst + p * mr, mask, _mm512_maskz_loadu_ps(mask, a.p + p * a.cs));
-    return;
-  }
-  for (int i = 0; i < mr; ++i) {
-    const float* src = a.p + i * a.rs;
-    for (int64_t p = 0; p < kc; ++p) dst[i + p * mr] = src[p * a.cs];
-  }
+// A transposed A's panel, rows [0, mr) × [0, kc) of op(A) (element (i, p)
+// at a[i + p·cs]), copied so that its columns are contiguous: element
+// (i, p) at dst[i + p·mr].
+void pack_a(const float* a, int64_t cs, int mr, int64_t kc, float* dst) {
+  const __mmask16 mask = __mmask16((1u << mr) - 1);
+  for (int64_t p = 0; p < kc; ++p) _mm512_mask_storeu_ps(dst + p * mr, mask, _mm512_maskz_loadu_ps(mask, a + p * cs));
 }
 
 }  // namespace
-
-extern "C" void nnvae_gemm_tune(int what, long v) {
-  if (what == 0) kKC = v;
-  if (what == 1) kNC = v;
-  if (what == 2) kPackA = v;
-  if (what == 3) kPackB = v;
-  if (what == 4) kPrefetch = v;
-}
 
 void compute(const Block& blk) {
   const int64_t m = blk.m, n = blk.n, k = blk.k;
@@ -213,14 +204,14 @@ void compute(const Block& blk) {
   const int64_t kc_max = std::max<int64_t>(1, (k + k_slices - 1) / k_slices);
   const int64_t n_blocks = (n + kNC - 1) / kNC;
   const int64_t nc_max = ((n + n_blocks - 1) / n_blocks + kNR - 1) / kNR * kNR;
-  // B in place when its rows are contiguous, packed otherwise.
-  const bool pack = blk.b.cs != 1 || kPackB != 0;
-  const bool pack_a_panel = kPackA == 1 || (kPackA == -1 && blk.a.rs == 1 && blk.a.cs != 1);
+  // B packed when transposed (its rows must become contiguous) or read by
+  // many rows of C; A's transposed panels packed when reused by many columns.
+  const bool pack = blk.b.cs != 1 || m > kPackBMinRows;
+  const bool acol = blk.a.rs == 1 && blk.a.cs != 1;  // A transposed: its columns are contiguous
+  const bool pack_a_panel = acol && n > kPackAMinCols;
   static thread_local Buffer buffer, buffer_a;
   float* packed = pack ? buffer.get(size_t(kc_max) * size_t(nc_max + kNR)) : nullptr;
   float* packed_a = pack_a_panel ? buffer_a.get(size_t(kc_max) * kMR) : nullptr;
-  // A in place: column-major tiles when transposed (rs == 1), else row-major.
-  const bool acol = pack_a_panel || (blk.a.rs == 1 && blk.a.cs != 1);
   for (int64_t jc = 0; jc < n; jc += nc_max) {
     const int64_t nc = std::min(nc_max, n - jc);
     for (int64_t pc = 0; pc < k || pc == 0; pc += kc_max) {
@@ -233,7 +224,7 @@ void compute(const Block& blk) {
         const float* pa = blk.a.p + ir * blk.a.rs + pc * blk.a.cs;
         int64_t as = acol ? blk.a.cs : blk.a.rs;
         if (pack_a_panel) {
-          pack_a(View{pa, blk.a.rs, blk.a.cs}, mr, kc, packed_a);
+          pack_a(pa, blk.a.cs, mr, kc, packed_a);
           pa = packed_a;
           as = mr;
         }
@@ -244,7 +235,7 @@ void compute(const Block& blk) {
           const __mmask16 mask = rem == 16 ? __mmask16(0xFFFF) : __mmask16((1u << rem) - 1);
           const float* pb = pack ? packed + jr * kc : blk.b.p + pc * blk.b.rs + (jc + jr);
           const int64_t ldb = pack ? 16 * nv : blk.b.rs;
-          if (kPrefetch && jr + kNR < nc) {
+          if (jr + kNR < nc) {  // the next tile of C on its way to L1 while this one computes
             float* next = blk.c + ir * blk.ldc + jc + jr + kNR;
             for (int i = 0; i < mr; ++i) {
               _mm_prefetch(reinterpret_cast<const char*>(next + i * blk.ldc), _MM_HINT_T0);

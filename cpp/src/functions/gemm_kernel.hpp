@@ -34,6 +34,10 @@ struct Block {
   int64_t r0, c0;  // where the block sits in C
 };
 
+// The register tile: rows × columns of C one micro-kernel call computes
+// (a block cut at multiples of these wastes no lanes inside).
+constexpr int kTileRows = 14, kTileCols = 32;
+
 // True when this build has the kernel (the library is compiled for AVX-512).
 bool available();
 

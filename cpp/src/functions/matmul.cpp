@@ -59,14 +59,15 @@ struct Product {
   const float* bias = nullptr;  // (n), added when accumulate is false
 };
 
-// Block `part` of the product cut into `parts` along the longer side of C,
-// in multiples of 16 rows or columns (one AVX-512 register of floats): rows
-// [lo, hi) of C or its columns [lo, hi). A part past the end (the product is
-// too narrow for that many) does nothing.
+// Block `part` of the product cut into `parts` along the longer side of C:
+// rows [lo, hi) of C or its columns [lo, hi), in multiples of the native
+// kernel's tile (16, one AVX-512 register of floats, for Eigen). A part
+// past the end (the product is too narrow for that many) does nothing.
 void product_block(const Product& p, int part, int parts) {
   const bool by_rows = p.m >= p.n;
   const int64_t extent = by_rows ? p.m : p.n;
-  const int64_t chunk = ((extent + parts - 1) / parts + 15) / 16 * 16;
+  const int64_t unit = !use_native ? 16 : by_rows ? gemm::kTileRows : gemm::kTileCols;
+  const int64_t chunk = ((extent + parts - 1) / parts + unit - 1) / unit * unit;
   const int64_t lo = std::min(extent, part * chunk), hi = std::min(extent, lo + chunk);
   if (lo >= hi) return;
   const int64_t m = p.m, k = p.k, n = p.n;
