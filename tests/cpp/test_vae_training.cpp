@@ -156,6 +156,48 @@ TEST(static_and_dynamic_graphs_give_the_same_numbers) {
   CHECK(!get_auto_forward());  // the dynamic trainer restores the mode
 }
 
+TEST(validation_is_the_mean_of_its_batches_losses) {
+  // Batch 300, 10 validation batches: passes of 3, 3, 3 and 1 batches over
+  // 3,000 test images, wrapping around the 1,100 there are. The monitor's
+  // vloss must be the mean of the ten batch losses computed one batch at a
+  // time on the same parameters with the same noise, in the same order.
+  for (GraphMode mode : {GraphMode::static_graph, GraphMode::dynamic_graph}) {
+    VaeConfig c = small_config();
+    c.batch_size = 300;
+    c.validation_batches = 10;
+    c.graph = mode;
+    auto test_images = synthetic_digits(1100, 2);
+    VaeTrainer monitored(c, synthetic_digits(600, 1), test_images);
+    auto recs = run(monitored, 10);
+    CHECK_EQ(recs.size(), size_t(1));
+    CHECK_EQ(monitored.state().val_cursor, int64_t(3000 % 1100));
+    // The same 10 steps without a monitor: the parameters and the noise
+    // generator as they were when the validation began.
+    c.monitor_interval = 1000;
+    VaeTrainer plain(c, synthetic_digits(600, 1), test_images);
+    run(plain, 10);
+    Generator noise;
+    noise.set_state(plain.state().noise_generator);
+    ThreadGeneratorScope scope(noise);
+    ThreadAutoForwardScope off(false);
+    auto x = std::make_shared<CgVariable>(Shape_t{300, 1, kRows, kCols}, false);
+    auto net = build_vae(x, plain.parameters(), c.latent, c.hidden);
+    double sum = 0;
+    for (int b = 0; b < 10; ++b) {
+      float* px = x->variable()->cast_data_and_get_pointer<float>(Context(), true);
+      for (int i = 0; i < 300; ++i) {
+        const uint8_t* src = test_images.pixels.data() + ((b * 300 + i) % 1100) * int64_t(kPixels);
+        for (int p = 0; p < kPixels; ++p) px[i * kPixels + p] = src[p] / 255.0f;
+      }
+      net.loss->forward(true, false);
+      sum += *net.loss->variable()->cast_data_and_get_pointer<float>(Context());
+    }
+    std::printf("vloss %.6f, ten batches one by one %.6f\n", recs[0].val_loss, sum / 10);
+    CHECK(std::fabs(recs[0].val_loss - sum / 10) < 1e-5 * std::fabs(sum / 10));
+    CHECK(recs[0].val_loss > 100);  // an untrained model: hundreds of nats per image
+  }
+}
+
 TEST(resume_is_bit_exact) {
   // 35 steps straight, against 17 steps, a new trainer given the saved
   // parameters, Adam states and loop state, then 18 more steps. 17 is

@@ -82,12 +82,17 @@ class VaeTrainer {
   // loss value and, for training, the net to back-propagate through.
   float forward(const std::vector<int32_t>& idx, const ImageSet& set, VaeNet* dynamic_net);
   double validation_loss();
+  // The mean loss of test images idx (several validation batches at once).
+  float validation_forward(const std::vector<int32_t>& idx);
 
   VaeConfig config_;
   ImageSet train_, test_;
   ParameterDirectory params_;
   std::shared_ptr<AdamSolver> solver_;
   VaeNet net_;  // static mode: the graph built once
+  // Static mode: the validation graphs of a whole pass and of a shorter last
+  // pass, built on first use.
+  VaeNet val_net_, val_rest_;
   Generator shuffle_gen_, noise_gen_;
   TrainerState state_;  // generators kept in the members above, not in here
 };
