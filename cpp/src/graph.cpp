@@ -146,14 +146,11 @@ void plan_fusion(ExecutionPlan& plan) {
   plan.fuse_forward.assign(n, 0);
   plan.grad_fuse.assign(n, SIZE_MAX);
   plan.grad_fuse_input.assign(n, -1);
-  // The first reader of each variable in the order (its gradient's last
-  // writer), and how many times the graph reads it.
-  std::vector<size_t> first_reader(n, SIZE_MAX), reads(n, 0);
+  // The first reader of each variable in the order: its gradient's last writer.
+  std::vector<size_t> first_reader(n, SIZE_MAX);
   for (size_t k = 0; k < n; ++k)
-    for (size_t j : plan.inputs[k]) {
+    for (size_t j : plan.inputs[k])
       if (first_reader[j] == SIZE_MAX) first_reader[j] = k;
-      ++reads[j];
-    }
   for (size_t k = 0; k + 1 < n; ++k) {
     auto p = order[k]->parent(), q = order[k + 1]->parent();
     if (p && q && single_input(*q) && plan.inputs[k + 1][0] == k && p->function->accepts_forward_epilogue())

@@ -115,26 +115,35 @@ class Unary : public Function {
   // values yet (the product is about to write it), only the output's buffer
   // is taken.
   const kernels::Epilogue* forward_epilogue(const std::vector<Variable*>&, Variable* out) override {
-    if (!fusable<Op>::value) return nullptr;
-    fwd_ep_.op = op_;
-    fwd_ep_.y = out_data(out);
-    return &fwd_ep_;
+    if constexpr (!fusable<Op>::value) {
+      return nullptr;
+    } else {
+      fwd_ep_.op = op_;
+      fwd_ep_.y = out_data(out);
+      return &fwd_ep_;
+    }
   }
   const kernels::Epilogue* backward_epilogue(const std::vector<Variable*>& in, Variable* out,
                                              bool accumulate) override {
-    if (!fusable<Op>::value) return nullptr;
-    bwd_ep_.op = op_;
-    bwd_ep_.x = Op::kNeedsX ? in_data(in[0]) : nullptr;
-    bwd_ep_.y = Op::kNeedsY ? out->data()->read("the output") : nullptr;
-    bwd_ep_.dx = in_grad_for(in[0], accumulate);
-    bwd_ep_.accumulate = accumulate;
-    return &bwd_ep_;
+    if constexpr (!fusable<Op>::value) {
+      return nullptr;
+    } else {
+      bwd_ep_.op = op_;
+      bwd_ep_.x = Op::kNeedsX ? in_data(in[0]) : nullptr;
+      bwd_ep_.y = Op::kNeedsY ? out->data()->read("the output") : nullptr;
+      bwd_ep_.dx = in_grad_for(in[0], accumulate);
+      bwd_ep_.accumulate = accumulate;
+      return &bwd_ep_;
+    }
   }
 
  private:
   Op op_;
-  kernels::UnaryForwardEpilogue<Op> fwd_ep_{};
-  kernels::UnaryBackwardEpilogue<Op> bwd_ep_{};
+  // The epilogues, compiled only for the ops that fuse.
+  template <class Ep>
+  using IfFusable = std::conditional_t<fusable<Op>::value, Ep, char>;
+  IfFusable<kernels::UnaryForwardEpilogue<Op>> fwd_ep_{};
+  IfFusable<kernels::UnaryBackwardEpilogue<Op>> bwd_ep_{};
 };
 
 template <class Op>
