@@ -2,7 +2,7 @@
 // and the threaded paths, lengths that leave vector tails): vmath::log1p_unit
 // against libm, sigmoid_cross_entropy against double references, Adam on
 // several parameters split between threads against its update in double,
-// the same on 1 and 2 threads.
+// the same on 1 and 2 threads; the binary functions' backward.
 #include <cmath>
 #include <limits>
 #include <nnvae/nnvae.hpp>
@@ -135,6 +135,46 @@ TEST(adam_many_parameters_threads_match_double) {
   }
   set_num_threads(before);
   CHECK(results[0] == results[1]);
+}
+
+// add2, sub2, mul2, div2 on equal shapes of 300,001 elements (the threaded
+// path, with a tail): the gradients to both inputs, first assigned (fresh
+// intermediates), then accumulated onto what a second backward finds there.
+TEST(binary_backward_long_inputs) {
+  const int64_t n = 300001;
+  auto av = uniform(n, 0.5f, 2.f, 21), bv = uniform(n, -2.f, -0.5f, 22);
+  auto a = leaf({n}, av), b = leaf({n}, bv);
+  // Through mul_scalar(·, 1) so that a2, b2 are intermediates (their
+  // gradients are assigned first, then accumulated from the second function).
+  auto a2 = f::mul_scalar(a, 1.0), b2 = f::mul_scalar(b, 1.0);
+  struct Case {
+    const char* name;
+    CgVariablePtr y;
+    double (*da)(double, double), (*db)(double, double);
+  };
+  const std::vector<Case> cases{
+      {"add2", f::add2(a2, b2), [](double, double) { return 1.0; }, [](double, double) { return 1.0; }},
+      {"sub2", f::sub2(a2, b2), [](double, double) { return 1.0; }, [](double, double) { return -1.0; }},
+      {"mul2", f::mul2(a2, b2), [](double, double y) { return y; }, [](double x, double) { return x; }},
+      {"div2", f::div2(a2, b2), [](double, double y) { return 1 / y; }, [](double x, double y) { return -x / (y * y); }},
+  };
+  for (const Case& c : cases) {
+    // y2 = y + y: y's gradient is written by one consumer and added to by the other.
+    auto y2 = f::add2(c.y, c.y);
+    auto total = f::sum(y2, {}, false);
+    a->variable()->grad()->zero();
+    b->variable()->grad()->zero();
+    total->forward();
+    backward_ones(total);
+    auto ga = grad_of(a), gb = grad_of(b);
+    double worst = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      worst = std::max(worst, std::fabs(ga[i] - 2 * c.da(av[i], bv[i])) / std::max(1.0, std::fabs(2 * c.da(av[i], bv[i]))));
+      worst = std::max(worst, std::fabs(gb[i] - 2 * c.db(av[i], bv[i])) / std::max(1.0, std::fabs(2 * c.db(av[i], bv[i]))));
+    }
+    std::printf("%s backward, n=%lld: worst relative error %.3g\n", c.name, (long long)n, worst);
+    CHECK(worst < 1e-6);
+  }
 }
 
 NNVAE_TEST_MAIN()

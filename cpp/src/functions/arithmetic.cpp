@@ -31,6 +31,25 @@ void for_each_broadcast(const Shape_t& out, const std::vector<int64_t>& sa, cons
   }
 }
 
+// Inputs of equal shapes: dx (+)= dy · ∂f/∂a (Which 0) or dy · ∂f/∂b
+// (Which 1); a, b, dy, dx: n floats (a, b null when Op reads neither). Two
+// loops, one assigning and one adding, so that both vectorise.
+template <class Op, int Which>
+void binary_backward_same(const float* a, const float* b, const float* dy, float* dx, int64_t n, bool accumulate) {
+  constexpr bool kReads = Op::kNeedsA || Op::kNeedsB;
+  auto d = [=](int64_t i) {
+    const float ai = kReads ? a[i] : 0.f, bi = kReads ? b[i] : 0.f;
+    return Which == 0 ? Op::da(ai, bi) : Op::db(ai, bi);
+  };
+  if (accumulate) {
+#pragma omp parallel for simd if (parallel : n > detail::kParallelThreshold)
+    for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * d(i);
+  } else {
+#pragma omp parallel for simd if (parallel : n > detail::kParallelThreshold)
+    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * d(i);
+  }
+}
+
 }  // namespace kernels
 
 namespace {
@@ -101,14 +120,10 @@ class Binary : public Function {
       if (!prop[which]) continue;
       float* dx = detail::in_grad_for(in[which], acc[which]);
       if (same_) {
-        if (!acc[which]) std::fill(dx, dx + n, 0.f);
-        if (which == 0) {
-#pragma omp parallel for if (n > detail::kParallelThreshold)
-          for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * Op::da(av(i), bv(i));
-        } else {
-#pragma omp parallel for if (n > detail::kParallelThreshold)
-          for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * Op::db(av(i), bv(i));
-        }
+        if (which == 0)
+          kernels::binary_backward_same<Op, 0>(a, b, dy, dx, n, acc[which]);
+        else
+          kernels::binary_backward_same<Op, 1>(a, b, dy, dx, n, acc[which]);
         continue;
       }
       if (!acc[which]) std::fill(dx, dx + in[which]->size(), 0.f);
