@@ -91,36 +91,41 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
     train_seconds = train(trainer, folder, settings, history, saved.elapsed if saved else 0.0, o.resume,
                           o.checkpoint_every, chatter, err, progress)
     session_seconds = time.monotonic() - t0
+    # The final phase needs only the trained parameters: the trainer (its
+    # uint8 copy of the images, Adam's state, its graphs) goes first, so that
+    # the evaluation's and the files' memory does not come on top of it.
+    iteration, model = trainer.iteration, trainer.model()
+    del trainer
 
     try:
-        return _finish(o, folder, trainer, cfg, settings, history, saved, start_it, per_epoch, train_seconds,
-                       session_seconds, test_images, out, err, chatter, progress)
+        return _finish(o, folder, model, iteration, cfg, settings, history, saved, start_it, per_epoch,
+                       train_seconds, session_seconds, test_images, out, err, chatter, progress)
     except (OSError, ParameterFileError) as e:
         # Training is done and its checkpoint written: only the final phase is to be redone.
         reason = e if isinstance(e, ParameterFileError) else f"cannot write {e.filename}: {e.strerror or e}"
         ckpt = folder / CHECKPOINT_NAME
-        raise NnvaeError(f"{reason}; the training itself is saved in {ckpt} (iteration {trainer.iteration}): free "
+        raise NnvaeError(f"{reason}; the training itself is saved in {ckpt} (iteration {iteration}): free "
                          f"some space and finish the run with: nnvae-train --resume {ckpt}") from None
 
 
-def _finish(o, folder, trainer, cfg, settings, history, saved, start_it, per_epoch, train_seconds,
+def _finish(o, folder, model, iteration, cfg, settings, history, saved, start_it, per_epoch, train_seconds,
             session_seconds, test_images, out, err, chatter, progress) -> dict:
-    """The final phase: parameter files, evaluation with metrics.json,
-    pictures, the result line in log.txt."""
-    model = trainer.model()
+    """The final phase for `model` (a VaeModel) trained to `iteration`:
+    parameter files, evaluation with metrics.json, pictures, the result line
+    in log.txt."""
     written = save_parameter_files(folder, model.parameters())
     if saved is None:
         took = f"in {train_seconds:.1f} s"
     else:  # a resumed run: both sessions' time, and this session's own
-        took = (f"in {train_seconds:.1f} s over all sessions (this session: {trainer.iteration - start_it} "
+        took = (f"in {train_seconds:.1f} s over all sessions (this session: {iteration - start_it} "
                 f"iterations in {session_seconds:.1f} s)")
-    print(f"trained {trainer.iteration} iterations ({trainer.iteration / per_epoch:.2f} epochs) {took}; "
+    print(f"trained {iteration} iterations ({iteration / per_epoch:.2f} epochs) {took}; "
           f"evaluating the {len(test_images)} test images...", file=chatter, flush=True)
     facts = {
-        "iterations": int(trainer.iteration),
-        "epochs": trainer.iteration / per_epoch,
+        "iterations": int(iteration),
+        "epochs": iteration / per_epoch,
         "train_seconds": train_seconds,
-        "images_per_second": ((trainer.iteration - start_it) * cfg.batch_size / session_seconds
+        "images_per_second": ((iteration - start_it) * cfg.batch_size / session_seconds
                               if session_seconds > 0 else None),
         "settings": settings,
         "resumed_from": str(o.resume) if o.resume else None,
