@@ -139,7 +139,7 @@ void check_shapes(const std::vector<int64_t>& ms, const std::vector<int64_t>& ks
 }  // namespace
 
 TEST(small_and_odd_sizes_in_every_form) {
-  check_shapes({1, 7, 15, 17, 33}, {0, 1, 7, 17, 33}, {1, 7, 15, 17, 33});
+  check_shapes({1, 7, 15, 17, 33}, {0, 1, 7, 17, 33, 129}, {1, 7, 15, 17, 33});
 }
 
 TEST(sizes_past_the_tiles_and_slices) {

@@ -50,6 +50,9 @@ constexpr int64_t kNC = 640;  // widest block of columns
 // cost as much as the product). A transposed A is packed (its panel copied
 // to 14-float columns) when C has more than this many columns to reuse it.
 constexpr int64_t kPackBMinRows = 64, kPackAMinCols = 64;
+// A·Bᵀ with at most kMR rows goes to compute_dot when k is at least this
+// long (shorter rows leave the dot products too few vectors to sum).
+constexpr int64_t kDotMinK = 128;
 
 // How the tile starts: from zero, from the bias row, or from C (a later
 // k slice, or a product added to C).
@@ -200,6 +203,7 @@ void pack_a(const float* a, int64_t cs, int mr, int64_t kc, float* dst) {
 void compute(const Block& blk) {
   const int64_t m = blk.m, n = blk.n, k = blk.k;
   if (m <= 0 || n <= 0) return;
+  if (blk.b.rs == 1 && blk.b.cs != 1 && blk.a.cs == 1 && m <= kMR && k >= kDotMinK) return compute_dot(blk);
   const int64_t k_slices = std::max<int64_t>(1, (k + kKC - 1) / kKC);
   const int64_t kc_max = std::max<int64_t>(1, (k + k_slices - 1) / k_slices);
   const int64_t n_blocks = (n + kNC - 1) / kNC;

@@ -49,6 +49,12 @@ bool available();
 // finished it. Requires available().
 void compute(const Block& blk);
 
+// The same for A·Bᵀ with at most kTileRows rows (A row-major, B stored
+// transposed, as dY·Wᵀ at a small batch), as dot products of rows
+// (gemm_dot.cpp): compute() sends such products there when k is long
+// enough, instead of transposing all of B for a few rows of C.
+void compute_dot(const Block& blk);
+
 }  // namespace gemm
 }  // namespace kernels
 }  // namespace nnvae

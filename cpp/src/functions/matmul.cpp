@@ -76,7 +76,9 @@ void product_block(const Product& p, int part, int parts) {
   // the part of B feeding these columns (all of it when cutting rows).
   const int64_t ra = by_rows ? lo : 0, cb = by_rows ? 0 : lo;
   float* c = p.c + ra * n + cb;
-  if (use_native) {
+  // A single row or column of C (a matrix-vector product) stays with
+  // Eigen: the native tile would run with one or two accumulators.
+  if (use_native && mb > 1 && nb > 1) {
     gemm::Block blk;
     blk.a = p.ta ? gemm::View{p.a + ra, 1, m} : gemm::View{p.a + ra * k, k, 1};
     blk.b = p.tb ? gemm::View{p.b + cb * k, 1, k} : gemm::View{p.b + cb, n, 1};
