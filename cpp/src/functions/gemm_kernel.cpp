@@ -49,7 +49,7 @@ constexpr int64_t kNC = 640;  // widest block of columns
 // of C will read it; fewer rows read it in place (batch 10: packing B would
 // cost as much as the product). A transposed A is packed (its panel copied
 // to 14-float columns) when C has more than this many columns to reuse it.
-constexpr int64_t kPackBMinRows = 64, kPackAMinCols = 64;
+constexpr int64_t kPackBMinRows = 128, kPackAMinCols = 64;
 // A·Bᵀ with at most kMR rows goes to compute_dot when k is at least this
 // long (shorter rows leave the dot products too few vectors to sum).
 constexpr int64_t kDotMinK = 128;
@@ -223,8 +223,11 @@ void compute(const Block& blk) {
       const bool last = pc + kc >= k;
       const int init = pc > 0 || blk.accumulate ? kLoad : blk.bias ? kBias : kZero;
       if (pack) pack_b(blk.b, pc, kc, jc, nc, packed);
-      for (int64_t ir = 0; ir < m; ir += kMR) {
-        const int mr = int(std::min<int64_t>(kMR, m - ir));
+      // Rows in panels of nearly equal height (100 rows: 4 × 13 + 4 × 12,
+      // not 7 × 14 + 2, whose last panel would have 4 accumulators).
+      const int64_t panels = (m + kMR - 1) / kMR, tall = m % panels, height = m / panels;
+      for (int64_t ir = 0, panel = 0; ir < m; ++panel) {
+        const int mr = int(height + (panel < tall ? 1 : 0));
         const float* pa = blk.a.p + ir * blk.a.rs + pc * blk.a.cs;
         int64_t as = acol ? blk.a.cs : blk.a.rs;
         if (pack_a_panel) {
@@ -250,6 +253,7 @@ void compute(const Block& blk) {
                                        blk.bias ? blk.bias + jc + jr : nullptr, mask);
         }
         if (last && blk.ep) (*blk.ep)(blk.c_whole, blk.ldc, blk.r0 + ir, blk.r0 + ir + mr, blk.c0 + jc, blk.c0 + jc + nc);
+        ir += mr;
       }
     }
   }
