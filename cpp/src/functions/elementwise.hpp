@@ -42,7 +42,10 @@ void unary_backward(const Op& op, const float* x, const float* y, const float* d
 // The same two loops as epilogues of a product (kernels::Epilogue), on one
 // block of the buffer it writes, element i = r·ldc + col. Forward: the
 // product writes x, the epilogue y = f(x). Backward: the product writes dy,
-// the epilogue dx (+)= dy · f'(x, y).
+// the epilogue dx (+)= dy · f'(x, y). simdlen(16): one AVX-512 register of
+// floats per step where the build has it (the compiler otherwise prefers
+// 8-float vectors; elu as an epilogue measured 10-20 % cheaper), the same
+// arithmetic per element.
 template <class Op>
 struct UnaryForwardEpilogue : Epilogue {
   Op op;
@@ -52,7 +55,7 @@ struct UnaryForwardEpilogue : Epilogue {
     for (int64_t r = r0; r < r1; ++r) {
       const float* xr = x + r * ldc;
       float* yr = y + r * ldc;
-#pragma omp simd
+#pragma omp simd simdlen(16)
       for (int64_t i = c0; i < c1; ++i) yr[i] = local.f(xr[i]);
     }
   }
@@ -71,10 +74,10 @@ struct UnaryBackwardEpilogue : Epilogue {
       const float *dyr = dy + o, *xr = x ? x + o : nullptr, *yr = y ? y + o : nullptr;
       float* dxr = dx + o;
       if (accumulate) {
-#pragma omp simd
+#pragma omp simd simdlen(16)
         for (int64_t i = c0; i < c1; ++i) dxr[i] += dyr[i] * local.df(xr ? xr[i] : 0.f, yr ? yr[i] : 0.f);
       } else {
-#pragma omp simd
+#pragma omp simd simdlen(16)
         for (int64_t i = c0; i < c1; ++i) dxr[i] = dyr[i] * local.df(xr ? xr[i] : 0.f, yr ? yr[i] : 0.f);
       }
     }
