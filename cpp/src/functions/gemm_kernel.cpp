@@ -47,9 +47,11 @@ constexpr int64_t kKC = 320;  // longest slice of k
 constexpr int64_t kNC = 640;  // widest block of columns
 // B is packed (copied into contiguous panels) when more than this many rows
 // of C will read it; fewer rows read it in place (batch 10: packing B would
-// cost as much as the product). A transposed A is packed (its panel copied
+// cost as much as the product). At 100 rows reading in place wins while B
+// is in cache (the product timed alone), packing wins in a training step,
+// where W arrives from L3 and the packing pass streams it. A transposed A is packed (its panel copied
 // to 14-float columns) when C has more than this many columns to reuse it.
-constexpr int64_t kPackBMinRows = 128, kPackAMinCols = 64;
+constexpr int64_t kPackBMinRows = 64, kPackAMinCols = 64;
 // A·Bᵀ with at most kMR rows goes to compute_dot when k is at least this
 // long (shorter rows leave the dot products too few vectors to sum).
 constexpr int64_t kDotMinK = 128;
