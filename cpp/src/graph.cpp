@@ -1,13 +1,18 @@
+// The computation graph: variables and the functions between them, building
+// (connect), releasing, the execution plan a variable keeps, and the forward
+// and backward loops that run it; profiling and the auto-forward switch.
+// Which pairs fuse and running a fused pair: graph_fusion.cpp.
 #include "nnvae/graph.hpp"
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
+
+#include "graph_fusion.hpp"
 
 namespace nnvae {
 
@@ -41,7 +46,9 @@ std::vector<CgVariable*> topological_order(CgVariable* root) {
   }
   return order;
 }
+}  // namespace
 
+namespace detail {
 std::vector<Variable*> input_variables(const CgFunction& fn) {
   std::vector<Variable*> xs;
   xs.reserve(fn.inputs.size());
@@ -49,8 +56,7 @@ std::vector<Variable*> input_variables(const CgFunction& fn) {
   return xs;
 }
 
-// Forward reads every input; backward only those it says it needs.
-void check_inputs_alive(const CgFunction& fn, bool for_backward = false) {
+void check_inputs_alive(const CgFunction& fn, bool for_backward) {
   for (size_t i = 0; i < fn.inputs.size(); ++i) {
     auto& data = *fn.inputs[i]->variable()->data();
     if (for_backward && !fn.function->backward_needs_input_data(static_cast<int>(i))) continue;
@@ -61,47 +67,22 @@ void check_inputs_alive(const CgFunction& fn, bool for_backward = false) {
                                   "or keep it with set_persistent(true)");
   }
 }
+}  // namespace detail
 
+using detail::check_inputs_alive;
+using detail::input_variables;
+using detail::timed;
+
+namespace {
 bool g_profiling = false;
-std::atomic<bool> g_fusion{true};
 std::map<std::string, profiling::Entry>& profile_entries() {
   static std::map<std::string, profiling::Entry> entries;
   return entries;
 }
 
-// Runs `call`, timing it under `fn`'s name (with `fused`'s, a fused pair:
-// "affine+elu") when profiling is on.
-template <class Call>
-void timed(const Function& fn, bool backward, Call&& call, const Function* fused = nullptr) {
-  if (!g_profiling) {
-    call();
-    return;
-  }
-  auto t0 = std::chrono::steady_clock::now();
-  call();
-  profiling::record(fused ? fn.name() + "+" + fused->name() : fn.name(), backward,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-}
-
 void run_forward(const CgFunction& fn, Variable* out) {
   check_inputs_alive(fn);
   timed(*fn.function, false, [&] { fn.function->forward(input_variables(fn), out); });
-}
-
-// Whether backward's checks on `fn` (output v) would pass: its output
-// computed (or freed, when backward does not read it), the inputs it reads
-// computed and not freed. A fused backward runs only then, so that a graph
-// that fails fails at the same function, with the same message, as unfused.
-bool backward_ready(const CgFunction& fn, CgVariable* v) {
-  const auto& out = *v->variable()->data();
-  if (!out.allocated() && !out.cleared()) return false;
-  if (fn.function->backward_needs_output_data() && out.cleared()) return false;
-  for (size_t i = 0; i < fn.inputs.size(); ++i) {
-    if (!fn.function->backward_needs_input_data(static_cast<int>(i))) continue;
-    const auto& in = *fn.inputs[i]->variable()->data();
-    if (in.cleared() || (fn.inputs[i]->parent() && !in.allocated())) return false;
-  }
-  return true;
 }
 
 // Bumped whenever a graph may have changed (a parent or a need_grad set):
@@ -113,68 +94,16 @@ std::atomic<uint64_t> g_graph_epoch{1};
 // all of it fixed while the graph is: its variables in topological order (the
 // variable itself last), and per position in that order its function's
 // inputs (as positions), the last position whose function reads it, whether
-// it gets a gradient and whether backward reads its data.
-//
-// Fusion candidates, by graph shape (whether they fuse is decided when they
-// run: fusion switched on, the consumer offering an epilogue, gradients
-// wanted): fuse_forward[k] when the function at k+1 is elementwise on the
-// output at k alone and the function at k accepts a forward epilogue;
-// grad_fuse[k] = the position of a variable z whose function (elementwise,
-// one input y) can run as the epilogue of the backward at k, because that
-// function reads z once, as its input grad_fuse_input[k], is the last
-// writer of z's gradient (z's other readers come later in the order, so
-// their backward ran before), accepts an epilogue on that input's gradient,
-// and does not read y (the epilogue writes y's gradient while it runs).
+// it gets a gradient and whether backward reads its data; and which
+// neighbouring functions may fuse (graph_fusion.hpp).
 struct ExecutionPlan {
   uint64_t epoch = 0;
   std::vector<CgVariable*> order;
   std::vector<std::vector<size_t>> inputs;
   std::vector<size_t> last_use;
   std::vector<char> need, needed_by_backward;
-  std::vector<char> fuse_forward;
-  std::vector<size_t> grad_fuse;
-  std::vector<int> grad_fuse_input;
+  detail::FusionPlan fusion;
 };
-
-namespace {
-// A function of one input, reading it elementwise: one that may offer an epilogue.
-bool single_input(const CgFunction& fn) { return fn.inputs.size() == 1 && !fn.function->shares_input_buffer(); }
-
-void plan_fusion(ExecutionPlan& plan) {
-  const auto& order = plan.order;
-  const size_t n = order.size();
-  plan.fuse_forward.assign(n, 0);
-  plan.grad_fuse.assign(n, SIZE_MAX);
-  plan.grad_fuse_input.assign(n, -1);
-  // The first reader of each variable in the order: its gradient's last writer.
-  std::vector<size_t> first_reader(n, SIZE_MAX);
-  for (size_t k = 0; k < n; ++k)
-    for (size_t j : plan.inputs[k])
-      if (first_reader[j] == SIZE_MAX) first_reader[j] = k;
-  for (size_t k = 0; k + 1 < n; ++k) {
-    auto p = order[k]->parent(), q = order[k + 1]->parent();
-    if (p && q && single_input(*q) && plan.inputs[k + 1][0] == k && p->function->accepts_forward_epilogue())
-      plan.fuse_forward[k] = 1;
-  }
-  for (size_t z = 0; z < n; ++z) {
-    auto q = order[z]->parent();
-    const size_t a = first_reader[z];
-    if (!q || !single_input(*q) || a == SIZE_MAX) continue;
-    const auto& p = *order[a]->parent();
-    const size_t y = plan.inputs[z][0];
-    int input = -1, times = 0;
-    bool reads_y = false;
-    for (size_t i = 0; i < p.inputs.size(); ++i) {
-      if (plan.inputs[a][i] == z) input = static_cast<int>(i), ++times;
-      reads_y = reads_y || plan.inputs[a][i] == y ||
-                p.inputs[i]->variable()->grad() == order[y]->variable()->grad();
-    }
-    if (times != 1 || reads_y || plan.grad_fuse[a] != SIZE_MAX || !p.function->accepts_grad_epilogue(input)) continue;
-    plan.grad_fuse[a] = z;
-    plan.grad_fuse_input[a] = input;
-  }
-}
-}  // namespace
 
 const ExecutionPlan& CgVariable::plan() {
   const uint64_t epoch = g_graph_epoch.load();
@@ -213,7 +142,7 @@ const ExecutionPlan& CgVariable::plan() {
       if (parent->function->backward_needs_input_data(static_cast<int>(i)))
         plan->needed_by_backward[plan->inputs[k][i]] = 1;
   }
-  plan_fusion(*plan);
+  plan->fusion = detail::plan_fusion(order, plan->inputs);
   plan_ = std::move(plan);
   return *plan_;
 }
@@ -260,17 +189,6 @@ CgVariablePtr make_parameter(Shape_t shape, bool need_grad) {
 }
 
 void set_auto_forward(bool on) { g_auto_forward = on; }
-void set_fusion(bool on) { g_fusion = on; }
-bool get_fusion() { return g_fusion.load(); }
-
-void Function::forward_with(const std::vector<Variable*>&, Variable*, const kernels::Epilogue&) {
-  throw std::logic_error(name() + ": forward_with called, but it accepts no epilogue");
-}
-void Function::backward_with(const std::vector<Variable*>&, Variable*, const std::vector<bool>&,
-                             const std::vector<bool>&, int input, const kernels::Epilogue&) {
-  throw std::logic_error(name() + ": backward_with called, but it accepts no epilogue on input " +
-                         std::to_string(input) + "'s gradient");
-}
 
 namespace profiling {
 void set_enabled(bool on) { g_profiling = on; }
@@ -318,7 +236,7 @@ CgVariablePtr connect(std::unique_ptr<Function> function, std::vector<CgVariable
 void CgVariable::forward(bool clear_buffer, bool clear_no_need_grad) {
   const ExecutionPlan& plan = this->plan();
   const auto& order = plan.order;
-  const bool fusion = g_fusion.load();
+  const bool fusion = get_fusion();
   bool ran_fused = false;  // the function at k ran as the epilogue of the one at k - 1
   for (size_t k = 0; k < order.size(); ++k) {
     CgVariable* v = order[k];
@@ -326,20 +244,8 @@ void CgVariable::forward(bool clear_buffer, bool clear_no_need_grad) {
     if (!p) continue;
     if (ran_fused) {
       ran_fused = false;
-    } else if (fusion && plan.fuse_forward[k]) {
-      // The next function, elementwise on v, as the finish of this one.
-      check_inputs_alive(*p);
-      CgVariable* z = order[k + 1];
-      const auto& q = *z->parent();
-      const kernels::Epilogue* ep = q.function->forward_epilogue(input_variables(q), z->variable().get());
-      if (ep) {
-        timed(
-            *p->function, false, [&] { p->function->forward_with(input_variables(*p), v->variable().get(), *ep); },
-            q.function.get());
-        ran_fused = true;
-      } else {
-        run_forward(*p, v->variable().get());
-      }
+    } else if (fusion && plan.fusion.fuse_forward[k] && detail::forward_fused(*p, v, order[k + 1])) {
+      ran_fused = true;
     } else {
       run_forward(*p, v->variable().get());
     }
@@ -381,7 +287,7 @@ void CgVariable::backward(NdArrayPtr grad, bool clear_buffer) {
   written.back() = 1;
   // Positions whose function's backward already ran as an epilogue.
   std::vector<char> fused(order.size(), 0);
-  const bool fusion = g_fusion.load();
+  const bool fusion = get_fusion();
   for (size_t k = order.size(); k-- > 0;) {
     CgVariable* v = order[k];
     auto p = v->parent();
@@ -424,35 +330,12 @@ void CgVariable::backward(NdArrayPtr grad, bool clear_buffer) {
       if (p->function->backward_needs_output_data() && v->variable()->data()->cleared())
         throw std::invalid_argument(p->function->name() + ": its output (shape " + shape_str(v->shape()) +
                                     ") was freed by clear_buffer; backward needs it");
-      // z's function (z = q(y)) as the epilogue of this one's product that
-      // writes z's gradient last (plan_fusion), when that product writes it
-      // at all and q's backward would run now and pass its checks.
-      const size_t z = fusion ? plan.grad_fuse[k] : SIZE_MAX;
-      const kernels::Epilogue* ep = nullptr;
-      const CgFunction* q = nullptr;
-      if (z != SIZE_MAX && propagate[plan.grad_fuse_input[k]]) {
-        q = order[z]->parent().get();
-        CgVariable* y = q->inputs[0].get();
-        if (q->function->differentiable(0) && backward_ready(*q, order[z])) {
-          const size_t yk = plan.inputs[z][0];
-          const bool acc = written[yk] || (!y->parent() && !y->variable()->grad()->reads_as_zero());
-          ep = q->function->backward_epilogue(input_variables(*q), order[z]->variable().get(), acc);
-        }
-      }
-      if (ep) {
-        timed(
-            *p->function, true,
-            [&] {
-              p->function->backward_with(input_variables(*p), v->variable().get(), propagate, accumulate,
-                                         plan.grad_fuse_input[k], *ep);
-            },
-            q->function.get());
-        written[plan.inputs[z][0]] = 1;
-        fused[z] = 1;
-      } else {
+      // The elementwise function whose output's gradient this one writes last,
+      // as its epilogue, when they fuse now (graph_fusion.cpp).
+      if (!(fusion &&
+            detail::backward_fused(plan.fusion, order, plan.inputs, k, propagate, accumulate, written, fused)))
         timed(*p->function, true,
               [&] { p->function->backward(input_variables(*p), v->variable().get(), propagate, accumulate); });
-      }
       for (size_t i = 0; i < n; ++i)
         if (propagate[i]) written[pos[i]] = 1;
     }
