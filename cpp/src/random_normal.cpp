@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "nnvae/kernels/vmath.hpp"
 #include "nnvae/random.hpp"
 
 namespace nnvae {
@@ -42,13 +43,7 @@ inline void box_muller(uint32_t k1, uint32_t k2, float& r, float& c, float& s) {
   const double m = big ? m0 * 0.5 : m0;
   const float e = static_cast<float>(e0 + (big ? 1 : 0) - 27);
   const float sr = static_cast<float>((m - 1.0) / (m + 1.0));
-  const float s2 = sr * sr;
-  float p = 1.0f / 9;
-  p = p * s2 + 1.0f / 7;
-  p = p * s2 + 1.0f / 5;
-  p = p * s2 + 1.0f / 3;
-  p = p * s2 + 1.0f;
-  const float ln_u1 = e * kLn2Hi + (e * kLn2Lo + 2.0f * sr * p);
+  const float ln_u1 = e * kLn2Hi + (e * kLn2Lo + 2.0f * sr * vmath::atanh_series(sr * sr));
   r = std::sqrt(-2.0f * ln_u1);
   // cos and sin of 2π u2.
   const int32_t quarter = static_cast<int32_t>((k2 + (1u << 24)) >> 25);  // round(4·u2), 0..4

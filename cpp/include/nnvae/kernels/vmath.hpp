@@ -69,6 +69,18 @@ inline float exp(float x) {
   return x > 88.72283f ? std::numeric_limits<float>::infinity() : (x != x ? x : y);
 }
 
+// atanh(s) / s = 1 + s²/3 + s⁴/5 + s⁶/7 + s⁸/9 for |s| <= 0.1716 (next
+// term < 1e-9), given s2 = s²: with s = (m − 1)/(m + 1), log m = 2·s·this.
+// Shared by log_ge1 and the normal sampler's log, which must stay
+// bit-identical to what it was.
+inline float atanh_series(float s2) {
+  float q = 1.0f / 9;
+  q = q * s2 + 1.0f / 7;
+  q = q * s2 + 1.0f / 5;
+  q = q * s2 + 1.0f / 3;
+  return q * s2 + 1.0f;
+}
+
 // log w for w >= 1 (all that log1p of a non-negative number needs):
 // w = 2^e · m with m in [√½, √2); then log m = 2·atanh(s) =
 // 2(s + s³/3 + s⁵/5 + s⁷/7 + s⁹/9), s = (m − 1)/(m + 1), |s| <= 0.1716
@@ -85,13 +97,7 @@ inline float log_ge1(float w) {
   const float m = big ? m_half : m0;
   const float e = big ? e_up : e0;
   const float s = (m - 1.0f) / (m + 1.0f);
-  const float s2 = s * s;
-  float q = 1.0f / 9;
-  q = q * s2 + 1.0f / 7;
-  q = q * s2 + 1.0f / 5;
-  q = q * s2 + 1.0f / 3;
-  q = q * s2 + 1.0f;
-  const float y = e * kLn2 + 2.0f * s * q;
+  const float y = e * kLn2 + 2.0f * s * atanh_series(s * s);
   return w < std::numeric_limits<float>::infinity() ? y : w;  // inf and NaN as they are
 }
 
