@@ -7,8 +7,10 @@
 //   bench_step --threads T [--path trainer|graph]
 //   stdin:  step B N      N training steps at batch B   -> {"seconds": s, "loss": l}
 //           profile B N   the same, with per-function times (forward and backward)
-//           matmul B R [mean]  the step's 20 matrix products at batch B (Eigen's and the
-//                         engine's), best of R blocks of 5 (or their mean)
+//           matmul B R [mean] [cold]  the step's 20 matrix products at batch B (Eigen's and
+//                         the engine's), best of R blocks of 5 (or their mean); with
+//                         `cold` every thread's caches below L3 are overwritten before
+//                         each product, so its operands come from L3 as in a step
 //           quit
 //   stdout: one JSON object per command.
 //
@@ -135,11 +137,27 @@ std::vector<Product> step_products(int64_t B) {
   return ps;
 }
 
+// Overwrites the private caches (L1, L2) of every engine thread: each
+// thread writes 16 MB, eight times a core's L2 here, of a buffer of its own.
+// In a training step a product's operands were last touched several
+// functions earlier (W by Adam's update, X by the forward pass), so they
+// arrive from L3; timed back to back, a product finds them in L2 instead.
+void evict_private_caches() {
+  constexpr size_t kFloats = size_t(4) << 20;  // 16 MB per thread
+  static std::vector<std::vector<float>> junk;
+  const int threads = get_num_threads();
+  if (static_cast<int>(junk.size()) < threads) junk.resize(threads, std::vector<float>(kFloats));
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int t = 0; t < threads; ++t)
+    for (float& v : junk[t]) v += 1.f;
+}
+
 // Seconds per product over `reps` blocks of 5, the best block (the
 // machine's speed) or, with `mean`, their mean (exposed to a busy machine as
 // much as a training measurement is): with Eigen's own product (its OpenMP
 // threads when T > 1) and with the engine's kernels::matmul (affine's).
-std::string time_products(int64_t B, int reps, bool mean) {
+// `cold` times each product alone after evict_private_caches (not timed).
+std::string time_products(int64_t B, int reps, bool mean, bool cold) {
   std::ostringstream os;
   os << "{\"products\": [";
   bool first = true;
@@ -159,9 +177,19 @@ std::string time_products(int64_t B, int reps, bool mean) {
       once();
       double best = 1e30, total = 0;
       for (int r = 0; r < reps; ++r) {
-        auto t0 = Clock::now();
-        for (int i = 0; i < 5; ++i) once();
-        double s = seconds_since(t0) / 5;
+        double s = 0;
+        if (cold) {
+          for (int i = 0; i < 5; ++i) {
+            evict_private_caches();
+            auto t0 = Clock::now();
+            once();
+            s += seconds_since(t0) / 5;
+          }
+        } else {
+          auto t0 = Clock::now();
+          for (int i = 0; i < 5; ++i) once();
+          s = seconds_since(t0) / 5;
+        }
         best = std::min(best, s);
         total += s;
       }
@@ -256,10 +284,15 @@ int main(int argc, char** argv) {
         std::cout << "}" << std::endl;
       } else if (cmd == "matmul") {
         int batch = 0, reps = 0;
-        std::string how;
-        is >> batch >> reps >> how;
-        if (batch <= 0 || reps <= 0) throw std::invalid_argument("matmul B R [mean]: B and R must be > 0");
-        std::cout << time_products(batch, reps, how == "mean") << std::endl;
+        is >> batch >> reps;
+        if (batch <= 0 || reps <= 0) throw std::invalid_argument("matmul B R [mean] [cold]: B and R must be > 0");
+        bool mean = false, cold = false;
+        for (std::string word; is >> word;) {
+          if (word == "mean") mean = true;
+          else if (word == "cold") cold = true;
+          else throw std::invalid_argument("matmul B R [mean] [cold]: unknown word '" + word + "'");
+        }
+        std::cout << time_products(batch, reps, mean, cold) << std::endl;
       } else {
         throw std::invalid_argument("unknown command '" + cmd + "'");
       }

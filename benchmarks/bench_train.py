@@ -11,7 +11,8 @@ It prints, on MNIST-shaped synthetic digits:
     taken on a quiet machine);
   - the speed of the step's float32 matrix products (Eigen's, the engine's,
     numpy's BLAS) and the limit it implies: images/s if a step were its
-    products only;
+    products only; and the engine's products with their operands coming
+    from L3, as they do inside a step;
   - training images/s per batch size and thread count, nnvae's trainer (the
     loop nnvae-train runs) against the PyTorch twin (torch_twin.py) in
     alternating rounds, with the fraction of the limit reached in each;
@@ -131,16 +132,20 @@ def products_table(args, program, omp, results):
     say(report.products_header())
     for b in args.batch_sizes:
         for t in args.threads:
-            speeds = {"eigen": None, "nnvae": None}
+            speeds, l3 = {"eigen": None, "nnvae": None}, None
             if program is not None:
                 with measure.engine_worker(program, t, args.path, omp) as w:
                     speeds = measure.product_gflops(w, b, 7)
+                    l3 = measure.product_gflops(w, b, 7, cold=True)["nnvae"]
             npy = measure.numpy_gflops(t, b, omp)
             best = report.product_limit(speeds["eigen"], speeds["nnvae"])
             limit = None if best is None else best * 1e9 / flops_per_image()
-            say(report.products_row(b, t, speeds["eigen"], speeds["nnvae"], npy, limit))
-            results[f"b{b}_t{t}"] = {**speeds, "numpy": npy, "limit_img_s": limit}
+            say(report.products_row(b, t, speeds["eigen"], speeds["nnvae"], l3, npy, limit))
+            results[f"b{b}_t{t}"] = {**speeds, "nnvae_l3": l3, "numpy": npy, "limit_img_s": limit}
     say("  Eigen: its own product; nnvae: the engine's (affine's); numpy: its BLAS (shown, not the limit).\n"
+        "  nnvae L3: the engine's, each product timed after its threads' private caches were overwritten,\n"
+        "  so that W, X and dY come from L3 as they do in a training step (the step's other work has\n"
+        "  evicted them); timed back to back, the products find their operands in L2.\n"
         "  limit = the faster of Eigen and nnvae / FLOPs per image: images/s if a step were its products only.")
 
 

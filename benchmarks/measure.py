@@ -64,10 +64,13 @@ def numpy_gflops(threads, batch, omp=None, reps=7):
     return flops(batch) / sum(json.loads(r.stdout)) / 1e9
 
 
-def product_gflops(worker, batch, reps, mean=False):
+def product_gflops(worker, batch, reps, mean=False, cold=False):
     """{"eigen": GFLOP/s, "nnvae": GFLOP/s} over the step's products, from the
-    C++ worker: the best of `reps` blocks of 5, or with `mean` their mean."""
-    ps = worker.ask(f"matmul {batch} {reps}{' mean' if mean else ''}")["products"]
+    C++ worker: the best of `reps` blocks of 5, or with `mean` their mean.
+    With `cold` each product is timed after the worker has overwritten its
+    threads' private caches, so that the operands come from L3, as they do
+    in a training step."""
+    ps = worker.ask(f"matmul {batch} {reps}{' mean' if mean else ''}{' cold' if cold else ''}")["products"]
     return {side: flops(batch) / sum(p[side] for p in ps) / 1e9 for side in ("eigen", "nnvae")}
 
 
@@ -75,10 +78,13 @@ def training_rounds(engine, twin, batch, rounds, seconds, with_limit, log):
     """Alternating rounds of the same number of steps on each side (which side
     goes first alternates too). With `with_limit` each round also times the
     step's products in the engine's C++ worker (mean of 5 blocks), so that the
-    fraction of the limit compares figures taken under the same load.
+    fraction of the limit compares figures taken under the same load: with
+    the operands in cache (the limit) and coming from L3 (what the products
+    of a step can do: "products from L3").
 
     Returns {"steps", "engine_img_s": [...], "torch_img_s": [...] or absent,
-    "limit_img_s": [...] or absent}; `log(text)` gets one line per round."""
+    "limit_img_s": [...] and "l3_img_s": [...] or absent}; `log(text)` gets
+    one line per round."""
     probe = engine.step(batch, 3) / 3
     steps = max(3, int(round(seconds / max(probe, 1e-6))))
     if twin is not None:
@@ -87,7 +93,7 @@ def training_rounds(engine, twin, batch, rounds, seconds, with_limit, log):
     if twin is not None:
         res["torch_img_s"] = []
     if with_limit:
-        res["limit_img_s"] = []
+        res["limit_img_s"], res["l3_img_s"] = [], []
     for r in range(rounds):
         order = [("engine", engine), ("torch", twin)]
         for side, w in (order if r % 2 == 0 else order[::-1]):
@@ -96,6 +102,8 @@ def training_rounds(engine, twin, batch, rounds, seconds, with_limit, log):
         if with_limit:
             best = max(product_gflops(engine, batch, 5, mean=True).values())
             res["limit_img_s"].append(best * 1e9 / flops_per_image())
+            best = max(product_gflops(engine, batch, 5, mean=True, cold=True).values())
+            res["l3_img_s"].append(best * 1e9 / flops_per_image())
         log(round_line(res, r))
     return res
 
@@ -108,12 +116,18 @@ def round_line(res, r):
     if "limit_img_s" in res:
         lim = res["limit_img_s"][r]
         line += f"   limit {lim:8.0f}  reached {res['engine_img_s'][r] / lim:.0%}"
+    if "l3_img_s" in res:
+        line += f"   (products from L3 {res['l3_img_s'][r]:8.0f})"
     return line
 
 
 def medians(res):
     """The medians over the rounds: engine img/s, and when measured PyTorch
-    img/s, the engine/PyTorch ratio, the fraction of the limit."""
+    img/s, the engine/PyTorch ratio, the fraction of the limit; with the
+    products timed from L3, the fraction of that speed, and the ratio to
+    PyTorch that a step made of its products only would reach ("products
+    only ratio": a bound on the engine/PyTorch ratio at this product
+    speed)."""
     eng = res["engine_img_s"]
     out = {"engine_img_s": statistics.median(eng)}
     if res.get("torch_img_s"):
@@ -121,6 +135,11 @@ def medians(res):
         out["ratio"] = statistics.median(e / t for e, t in zip(eng, res["torch_img_s"]))
     if res.get("limit_img_s"):
         out["limit_fraction"] = statistics.median(e / lim for e, lim in zip(eng, res["limit_img_s"]))
+    if res.get("l3_img_s"):
+        out["l3_fraction"] = statistics.median(e / lim for e, lim in zip(eng, res["l3_img_s"]))
+        if res.get("torch_img_s"):
+            out["products_only_ratio"] = statistics.median(
+                lim / t for lim, t in zip(res["l3_img_s"], res["torch_img_s"]))
     return out
 
 

@@ -33,13 +33,14 @@ def _num(value, width, decimals):
 
 
 def products_header():
-    return f"  {'batch':>5} {'threads':>7} {'Eigen':>8} {'nnvae':>8} {'numpy':>8} {'limit img/s':>12}"
+    return (f"  {'batch':>5} {'threads':>7} {'Eigen':>8} {'nnvae':>8} {'nnvae L3':>9} {'numpy':>8} "
+            f"{'limit img/s':>12}")
 
 
-def products_row(batch, threads, eigen, nnvae, numpy, limit):
+def products_row(batch, threads, eigen, nnvae, nnvae_l3, numpy, limit):
     """One row of the product-speed table; None prints as n/a."""
-    return (f"  {batch:>5} {threads:>7} {_num(eigen, 8, 1)} {_num(nnvae, 8, 1)} {_num(numpy, 8, 1)} "
-            f"{_num(limit, 12, 0)}")
+    return (f"  {batch:>5} {threads:>7} {_num(eigen, 8, 1)} {_num(nnvae, 8, 1)} {_num(nnvae_l3, 9, 1)} "
+            f"{_num(numpy, 8, 1)} {_num(limit, 12, 0)}")
 
 
 def product_limit(eigen, nnvae):
@@ -58,6 +59,11 @@ def training_summary(m):
              else ", PyTorch not measured")
     line += (f", {m['limit_fraction']:.0%} of the matrix-product limit" if "limit_fraction" in m
              else ", matrix-product limit not measured")
+    if "l3_fraction" in m:
+        line += f" ({m['l3_fraction']:.0%} of the products' speed from L3"
+        if "products_only_ratio" in m:
+            line += f"; a step of products only from L3 would be {m['products_only_ratio']:.2f}x PyTorch"
+        line += ")"
     return line
 
 

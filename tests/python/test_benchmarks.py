@@ -64,10 +64,17 @@ def test_the_limit_comes_from_the_engines_worker_only():
     # numpy's BLAS is printed beside the engine's products but is no limit.
     assert report.product_limit(None, None) is None
     assert report.product_limit(150.0, 180.0) == 180.0
-    assert report.products_row(100, 1, None, None, 129.0, None) == \
-        "    100       1      n/a      n/a    129.0          n/a"
+    assert report.products_row(100, 1, None, None, None, 129.0, None) == \
+        "    100       1      n/a      n/a       n/a    129.0          n/a"
+    assert report.products_row(100, 2, 255.0, 367.25, 331.0, 129.0, 49800.4) == \
+        "    100       2    255.0    367.2     331.0    129.0        49800"
     summary = report.training_summary({"engine_img_s": 4586.2})
     assert summary == "    median: nnvae 4586 img/s, PyTorch not measured, matrix-product limit not measured"
+    summary = report.training_summary({"engine_img_s": 20000.0, "torch_img_s": 15000.0, "ratio": 1.333,
+                                       "limit_fraction": 0.7, "l3_fraction": 0.8, "products_only_ratio": 1.456})
+    assert summary == ("    median: nnvae 20000 img/s, PyTorch 15000 img/s, ratio 1.33, 70% of the matrix-product "
+                       "limit (80% of the products' speed from L3; a step of products only from L3 would be "
+                       "1.46x PyTorch)")
 
 
 def test_worker_protocol_serve():
@@ -131,3 +138,9 @@ def test_medians_over_rounds():
     m = measure.medians(res)
     assert m == {"engine_img_s": 200.0, "torch_img_s": 100.0, "ratio": 2.0, "limit_fraction": 0.5}
     assert measure.medians({"engine_img_s": [5.0]}) == {"engine_img_s": 5.0}
+    # With the products also timed from L3: the fraction of that speed, and
+    # the ratio to PyTorch a step of products only would reach.
+    res["l3_img_s"] = [250.0, 500.0, 400.0]
+    m = measure.medians(res)
+    assert m["l3_fraction"] == 0.5 and m["products_only_ratio"] == 5.0
+    assert (m["engine_img_s"], m["ratio"], m["limit_fraction"]) == (200.0, 2.0, 0.5)
