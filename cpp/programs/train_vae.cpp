@@ -62,11 +62,8 @@ nnvae::vae::ImageSet to_images(nnvae::idx::IdxImages&& idx) {
 // unsupervised); the labels are read to check the pair.
 nnvae::idx::IdxImages read_split(const std::string& folder, const std::string& prefix) {
   auto find = [&](const std::string& name) {
-    for (const std::string& path : {folder + "/" + name + ".gz", folder + "/" + name})
-      if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
-        std::fclose(f);
-        return path;
-      }
+    std::string path = nnvae::idx::find_idx_file(folder, name);
+    if (!path.empty()) return path;
     throw std::runtime_error(folder + ": neither " + name + ".gz nor " + name +
                              " is there (DATA_DIR holds mnist/ or the four files; `nnvae data fetch` gets MNIST)");
   };
@@ -84,12 +81,7 @@ nnvae::idx::IdxImages read_split(const std::string& folder, const std::string& p
 // holds the training images, else `given` itself.
 std::string data_folder(const std::string& given) {
   const std::string inner = given + "/mnist";
-  for (const char* name : {"/train-images-idx3-ubyte.gz", "/train-images-idx3-ubyte"})
-    if (std::FILE* f = std::fopen((inner + name).c_str(), "rb")) {
-      std::fclose(f);
-      return inner;
-    }
-  return given;
+  return nnvae::idx::find_idx_file(inner, "train-images-idx3-ubyte").empty() ? given : inner;
 }
 
 int run(int argc, char** argv) {

@@ -1,6 +1,8 @@
 // The .protobuf parameter codec (nnvae/parameter_file.hpp) for Python: the
 // package reads and writes NNabla's parameter files through it, so the format
-// has one implementation.
+// has one implementation. Also the check every file the package reads passes
+// first (input_file.hpp: a regular file of a bounded size, opened without
+// blocking), the one the C++ readers make.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -11,6 +13,8 @@
 #include <tuple>
 #include <vector>
 
+#include "../src/input_file.hpp"
+
 namespace py = pybind11;
 using namespace pybind11::literals;
 using namespace nnvae;
@@ -19,6 +23,28 @@ void bind_params(py::module_& m) {
   py::register_exception<ParameterFileError>(m, "ParameterFileError", PyExc_ValueError);
   m.attr("PARAMETER_FILE_MAX_BYTES") = kMaxParameterFileBytes;
   m.attr("PARAMETER_MAX_DIMS") = kMaxParameterDims;
+
+  // The path crosses as bytes (os.fsencode) and the message comes back
+  // decoded the same way, so any name the file system holds round-trips.
+  PyObject* const input_file_error = py::register_exception<input_file::Error>(m, "InputFileError", PyExc_ValueError).ptr();
+  m.def(
+      "open_regular_file",
+      [input_file_error](const py::bytes& path, int64_t limit, const std::string& what) {
+        try {
+          const input_file::Opened file = input_file::open_regular(std::string(path), limit, what);
+          return py::make_tuple(file.fd, file.size);
+        } catch (const input_file::Error& e) {
+          const std::string message = e.what();
+          py::object text = py::reinterpret_steal<py::object>(
+              PyUnicode_DecodeFSDefaultAndSize(message.data(), py::ssize_t(message.size())));
+          if (!text) throw py::error_already_set();
+          PyErr_SetObject(input_file_error, text.ptr());
+          throw py::error_already_set();
+        }
+      },
+      "path"_a, "limit"_a, "what"_a,
+      "(file descriptor, size) of `path` (bytes), opened for reading: a regular file of at most `limit` bytes, "
+      "else InputFileError (a ValueError) naming the path and what it is; `what` names the file's role.");
 
   m.def(
       "encode_parameters_protobuf",

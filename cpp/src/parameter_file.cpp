@@ -4,12 +4,13 @@
 #include "nnvae/parameter_file.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+
+#include "input_file.hpp"
 
 namespace nnvae {
 
@@ -31,33 +32,13 @@ std::string errno_text(int err) { return std::strerror(err); }
 
 std::vector<ParameterRecord> read_parameter_file(const std::string& path) {
   check_suffix(path);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    if (err == ENOENT) throw ParameterFileError(path, "no such file", true);
-    throw ParameterFileError(path, "cannot read: " + errno_text(err));
+  std::vector<uint8_t> bytes;
+  try {
+    bytes = input_file::read_regular(path, kMaxParameterFileBytes, "parameter file");
+  } catch (const input_file::Error& e) {
+    throw ParameterFileError(e.shown_path(), e.reason(), e.missing());
   }
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st;
-  if (::fstat(fd, &st) != 0) throw ParameterFileError(path, "cannot read: " + errno_text(errno));
-  if (S_ISDIR(st.st_mode)) throw ParameterFileError(path, "is a folder, not a file");
-  if (int64_t(st.st_size) > kMaxParameterFileBytes)
-    throw ParameterFileError(path, std::to_string(st.st_size) + " bytes is more than the " +
-                                       std::to_string(kMaxParameterFileBytes) + "-byte limit of a parameter file");
-  std::string bytes(static_cast<size_t>(st.st_size), '\0');
-  size_t got = 0;
-  while (got < bytes.size()) {
-    ssize_t n = ::read(fd, &bytes[got], bytes.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw ParameterFileError(path, "cannot read: " + errno_text(errno));
-    if (n == 0) break;  // shrank while reading: decode what is there
-    got += static_cast<size_t>(n);
-  }
-  bytes.resize(got);
-  auto records = decode_parameters_protobuf(bytes.data(), bytes.size(), path);
+  auto records = decode_parameters_protobuf(reinterpret_cast<const char*>(bytes.data()), bytes.size(), path);
   if (records.empty()) throw ParameterFileError(path, "the file holds no parameters");
   return records;
 }

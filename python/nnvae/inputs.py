@@ -5,8 +5,9 @@ files read only when they are regular files of a bounded size.
     data = read_bounded(path, PARAMETER_FILE_MAX_BYTES, "parameter file", ParameterFileError)
     size = check_regular_file(path, limit, "parameter file", ParameterFileError)
 
-A file is opened without blocking (a FIFO with no writer is refused instead
-of waiting forever), must be a regular file (not /dev/zero, a folder or a
+A file is opened by the C++ check every reader shares (nnvae's
+input_file.cpp): without blocking (a FIFO with no writer is refused instead
+of waiting forever), it must be a regular file (not /dev/zero, a folder or a
 socket), and its size is compared with the limit before a byte is read; a
 path with an embedded NUL byte is refused rather than cut short.
 """
@@ -14,9 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import stat
 from typing import Callable, Optional
 
+from . import _core
 from .errors import NnvaeError
 
 # int32's range: the C++ side holds counts, sizes and indices the commands
@@ -59,34 +60,10 @@ def human_size(n: int) -> str:
 
 def _open_regular(path, limit: int, what: str, error) -> "tuple[int, int]":
     """(file descriptor, size) of a regular file of at most `limit` bytes."""
-    p = os.fspath(path)
-    if "\0" in p:
-        raise _error(error, f"{p!r}: the {what} path holds a NUL byte", path)
     try:
-        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise _error(error, f"{p}: no such file", path) from None
-    except IsADirectoryError:
-        raise _error(error, f"{p}: is a folder, not a {what}", path) from None
-    except OSError as e:
-        raise _error(error, f"{p}: cannot open the {what}: {e.strerror or e}", path) from None
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise _error(error, f"{p}: is a folder, not a {what}", path)
-        if not stat.S_ISREG(st.st_mode):
-            kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
-                    or stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a file")
-            raise _error(error, f"{p}: is {kind}, not a regular file; a {what} must be one", path)
-        if st.st_size > limit:
-            raise _error(error, f"{p}: is {human_size(st.st_size)}, more than a {what} can be "
-                                f"({human_size(limit)} at most)", path)
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return fd, st.st_size
-    except BaseException:
-        os.close(fd)
-        raise
+        return _core.open_regular_file(os.fsencode(path), limit, what)
+    except _core.InputFileError as e:
+        raise _error(error, str(e), path) from None
 
 
 def check_regular_file(path, limit: int, what: str, error=NnvaeError) -> int:

@@ -2,12 +2,18 @@
 // blocks and ends with NNVAE_TEST_MAIN(). A failed CHECK reports file, line
 // and the values involved, and the program exits non-zero.
 #pragma once
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <exception>
 #include <functional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace nnvae_test {
@@ -43,6 +49,43 @@ inline int run_all() {
   }
   std::printf("%zu passed, %d failed\n", cases().size() - failed, failed);
   return failed == 0 ? 0 : 1;
+}
+
+// Runs `body` (which CHECKs) in a forked child and fails unless it passes
+// within `seconds`: a call that would block forever (a FIFO opened for
+// reading) then fails the test instead of hanging it.
+inline void passes_within(double seconds, const std::string& what, const std::function<void()>& body) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw Failure{what + ": fork failed"};
+  if (pid == 0) {
+    int code = 0;
+    try {
+      body();
+    } catch (const Failure& f) {
+      std::fprintf(stderr, "%s\n", f.what.c_str());
+      code = 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "unexpected exception: %s\n", e.what());
+      code = 2;
+    }
+    std::fflush(nullptr);
+    ::_exit(code);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      std::ostringstream os;
+      os << what << ": did not return within " << seconds << " s";
+      throw Failure{os.str()};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw Failure{what + ": failed in the child (its message is above)"};
 }
 
 }  // namespace nnvae_test

@@ -222,8 +222,31 @@ TEST(files_and_split_folder) {
   CHECK_THROWS_WITH(load_mnist_split(dir, "test"), dir + "/t10k-images-idx3-ubyte: wrong item count: the header says 9999 images, expected 10000");
   write_file(dir + "/bad.gz", labels_file(3));
   CHECK_THROWS_WITH(read_idx_labels(dir + "/bad.gz"), "bad.gz: broken gzip: not gzip data (it starts with 00000801)");
-  CHECK_THROWS_WITH(read_idx_labels(dir + "/nothere"), "nothere: cannot open: No such file or directory");
+  CHECK_THROWS_WITH(read_idx_labels(dir + "/nothere"), dir + "/nothere: no such file");
   remove_tree(dir, {"t10k-images-idx3-ubyte", lab_name, "bad.gz"});
+}
+
+// A FIFO under a data file's name is found (not passed over for the plain
+// name) and refused at once, naming it, instead of waiting for a writer; so
+// is a device. The reads run in a child, so a hang fails the test.
+TEST(a_fifo_or_device_is_refused_at_once) {
+  const std::string dir = temp_dir();
+  const std::string fifo = dir + "/t10k-images-idx3-ubyte.gz";
+  CHECK_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  write_file(dir + "/t10k-images-idx3-ubyte", images_file(10000));
+  write_file(dir + "/t10k-labels-idx1-ubyte", labels_file(10000));
+  CHECK_EQ(find_idx_file(dir, "t10k-images-idx3-ubyte"), fifo);
+  CHECK_EQ(find_idx_file(dir + "/", "t10k-labels-idx1-ubyte"), dir + "/t10k-labels-idx1-ubyte");
+  CHECK_EQ(find_idx_file(dir, "train-images-idx3-ubyte"), std::string());
+  nnvae_test::passes_within(5, "reading a FIFO", [&] {
+    CHECK_THROWS_WITH(load_mnist_split(dir, "test"), fifo + ": is a FIFO, not a regular file; a data file must be one");
+    CHECK_THROWS_WITH(read_idx_images(fifo), fifo + ": is a FIFO, not a regular file; a data file must be one");
+  });
+  nnvae_test::passes_within(5, "reading a device", [&] {
+    CHECK_THROWS_WITH(read_idx_bytes("/dev/zero"), "/dev/zero: is a device, not a regular file; a data file must be one");
+  });
+  CHECK_THROWS_WITH(read_idx_bytes(dir), dir + ": is a folder, not a data file");
+  remove_tree(dir, {"t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"});
 }
 
 TEST(fuzz_raises_only_idx_errors) {

@@ -2,6 +2,7 @@
 // bytes the protobuf package and nnvae's Python writer produce for these
 // parameters), round trips through ParameterDirectory, the wire variants a
 // proto3 reader must accept, and the errors for damaged or missing files.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -212,6 +213,46 @@ TEST(missing_unreadable_and_wrong_files) {
                     "/nonexistent-folder/x.protobuf: cannot write");
   CHECK_THROWS_WITH(write_parameter_file(temp_path("x.protobuf"), {}), "no parameters to save");
   CHECK_THROWS_WITH(write_parameter_file(temp_path("x.h5"), reference_records()), "unknown parameter file format");
+}
+
+// Only a regular file of a bounded size is read: a FIFO with no writer
+// (which a blocking open would wait on forever), a device, a folder and a
+// file over the limit are refused at once, naming the path and what it is;
+// the reads that could hang run in a child, so a hang fails the test.
+TEST(only_a_bounded_regular_file_is_read) {
+  const std::string fifo = temp_path("fifo.protobuf"), folder = temp_path("folder.protobuf");
+  CHECK_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  CHECK_EQ(::mkdir(folder.c_str(), 0700), 0);
+  passes_within(5, "reading a FIFO", [&] {
+    ParameterDirectory params;
+    try {
+      load_parameters(params, fifo);
+      FAIL_AT("no throw");
+    } catch (const ParameterFileError& e) {
+      CHECK_EQ(std::string(e.what()), fifo + ": is a FIFO, not a regular file; a parameter file must be one");
+      CHECK_EQ(e.path(), fifo);
+      CHECK(!e.missing());
+    }
+    CHECK_EQ(params.get_parameters().size(), size_t(0));
+  });
+  // /dev/zero (through a link with the suffix) would never end.
+  const std::string zero = temp_path("zero.protobuf");
+  CHECK_EQ(::symlink("/dev/zero", zero.c_str()), 0);
+  passes_within(5, "reading a device", [&] {
+    CHECK_THROWS_WITH(read_parameter_file(zero), zero + ": is a device, not a regular file; a parameter file must be one");
+  });
+  CHECK_THROWS_WITH(read_parameter_file(folder), folder + ": is a folder, not a parameter file");
+  // The size is checked before reading: a sparse 3 GiB file takes no time.
+  const std::string big = temp_path("big.protobuf");
+  write_bytes(big, "");
+  CHECK_EQ(::truncate(big.c_str(), int64_t(3) << 30), 0);
+  CHECK_THROWS_WITH(read_parameter_file(big), big + ": is 3.0 GiB, more than a parameter file can be (2.0 GiB at most)");
+  ::unlink(big.c_str());
+  CHECK_THROWS_WITH(read_parameter_file(std::string("a\0b.protobuf", 12)),
+                    "a\\0b.protobuf: the parameter file path holds a NUL byte");
+  ::unlink(fifo.c_str());
+  ::unlink(zero.c_str());
+  ::rmdir(folder.c_str());
 }
 
 // A write replaces the file whole: the old content until the rename, the new after.

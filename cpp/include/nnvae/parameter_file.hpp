@@ -21,9 +21,11 @@
 // writer emits name, shape, packed data, need_grad (omitted when false), in
 // the directory's creation order, float32 little-endian.
 //
-// Reads are bounded: the file size is checked before reading, a shape has at
-// most kMaxParameterDims dimensions, element counts are checked for overflow
-// and must equal the number of values. Every failure is a ParameterFileError
+// Reads are bounded: only a regular file is read (opened without blocking, so
+// a FIFO, a device or a folder is refused, naming what it is, instead of
+// hanging), its size is checked before reading, a shape has at most
+// kMaxParameterDims dimensions, element counts are checked for overflow and
+// must equal the number of values. Every failure is a ParameterFileError
 // naming the file and, for a malformed file, the byte offset and the field.
 #pragma once
 #include <cstddef>

@@ -9,6 +9,8 @@
 
 #include <sys/stat.h>
 
+#include "../input_file.hpp"
+
 #ifdef NNVAE_HAVE_ZLIB
 #include <zlib.h>
 #endif
@@ -34,6 +36,11 @@ std::string hex32(uint32_t v) {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// `folder`/`name`, with one slash between them.
+std::string join(const std::string& folder, const std::string& name) {
+  return folder.empty() || folder.back() == '/' ? folder + name : folder + "/" + name;
 }
 
 bool is_gzip(const uint8_t* data, size_t size) { return size >= 2 && data[0] == 0x1f && data[1] == 0x8b; }
@@ -223,33 +230,12 @@ std::vector<uint8_t> parse_idx_labels(const uint8_t* data, size_t size, const st
 namespace {
 
 std::vector<uint8_t> read_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) fail(path, std::string("cannot open: ") + std::strerror(errno));
-  std::vector<uint8_t> bytes;
-  // One read of the whole file when its size is known; a compressed file
-  // larger than kMaxDecompressed cannot be MNIST-like either.
-  struct stat st;
-  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
-    if (uint64_t(st.st_size) > kMaxDecompressed) {
-      std::fclose(f);
-      fail(path, "more than " + std::to_string(kMaxDecompressed) + " bytes, far more than any MNIST-like file");
-    }
-    bytes.resize(size_t(st.st_size));
-    bytes.resize(std::fread(bytes.data(), 1, bytes.size(), f));
+  // A compressed file larger than kMaxDecompressed cannot be MNIST-like either.
+  try {
+    return input_file::read_regular(path, int64_t(kMaxDecompressed), "data file");
+  } catch (const input_file::Error& e) {
+    throw IdxError(e.what());
   }
-  uint8_t buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
-    bytes.insert(bytes.end(), buf, buf + n);
-    if (bytes.size() > kMaxDecompressed) {
-      std::fclose(f);
-      fail(path, "more than " + std::to_string(kMaxDecompressed) + " bytes, far more than any MNIST-like file");
-    }
-  }
-  const bool error = std::ferror(f) != 0;
-  std::fclose(f);
-  if (error) fail(path, std::string("read error: ") + std::strerror(errno));
-  return bytes;
 }
 
 }  // namespace
@@ -290,22 +276,29 @@ std::vector<uint8_t> read_idx_labels(const std::string& path, int64_t expected_c
 
 namespace {
 
-bool file_exists(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;
-  std::fclose(f);
-  return true;
+// Present without opening it (opening a FIFO would wait for a writer):
+// anything but a folder counts, and is then refused by name when read.
+bool present(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
 std::string find_file(const std::string& folder, const std::string& name) {
-  const std::string base = folder.empty() || folder.back() == '/' ? folder + name : folder + "/" + name;
-  if (file_exists(base + ".gz")) return base + ".gz";
-  if (file_exists(base)) return base;
-  throw IdxError(base + ".gz: missing (neither " + name + ".gz nor " + name + " is in " + folder +
-                 "); `nnvae data fetch` downloads the files, or copy them there by hand");
+  std::string found = find_idx_file(folder, name);
+  if (found.empty())
+    throw IdxError(join(folder, name) + ".gz: missing (neither " + name + ".gz nor " + name + " is in " + folder +
+                   "); `nnvae data fetch` downloads the files, or copy them there by hand");
+  return found;
 }
 
 }  // namespace
+
+std::string find_idx_file(const std::string& folder, const std::string& name) {
+  const std::string base = join(folder, name);
+  if (present(base + ".gz")) return base + ".gz";
+  if (present(base)) return base;
+  return "";
+}
 
 MnistSplit load_mnist_split(const std::string& folder, const std::string& split) {
   std::string prefix;

@@ -62,7 +62,9 @@ IdxKind idx_kind(const uint8_t* data, size_t size, const std::string& name);
 std::vector<uint8_t> decompress_if_gzip(const uint8_t* data, size_t size, const std::string& name);
 
 // A file's IDX content: decompressed when its name ends in .gz or its bytes
-// start with the gzip magic.
+// start with the gzip magic. Only a regular file of at most kMaxDecompressed
+// bytes is read (opened without blocking: a FIFO, a device or a folder is
+// refused, naming what it is).
 std::vector<uint8_t> read_idx_bytes(const std::string& path);
 
 IdxImages read_idx_images(const std::string& path, int64_t expected_count = kAnyCount);
@@ -73,6 +75,11 @@ struct MnistSplit {
   std::vector<uint8_t> labels;
   std::string images_path, labels_path;  // the files actually read
 };
+
+// `folder`/`name`.gz, else `folder`/`name`, whichever is there (anything but
+// a folder counts, so that a FIFO or a device under the name is refused by
+// name when read rather than passed over); "" when neither is.
+std::string find_idx_file(const std::string& folder, const std::string& name);
 
 // One split ("train": 60,000 items, "test": 10,000) of MNIST or Fashion-MNIST
 // from `folder`, trying `name.gz` then `name` for each file, and checking that
