@@ -172,3 +172,36 @@ def test_through_the_real_dispatcher(tmp_path, monkeypatch, capsys, isolated):
         cli.main(["data", "verify", "--data-dir", str(tmp_path)])
     assert e.value.code == 1
     assert "train-images-idx3-ubyte.gz: broken gzip: not gzip data" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_first_training_run_downloads_and_quiet_keeps_the_download_quiet(tmp_path, monkeypatch, capsys, isolated,
+                                                                          quiet):
+    # nnvae-train fetches the missing files from the (stubbed) mirror: the
+    # download line goes to stderr, and --quiet drops it like the other chatter.
+    serve_mirror(monkeypatch, isolated)
+    run_dir = tmp_path / "run"
+    argv = ["--data-dir", str(tmp_path / "d"), "--out", str(run_dir), "--iterations", "2", "--batch-size", "5",
+            "--latent", "2", "--hidden", "8", "--threads", "1", "--no-progress", "--no-pictures"]
+    assert cli.train_main(argv + ["--quiet"] * quiet) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0] == f"run folder: {run_dir}"
+    result = [l for l in lines if l.startswith("test negative ELBO: ")]
+    assert len(result) == 1 and "(2 test images" in result[0]
+    assert (tmp_path / "d" / "mnist" / "t10k-labels-idx1-ubyte.gz").is_file()
+    if quiet:
+        assert lines == [lines[0], result[0]] and err == ""
+    else:
+        assert err == "mnist: fetched from https://ossci-datasets.s3.amazonaws.com/mnist/: ok\n"
+        assert lines[-1].startswith("wrote ") and "fetched" not in out
+
+
+def test_quiet_training_still_reports_a_failed_download(tmp_path, capsys):
+    # No mirror and no pip (the offline fixture): the error is the one line on stderr.
+    with pytest.raises(SystemExit) as e:
+        cli.train_main(["--data-dir", str(tmp_path), "--out", str(tmp_path / "run"), "--quiet", "--no-progress"])
+    assert e.value.code == 1
+    out, err = capsys.readouterr()
+    assert out == f"run folder: {tmp_path / 'run'}\n"
+    assert err.startswith("nnvae-train: error: could not fetch MNIST: tried ") and err.count("\n") == 1

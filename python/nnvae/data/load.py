@@ -155,11 +155,11 @@ def _missing_message(spec: DatasetSpec, missing: Sequence[str], data_dir, why: s
 
 
 def load_dataset(name: str = "mnist", split: str = "train", data_dir=None,
-                 download: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+                 download: bool = True, log=None) -> Tuple[np.ndarray, np.ndarray]:
     """Images (N, 28, 28) and labels (N,), both uint8 and writable, of one split.
 
     Missing files are fetched first when `download` is true
-    (`nnvae.data.fetch.fetch`).
+    (`nnvae.data.fetch.fetch`, which reports through `log`: stderr by default).
     """
     spec = get_spec(name)
     s = spec.split(split)
@@ -175,7 +175,7 @@ def load_dataset(name: str = "mnist", split: str = "train", data_dir=None,
                                                 "download=False"), kind="missing")
         # Imported here: fetching uses this module's lookup and checks.
         from .fetch import fetch
-        fetch(name, data_dir)
+        fetch(name, data_dir, log)
         paths, missing = locate()
         if missing:  # only if something removed them meanwhile
             raise DatasetError(_missing_message(spec, missing, data_dir, "files missing"), kind="missing")

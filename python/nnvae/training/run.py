@@ -27,11 +27,11 @@ class _Nowhere(io.TextIOBase):
         return len(s)
 
 
-def _load_images(dataset: str, data_dir, download: bool):
+def _load_images(dataset: str, data_dir, download: bool, log):
     from ..datasets import load_dataset
 
-    train_images, _ = load_dataset(dataset, "train", data_dir, download)
-    test_images, _ = load_dataset(dataset, "test", data_dir, download)
+    train_images, _ = load_dataset(dataset, "train", data_dir, download, log)
+    test_images, _ = load_dataset(dataset, "test", data_dir, download, log)
     return train_images, test_images
 
 
@@ -59,7 +59,10 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
 
     try:
         if train_images is None:
-            train_images, test_images = _load_images(dataset, o.data_dir, o.download)
+            # A first run's download line is chatter too: --quiet drops it
+            # (a failed download still raises, and is shown as the error).
+            fetch_log = (lambda line: None) if o.quiet else (lambda line: print(line, file=err, flush=True))
+            train_images, test_images = _load_images(dataset, o.data_dir, o.download, fetch_log)
         per_epoch = fit_to_data(cfg, o.epochs, len(train_images), len(test_images))
         trainer = start_trainer(cfg, train_images, test_images, saved, o.resume)
     except BaseException:
