@@ -1,5 +1,4 @@
 #include <nnvae/nnvae.hpp>
-#include <nnvae/parameter_file.hpp>
 #include <cstdio>
 using namespace nnvae;
 namespace f = nnvae::functions;
@@ -28,5 +27,14 @@ int main() {
       std::printf("step %d: loss %f\n", step, loss->variable()->cast_data_and_get_pointer<float>(ctx)[0]);
   }
   save_parameters(parameters, "example.protobuf");  // NNabla's parameter file
-  std::printf("saved %zu parameters to example.protobuf\n", parameters.get_parameters().size());
+  ParameterDirectory loaded;
+  load_parameters(loaded, "example.protobuf");
+  long long values = 0, equal = 0;
+  for (auto& [name, v] : parameters.get_parameters()) {
+    const float* a = v->cast_data_and_get_pointer<float>(ctx);
+    const float* b = loaded.get_parameter(name)->variable()->cast_data_and_get_pointer<float>(ctx);
+    for (int64_t i = 0; i < v->size(); ++i, ++values) equal += a[i] == b[i];
+  }
+  std::printf("saved %zu parameters to example.protobuf, loaded %zu back: %lld of %lld values equal\n",
+              parameters.get_parameters().size(), loaded.get_parameters().size(), equal, values);
 }

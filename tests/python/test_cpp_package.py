@@ -85,7 +85,11 @@ def test_example_builds_and_runs(tmp_path):
     out = run(" && ".join(block.strip().splitlines()), cwd=tmp_path, shell=True)
     losses = [float(v) for v in re.findall(r"step \d+: loss ([0-9.]+)", out)]
     assert len(losses) == 4 and losses[-1] < losses[0], out
-    assert "saved 4 parameters to example.protobuf" in out
+    # main.cpp includes only <nnvae/nnvae.hpp>: saving and loading come with it.
+    main = (REPO / "examples" / "cpp" / "main.cpp").read_text()
+    assert re.findall(r"^#include .*$", main, re.M) == ["#include <nnvae/nnvae.hpp>", "#include <cstdio>"]
+    n_values = 784 * 500 + 500 + 500 * 10 + 10
+    assert f"saved 4 parameters to example.protobuf, loaded 4 back: {n_values} of {n_values} values equal" in out
     params = params_io.load_parameters(tmp_path / "build-example" / "example.protobuf")
     assert {k: v.shape for k, v in params.items()} == {
         "fc1/affine/W": (784, 500), "fc1/affine/b": (500,), "fc2/affine/W": (500, 10), "fc2/affine/b": (10,)}

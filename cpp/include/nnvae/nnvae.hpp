@@ -1,4 +1,5 @@
-// nnvae: a small autodiff graph engine with NNabla's Python-like C++ API.
+// nnvae: a small autodiff graph engine with NNabla's Python-like C++ API,
+// and NNabla's parameter files (save_parameters / load_parameters).
 //
 //   #include <nnvae/nnvae.hpp>
 //   using namespace nnvae;
@@ -9,6 +10,7 @@
 #include "nnvae/functions.hpp"
 #include "nnvae/graph.hpp"
 #include "nnvae/parameter.hpp"
+#include "nnvae/parameter_file.hpp"
 #include "nnvae/parametric_functions.hpp"
 #include "nnvae/random.hpp"
 #include "nnvae/solver.hpp"
