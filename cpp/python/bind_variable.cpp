@@ -12,9 +12,13 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "bind_common.hpp"
 #include "nnvae/nnvae.hpp"
@@ -73,14 +77,41 @@ bool number_value(py::handle obj, double& out) {
   return true;
 }
 
+// NNabla's type name of a function from the engine's name (which is the
+// Python function's, and stays in the engine's messages and the profile):
+// each '_'-separated word capitalised ("sigmoid_cross_entropy" ->
+// "SigmoidCrossEntropy", "r_sub_scalar" -> "RSubScalar"), except the words
+// NNabla spells otherwise ("elu" -> "ELU", "leaky_relu" -> "LeakyReLU").
+std::string nnabla_type_name(const std::string& name) {
+  static const std::pair<const char*, const char*> kSpelled[] = {
+      {"elu", "ELU"}, {"relu", "ReLU"}, {"softplus", "SoftPlus"}};
+  std::string out;
+  for (size_t start = 0; start <= name.size();) {
+    size_t end = std::min(name.find('_', start), name.size());
+    std::string word = name.substr(start, end - start);
+    auto spelled = std::find_if(std::begin(kSpelled), std::end(kSpelled),
+                                [&](const auto& w) { return word == w.first; });
+    if (spelled != std::end(kSpelled)) {
+      out += spelled->second;
+    } else if (!word.empty()) {
+      out += static_cast<char>(std::toupper(static_cast<unsigned char>(word[0])));
+      out += word.substr(1);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 void bind_variable(py::module_& m) {
   py::class_<CgFunction, CgFunctionPtr>(m, "Function",
                                         "The function a variable was computed by (Variable.parent).")
-      .def_property_readonly("name", [](const CgFunction& fn) { return fn.function->name(); })
+      .def_property_readonly(
+          "name", [](const CgFunction& fn) { return nnabla_type_name(fn.function->name()); },
+          "NNabla's type name of the function, e.g. \"Affine\", \"ELU\", \"SigmoidCrossEntropy\".")
       .def_property_readonly("inputs", [](const CgFunction& fn) { return fn.inputs; })
-      .def("__repr__", [](const CgFunction& fn) { return "<Function " + fn.function->name() + ">"; });
+      .def("__repr__", [](const CgFunction& fn) { return nnabla_type_name(fn.function->name()); });
 
   py::class_<CgVariable, CgVariablePtr> cls(m, "Variable", R"doc(
 A node of the computation graph: a float32 array (.d) and its gradient (.g).

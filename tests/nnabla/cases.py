@@ -3,9 +3,10 @@
 
 A case is a function name, its inputs (kind, shape) and keyword arguments.
 Inputs are made once, on the nnvae side, from a fixed numpy RandomState and
-handed to NNabla in an .npz file. Each run records the outputs and, for the
-inputs that take a gradient, d/dx of sum_k sum(y_k * u_k) with u_k fixed
-random arrays of the outputs' shapes (RandomState(1000 + case index)).
+handed to NNabla in an .npz file. Each run records the outputs, the type
+name of each output's function (y.parent.name) and, for the inputs that
+take a gradient, d/dx of sum_k sum(y_k * u_k) with u_k fixed random arrays
+of the outputs' shapes (RandomState(1000 + case index)).
 
 Input kinds: "n" normal; "p" positive U[0.5, 2); "u" U[0.05, 0.95);
 "b" 0/1 values; "iK" integers in [0, K) (no gradient).
@@ -113,6 +114,15 @@ CASES = {
                  {"inputs": [], "kwargs": {"val": -1.0, "shape": (4,)}}],
 }
 
+# Functions whose output nodes NNabla names otherwise than nnvae
+# (Function.name), and why; every other case's names must be equal.
+TYPE_NAME_DIFFERS = {
+    "stack": "nnvae builds it from reshape and concatenate (its node: Concatenate; NNabla's: Stack)",
+    "split": "nnvae builds it from slice and reshape (its nodes: Reshape; NNabla's: Split)",
+    "clip_by_value": "NNabla builds it from maximum_scalar and minimum_scalar (MinimumScalar); nnvae has one "
+                     "ClipByValue node",
+}
+
 # Functions both libraries have whose values are not compared, and why.
 NOT_COMPARED = {
     "randn": "random: each library has its own generator (nnvae's distribution is tested on its own)",
@@ -159,6 +169,7 @@ def run(nn, F, name, case, arrays, index):
     for k, y in enumerate(ys):
         y.forward()
         result[f"out{k}"] = np.array(y.d, dtype=np.float32)
+        result[f"type{k}"] = np.array(y.parent.name)
         if not any(grads):
             continue
         u = nn.Variable.from_numpy_array(urng.standard_normal(y.shape).astype(np.float32))

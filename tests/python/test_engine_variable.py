@@ -38,10 +38,29 @@ def test_properties():
 def test_parent_names_the_function_and_its_inputs():
     x = nnvae.Variable((2,))
     y = F.elu(x)
-    assert y.parent.name == "elu"
+    assert y.parent.name == "ELU" and repr(y.parent) == "ELU"
     assert y.parent.inputs[0] is x
-    assert (x * 2).parent.name == "mul_scalar"
-    assert (x + x).parent.name == "add2"
+    assert (x * 2).parent.name == "MulScalar"
+    assert (x + x).parent.name == "Add2"
+
+
+def test_function_names_are_nnablas_type_names():
+    # The names NNabla 1.39.0 gives these functions' nodes (y.parent.name).
+    x, t = nnvae.Variable((2, 3)), nnvae.Variable((2, 3))
+    w, b = nnvae.Variable((3, 4)), nnvae.Variable((4,))
+    b3 = nnvae.Variable((2, 3, 3))
+    expected = {
+        "Affine": F.affine(x, w, b), "ELU": F.elu(x), "ReLU": F.relu(x), "LeakyReLU": F.leaky_relu(x),
+        "SoftPlus": F.softplus(x), "Sigmoid": F.sigmoid(x), "Reshape": F.reshape(x, (3, 2)),
+        "SigmoidCrossEntropy": F.sigmoid_cross_entropy(x, t), "MulScalar": -x, "Add2": x + t,
+        "GreaterEqualScalar": F.greater_equal_scalar(x, 0.5), "BatchMatmul": F.batch_matmul(b3, b3),
+        "RSubScalar": 1 - x, "RDivScalar": 1 / x, "PowScalar": x ** 2, "AddScalar": x - 1, "Pow2": F.pow2(x, t),
+        "Sum": F.sum(x, axis=1), "Max": F.max(x, axis=1, only_index=True), "LogSoftmax": F.log_softmax(x),
+        "SoftmaxCrossEntropy": F.softmax_cross_entropy(x, nnvae.Variable((2, 1))),
+        "OneHot": F.one_hot(nnvae.Variable((2, 1)), (3,)), "Randn": F.randn(shape=(2,)),
+        "Constant": F.constant(1, (2,)), "MaximumScalar": F.maximum_scalar(x, 1),
+    }
+    assert {name: y.parent.name for name, y in expected.items()} == {name: name for name in expected}
 
 
 # --- numpy views ---------------------------------------------------------------------
