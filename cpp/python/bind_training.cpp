@@ -26,8 +26,6 @@ using nnvae_py::to_numpy;
 namespace {
 
 const Context kCtx{{"cpu:float"}, "CpuCachedArray", "0"};
-// The fixed seed of the evaluations (the final test figure of a run).
-constexpr uint32_t kEvalSeed = 706;
 
 std::string shape_text(const py::array& a) {
   std::string s = "(";
@@ -267,7 +265,7 @@ void bind_training(py::module_& m) {
             py::gil_scoped_release release;
             return negative_elbo(v.parameters, v.latent, v.hidden, set, batch_size, seed, fn);
           },
-          py::arg("images"), py::arg("batch_size") = 100, py::arg("seed") = kEvalSeed,
+          py::arg("images"), py::arg("batch_size") = 100, py::arg("seed") = kEvaluationSeed,
           py::arg("progress") = py::none(),
           "mean one-sample negative ELBO of uint8 images, nats per image; progress(done, total) per batch")
       .def(
@@ -278,7 +276,7 @@ void bind_training(py::module_& m) {
             py::gil_scoped_release release;
             return importance_weighted_nll(v.parameters, v.latent, v.hidden, set, k, seed, fn);
           },
-          py::arg("images"), py::arg("k"), py::arg("seed") = kEvalSeed, py::arg("progress") = py::none(),
+          py::arg("images"), py::arg("k"), py::arg("seed") = kEvaluationSeed, py::arg("progress") = py::none(),
           "mean importance-weighted bound on the negative log-likelihood with k samples per image")
       .def(
           "encode",
@@ -308,7 +306,7 @@ void bind_training(py::module_& m) {
             return reshape_rows(out, a.shape(0), {kRows, kCols});
           },
           py::arg("z"), "pixel probabilities (N, 28, 28) decoded from z (N, latent)");
-  m.attr("VAE_EVAL_SEED") = kEvalSeed;
+  m.attr("VAE_EVAL_SEED") = kEvaluationSeed;
 
   py::class_<VaeTrainer>(m, "VaeTrainer", "The tutorial's training loop on uint8 images")
       .def(py::init([](const VaeConfig& c, const py::array& train, const py::array& test) {
