@@ -83,7 +83,15 @@ void bind_parameters(py::module_& m) {
                                                            init, need_grad);
       },
       "name"_a, "shape"_a, "initializer"_a, "need_grad"_a);
-  m.def("_clear_parameters", [] { global_parameters().clear(); });
+  m.def(
+      "_clear_parameters",
+      [](const std::string& scope) {
+        if (scope.empty())
+          global_parameters().clear();
+        else
+          global_parameters()[scope].clear();
+      },
+      "scope"_a, "Removes the parameters under `scope` (a path such as \"enc/fc1\"; \"\": all).");
   m.def("set_seed", [](uint32_t seed) { set_seed(seed); }, "seed"_a);
   m.def("set_auto_forward", &set_auto_forward, "auto"_a);
   m.def("get_auto_forward", &get_auto_forward);

@@ -1,5 +1,6 @@
 #include "nnvae/parameter.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <unordered_map>
@@ -92,8 +93,13 @@ CgVariablePtr ParameterDirectory::get_parameter_or_create(const std::string& nam
 }
 
 void ParameterDirectory::clear() {
-  store_->params.clear();
-  store_->index.clear();
+  const std::string prefix = scope_.empty() ? "" : scope_ + "/";
+  auto& params = store_->params;
+  params.erase(std::remove_if(params.begin(), params.end(),
+                              [&](const auto& p) { return p.first.compare(0, prefix.size(), prefix) == 0; }),
+               params.end());
+  store_->index.clear();  // positions moved: index the survivors again
+  for (size_t i = 0; i < params.size(); ++i) store_->index[params[i].first] = i;
 }
 
 }  // namespace nnvae

@@ -176,12 +176,8 @@ def _get_parameter_or_create(name, shape, initializer, need_grad):
 
 
 def clear_parameters():
-    """At the top level: removes every parameter from the global directory.
-    Variables already held elsewhere keep working; they are just forgotten.
-    Inside a parameter_scope NNabla removes only that scope's parameters,
-    which nnvae cannot do yet: there it raises instead of clearing more."""
-    scope = current_scope_path()
-    if scope:
-        raise ValueError(f"clear_parameters: inside parameter_scope {scope!r} NNabla clears only that scope's "
-                         f"parameters, which nnvae does not support; call it at the top level (clears all)")
-    _core._clear_parameters()
+    """Removes the parameters of the current scope, as NNabla does: at the top
+    level every parameter; inside parameter_scope("enc") those named
+    "enc/...", nested scopes included. Variables already held elsewhere keep
+    working; they are just forgotten."""
+    _core._clear_parameters(current_scope_path())

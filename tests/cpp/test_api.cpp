@@ -192,6 +192,25 @@ TEST(parameter_directory_sharing_and_reuse) {
   CHECK(params.get_parameter("net/W") == nullptr);
 }
 
+// clear() on a scoped view removes that scope's parameters only (nested
+// ones included, "netx/..." kept) and leaves the others findable.
+TEST(parameter_directory_scoped_clear) {
+  ParameterDirectory params;
+  for (const char* name : {"net/W", "net/inner/W", "netx/W", "b/W"}) params.get_parameter_or_create(name, {1});
+  params["net"]["inner"].clear();
+  CHECK_EQ(params.get_parameters().size(), size_t(3));
+  params["net"].clear();
+  auto left = params.get_parameters();
+  CHECK_EQ(left.size(), size_t(2));
+  CHECK_EQ(left[0].first, std::string("netx/W"));
+  CHECK_EQ(left[1].first, std::string("b/W"));
+  CHECK(params.get_parameter("b/W") != nullptr && params.get_parameter("net/W") == nullptr);
+  params["nothing"].clear();
+  CHECK_EQ(params.get_parameters().size(), size_t(2));
+  params.clear();
+  CHECK(params.get_parameters().empty());
+}
+
 // pf::affine: names, shapes, Glorot-uniform W, zero b, options, reuse.
 TEST(pf_affine_parameters) {
   set_seed(313);

@@ -194,11 +194,6 @@ def test_class_constructors_take_nnablas_arguments():
     assert a.shape == (4,) and np.array_equal(a.data, np.zeros(4, np.float32))
 
 
-def _clear_inside_a_scope():
-    with nnvae.parameter_scope("enc"):
-        nnvae.clear_parameters()
-
-
 def test_unsupported_values_are_refused_by_name():
     x = nnvae.Variable((2, 3))
     cases = [
@@ -214,7 +209,6 @@ def test_unsupported_values_are_refused_by_name():
         (lambda: nnvae.save_parameters("p.nnp"), "'.nnp'"),
         (lambda: nnvae.get_parameters(path="x"), "path"),
         (lambda: nnvae.parameter_scope("a", scope={}).__enter__(), "scope"),
-        (_clear_inside_a_scope, "only that scope"),
     ]
     for fn, fragment in cases:
         with pytest.raises(ValueError, match=fragment):
@@ -374,6 +368,39 @@ def test_current_parameter_scope_is_a_mapping_as_in_nnabla():
         with pytest.raises(TypeError):
             scope["d"] = 1  # a snapshot: writes would not reach the directory
     assert list(nnvae.get_current_parameter_scope()) == ["b"]
+
+
+def test_clear_parameters_clears_the_current_scope_as_in_nnabla():
+    # NNabla 1.39.0, the same calls: clearing inside "a" leaves b/... and
+    # top/...; inside "a/inner" only a/inner/...; a scope with no
+    # parameters clears nothing; at the top level everything goes.
+    x = nnvae.Variable((2, 3))
+    with nnvae.parameter_scope("a"):
+        PF.affine(x, 4)
+        with nnvae.parameter_scope("inner"):
+            PF.affine(x, 2)
+    with nnvae.parameter_scope("ab"):  # shares the prefix "a", not the scope
+        PF.affine(x, 3)
+    with nnvae.parameter_scope("b"):
+        PF.affine(x, 5)
+    PF.affine(x, 6, name="top")
+    held = nnvae.get_parameters()["a/affine/W"]
+    with nnvae.parameter_scope("a"):
+        with nnvae.parameter_scope("inner"):
+            nnvae.clear_parameters()
+        assert list(nnvae.get_parameters()) == ["affine/W", "affine/b"]
+        nnvae.clear_parameters()
+        assert list(nnvae.get_parameters()) == []
+    with nnvae.parameter_scope("b"):
+        with nnvae.parameter_scope("zzz"):
+            nnvae.clear_parameters()
+    assert list(nnvae.get_parameters()) == ["ab/affine/W", "ab/affine/b", "b/affine/W", "b/affine/b",
+                                            "top/affine/W", "top/affine/b"]
+    assert held.shape == (3, 4) and P.get_parameter("a/affine/W") is None  # forgotten, still usable
+    with nnvae.parameter_scope("a"):
+        assert PF.affine(x, 4).parent.inputs[1] is not held  # created afresh
+    nnvae.clear_parameters()
+    assert list(nnvae.get_parameters(grad_only=False)) == []
 
 
 def test_random_seed_repeats_numbers():

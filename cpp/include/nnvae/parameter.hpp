@@ -68,7 +68,9 @@ class ParameterDirectory {
   // filled by `initializer` (zeros if null).
   CgVariablePtr get_parameter_or_create(const std::string& name, const Shape_t& shape,
                                         Initializer* initializer = nullptr, bool need_grad = true);
-  // Removes every parameter of this directory's storage.
+  // Removes the parameters under this directory's scope ("enc" removes
+  // "enc/..." and keeps "encoder/W"): every parameter at the top level.
+  // Variables already handed out keep working; they are only forgotten.
   void clear();
 
  private:
