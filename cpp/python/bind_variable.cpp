@@ -18,6 +18,7 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "bind_common.hpp"
@@ -102,6 +103,30 @@ std::string nnabla_type_name(const std::string& name) {
   return out;
 }
 
+// The variables whose values are indices (the index outputs of F.max /
+// F.min): NNabla holds those as uint64, so Python reads their .d as uint64.
+// Keyed by the engine's Variable, which unlinked copies share; each entry
+// holds a weak pointer, so that a later variable at a freed one's address is
+// not taken for it. Touched only with the GIL held.
+std::unordered_map<const Variable*, std::weak_ptr<Variable>>& index_variables() {
+  static auto* table = new std::unordered_map<const Variable*, std::weak_ptr<Variable>>();
+  return *table;
+}
+
+bool holds_indices(const CgVariable& v) {
+  auto it = index_variables().find(v.variable().get());
+  return it != index_variables().end() && it->second.lock() == v.variable();
+}
+
+void set_holds_indices(const CgVariable& v, bool on) {
+  auto& table = index_variables();
+  for (auto it = table.begin(); it != table.end();) it = it->second.expired() ? table.erase(it) : std::next(it);
+  if (on)
+    table[v.variable().get()] = v.variable();
+  else
+    table.erase(v.variable().get());
+}
+
 }  // namespace
 
 void bind_variable(py::module_& m) {
@@ -131,9 +156,22 @@ valid after the variable is gone.)doc");
       .def_property_readonly("ndim", [](const CgVariable& v) { return v.variable()->ndim(); })
       .def_property_readonly("size", [](const CgVariable& v) { return v.variable()->size(); })
       .def_property(
-          "d", [](const CgVariable& v) { return array_view(v.variable()->data(), "Variable.d"); },
+          "d",
+          [](const CgVariable& v) -> py::array {
+            py::array view = array_view(v.variable()->data(), "Variable.d");
+            if (!holds_indices(v)) return view;
+            // Indices: a read-only uint64 copy (the engine keeps them as
+            // floats, exact below 2**24); assigning to .d still writes.
+            py::array indices = view.attr("astype")("uint64");
+            indices.attr("setflags")("write"_a = false);
+            return indices;
+          },
           [](CgVariable& v, py::handle value) { assign(v.variable()->data(), value, "Variable.d"); },
-          "The data as a numpy float32 view; assigning copies values in (a scalar fills).")
+          "The data as a numpy float32 view (indices from F.max / F.min: a read-only uint64 copy); "
+          "assigning copies values in (a scalar fills).")
+      .def_property(
+          "_holds_indices", [](const CgVariable& v) { return holds_indices(v); }, &set_holds_indices,
+          "Whether .d reads as uint64 indices (set by F.max / F.min for their index outputs).")
       .def_property(
           "g", [](const CgVariable& v) { return array_view(v.variable()->grad(), "Variable.g"); },
           [](CgVariable& v, py::handle value) { assign(v.variable()->grad(), value, "Variable.g"); },

@@ -10,8 +10,8 @@ the Variable methods NNabla code reaches for around it.
     z = x.unlinked()                      # a leaf sharing x's arrays
     x.data = other.data                   # x now uses other's array (shared)
 
-nnvae arrays are float32 on the CPU only; other dtypes and contexts are
-refused by name.
+nnvae arrays are float32 on the CPU only (the indices of F.max / F.min read
+as uint64, as in NNabla); other dtypes and contexts are refused by name.
 """
 import numpy as np
 
@@ -22,9 +22,12 @@ __all__ = ["NdArray"]
 Variable = _core.Variable
 
 
-def _check_dtype(dtype, where):
-    if np.dtype(dtype) != np.float32:
-        raise ValueError(f"{where}: dtype {np.dtype(dtype).name} is not supported; nnvae arrays are float32")
+def _check_dtype(dtype, where, indices=False):
+    """float32; for the indices of F.max / F.min also uint64, the type they read as."""
+    if np.dtype(dtype) != np.float32 and not (indices and np.dtype(dtype) == np.uint64):
+        also = " (indices: float32 or uint64)" if indices else ""
+        raise ValueError(f"{where}: dtype {np.dtype(dtype).name} is not supported; nnvae arrays are "
+                         f"float32{also}")
 
 
 def _check_ctx(ctx, where):
@@ -71,12 +74,17 @@ class NdArray:
 
     @property
     def dtype(self):
-        return np.dtype(np.float32)
+        """float32; uint64 for the indices of F.max / F.min (their data)."""
+        return np.dtype(np.uint64 if self._indices() else np.float32)
+
+    def _indices(self):
+        return not self._grad and self._var._holds_indices
 
     @property
     def data(self):
-        """The values as a numpy float32 view sharing the engine's memory;
-        assigning copies values in (a scalar fills)."""
+        """The values as a numpy float32 view sharing the engine's memory
+        (the indices of F.max / F.min: a read-only uint64 copy); assigning
+        copies values in (a scalar fills)."""
         return self._var.g if self._grad else self._var.d
 
     @data.setter
@@ -88,11 +96,11 @@ class NdArray:
 
     def get_data(self, mode="rw", dtype=None):
         """The numpy view, as `data` (mode is accepted for NNabla's sake:
-        every view here can be read and written)."""
+        every view here can be read and written); a dtype casts as `cast`."""
         if mode not in ("r", "w", "rw"):
             raise ValueError(f"NdArray.get_data: mode must be 'r', 'w' or 'rw', got {mode!r}")
         if dtype is not None:
-            _check_dtype(dtype, "NdArray.get_data")
+            return self._cast(dtype, None, "NdArray.get_data")
         return self.data
 
     def fill(self, value):
@@ -105,9 +113,15 @@ class NdArray:
 
     def cast(self, dtype, ctx=None):
         """NNabla casts the array in place and returns the numpy view; here
-        only float32 (already the type) and ctx=None are possible."""
-        _check_dtype(dtype, "NdArray.cast")
-        _check_ctx(ctx, "NdArray.cast")
+        only float32 (already the type; indices become float32 values from
+        then on) and, for indices, uint64 are possible, and ctx=None."""
+        return self._cast(dtype, ctx, "NdArray.cast")
+
+    def _cast(self, dtype, ctx, where):
+        _check_dtype(dtype, where, self._indices())
+        _check_ctx(ctx, where)
+        if self._indices() and np.dtype(dtype) == np.float32:
+            self._var._holds_indices = False
         return self.data
 
     def copy_from(self, arr, use_current_context=True):

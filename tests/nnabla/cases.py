@@ -4,8 +4,8 @@
 A case is a function name, its inputs (kind, shape) and keyword arguments.
 Inputs are made once, on the nnvae side, from a fixed numpy RandomState and
 handed to NNabla in an .npz file. Each run records the outputs, the type
-name of each output's function (y.parent.name) and, for the inputs that
-take a gradient, d/dx of sum_k sum(y_k * u_k) with u_k fixed random arrays
+name of each output's function (y.parent.name), the dtype of each output's
+.d and, for the inputs that take a gradient, d/dx of sum_k sum(y_k * u_k) with u_k fixed random arrays
 of the outputs' shapes (RandomState(1000 + case index)).
 
 Input kinds: "n" normal; "p" positive U[0.5, 2); "u" U[0.05, 0.95);
@@ -170,6 +170,7 @@ def run(nn, F, name, case, arrays, index):
         y.forward()
         result[f"out{k}"] = np.array(y.d, dtype=np.float32)
         result[f"type{k}"] = np.array(y.parent.name)
+        result[f"dtype{k}"] = np.array(np.asarray(y.d).dtype.name)
         if not any(grads):
             continue
         u = nn.Variable.from_numpy_array(urng.standard_normal(y.shape).astype(np.float32))

@@ -8,8 +8,9 @@ nnabla_env.py) and is reached only through subprocesses and .npz files.
 - every function both libraries have, on the same random inputs (cases.py),
   forward and backward wrt every input: the largest difference, relative to
   the largest magnitude of NNabla's array, must be <= 1e-5 (TOLERANCE lists
-  any function allowed more, and why); and the type name of each output's
-  function (cases.TYPE_NAME_DIFFERS lists the exceptions, and why);
+  any function allowed more, and why); the type name of each output's
+  function (cases.TYPE_NAME_DIFFERS lists the exceptions, and why) and the
+  dtype of each output's .d (uint64 for the indices of max and min);
 - one NNabla-style VAE script (vae_script.py) run by both, differing only in
   its import lines, from the same parameter file: the deterministic loss on
   1,000 test images, the gradients after one backward, the parameters and
@@ -137,6 +138,10 @@ def test_functions_match_nnabla(nnabla_python, tmp_path):
             if same == (name in cases.TYPE_NAME_DIFFERS):
                 problems.append(f"{key}: nnvae names the function {got[key]}, NNabla {r}" if not same else
                                 f"{key}: both name it {r}, but cases.TYPE_NAME_DIFFERS lists {name}")
+            continue
+        if key.split(":")[2].startswith("dtype"):
+            if key in got and str(got[key]) != str(r):
+                problems.append(f"{key}: nnvae's .d is {got[key]}, NNabla's {r}")
             continue
         if key not in got:
             if f"{name}:{key.split(':')[1]}" not in errors:

@@ -337,6 +337,45 @@ def test_index_outputs_have_no_gradient():
         i.backward()
 
 
+def test_indices_read_as_uint64_as_in_nnabla():
+    # NNabla 1.39.0 on this array, the same calls: uint64 indices, these values.
+    a = np.array([[[3, 1, 7, 7], [0, 9, 2, 9], [5, 5, 5, 5]],
+                  [[-1, -2, -3, -4], [4, 3, 2, 1], [0, 0, 8, 0]]], np.float32)
+    cases = [(F.max, dict(axis=1, with_index=True), [[2, 1, 0, 1], [1, 1, 2, 1]]),
+             (F.min, dict(axis=1, with_index=True), [[1, 0, 1, 2], [0, 0, 0, 0]]),
+             (F.max, dict(axis=2, only_index=True), [[2, 1, 0], [0, 0, 2]]),
+             (F.min, dict(axis=2, only_index=True), [[1, 0, 0], [3, 3, 0]]),
+             (F.max, dict(with_index=True), 5),
+             (F.min, dict(with_index=True), 15),
+             (F.max, dict(axis=(0, 2), only_index=True), [2, 1, 6]),
+             (F.min, dict(axis=(0, 2), only_index=True), [7, 0, 4]),
+             (F.max, dict(axis=1, keepdims=True, only_index=True), [[[2, 1, 0, 1]], [[1, 1, 2, 1]]]),
+             (F.min, dict(axis=(), only_index=True), np.zeros((2, 3, 4)))]
+    for fn, kw, want in cases:
+        out = fn(var(a), **kw)
+        index = out[1] if isinstance(out, tuple) else out
+        index.forward()
+        assert index.d.dtype == np.uint64 and index.data.dtype == np.uint64, (fn.__name__, kw)
+        np.testing.assert_array_equal(index.d, np.array(want, np.uint64))
+        assert index.g.dtype == np.float32 and not index.need_grad
+        if isinstance(out, tuple):
+            out[0].forward()
+            assert out[0].d.dtype == np.float32
+    # As in NNabla: they index numpy arrays; computing with them gives floats.
+    index = F.max(var(a[0]), axis=1, only_index=True)
+    y = index + 1
+    y.forward()
+    assert np.array_equal(a[0][np.arange(3), index.d], [7, 9, 5])
+    assert y.d.dtype == np.float32 and y.d.tolist() == [3, 2, 1]
+    # Assignment writes; the copy itself is read-only (it is not the engine's memory).
+    index.d = [1, 0, 3]
+    assert index.d.tolist() == [1, 0, 3] and not index.d.flags.writeable
+    assert index.data.cast(np.uint64).dtype == np.uint64
+    assert index.data.cast(np.float32).dtype == np.float32 and index.d.dtype == np.float32  # cast for good
+    with pytest.raises(ValueError, match="uint64 is not supported"):
+        var(a).data.cast(np.uint64)
+
+
 # --- batch_matmul -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("sa,sb", [((2, 3, 4), (2, 4, 5)), ((2, 1, 3, 4), (1, 3, 4, 2)), ((1, 2, 3), (3, 3, 2))])

@@ -29,6 +29,12 @@ def mean(x, axis=None, keepdims=False):
 
 # --- max / min --------------------------------------------------------------------------
 
+def _indices(idx):
+    """The index output, read as uint64 (NNabla's index type) through .d."""
+    idx._holds_indices = True
+    return idx
+
+
 def _extreme(raw, raw_with_index, fname, x, axis, keepdims, with_index, only_index):
     _var(x, fname, "x")
     keepdims = _flag(keepdims, fname, "keepdims")
@@ -40,13 +46,14 @@ def _extreme(raw, raw_with_index, fname, x, axis, keepdims, with_index, only_ind
         if not axes:
             # Nothing reduced: the values themselves, each at index 0.
             if only_index or with_index:
-                idx = _raw.constant(0.0, list(x.shape))
+                idx = _indices(_raw.constant(0.0, list(x.shape)))
                 return idx if only_index else (_raw.identity(x), idx)
             return _raw.identity(x)
     if only_index:
-        return raw(x, axes, keepdims, True)
+        return _indices(raw(x, axes, keepdims, True))
     if with_index:
-        return tuple(raw_with_index(x, axes, keepdims))
+        values, idx = raw_with_index(x, axes, keepdims)
+        return values, _indices(idx)
     return raw(x, axes, keepdims, False)
 
 
@@ -54,7 +61,8 @@ def max(x, axis=None, keepdims=False, with_index=False, only_index=False):
     """Max over `axis` (an int, a tuple of ints, or None for all). with_index:
     (values, indices); only_index: the indices alone. An index counts the
     reduced elements in row-major order (the first maximum wins); indices
-    are float values and have no gradient."""
+    have no gradient, and their .d is uint64, as in NNabla (a read-only
+    copy: the engine holds them as floats; assign to .d to change them)."""
     return _extreme(_raw.max, _raw.max_with_index, "max", x, axis, keepdims, with_index, only_index)
 
 
