@@ -10,11 +10,14 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "bind_common.hpp"
 #include "nnvae/nnvae.hpp"
+#include "nnvae/solver_state_file.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -94,4 +97,49 @@ void bind_solvers(py::module_& m) {
   py::class_<AdamSolver, Solver, std::shared_ptr<AdamSolver>>(m, "AdamSolver")
       .def(py::init<float, float, float, float>(), "alpha"_a, "beta1"_a, "beta2"_a, "eps"_a);
   py::class_<SgdSolver, Solver, std::shared_ptr<SgdSolver>>(m, "SgdSolver").def(py::init<float>(), "lr"_a);
+
+  using Arrays = std::vector<std::pair<std::string, py::array_t<float, py::array::c_style | py::array::forcecast>>>;
+  m.def(
+      "encode_solver_states_protobuf",
+      [](const std::vector<std::tuple<std::string, uint32_t, Arrays>>& states) {
+        std::vector<SolverStateRecord> records;
+        for (auto& [name, t, arrays] : states) {
+          SolverStateRecord rec{name, t, {}};
+          for (auto& [key, arr] : arrays)
+            rec.arrays.push_back({key, Shape_t(arr.shape(), arr.shape() + arr.ndim()),
+                                  std::vector<float>(arr.data(), arr.data() + arr.size())});
+          records.push_back(std::move(rec));
+        }
+        std::string bytes;
+        {
+          py::gil_scoped_release release;
+          bytes = encode_solver_states_protobuf(records);
+        }
+        return py::bytes(bytes);
+      },
+      "states"_a, "NNabla's .protobuf solver state bytes of [(name, t, [(key, float32 array), ...]), ...].");
+  m.def(
+      "decode_solver_states_protobuf",
+      [](const py::bytes& content, const std::string& source) {
+        std::string_view bytes = content;
+        std::vector<SolverStateRecord> records;
+        {
+          py::gil_scoped_release release;
+          records = decode_solver_states_protobuf(bytes.data(), bytes.size(), source);
+        }
+        py::list out;
+        for (auto& rec : records) {
+          py::list arrays;
+          for (auto& a : rec.arrays) {
+            py::array_t<float> arr(std::vector<py::ssize_t>(a.shape.begin(), a.shape.end()));
+            if (!a.data.empty()) std::memcpy(arr.mutable_data(), a.data.data(), a.data.size() * sizeof(float));
+            arrays.append(py::make_tuple(a.key, arr));
+          }
+          out.append(py::make_tuple(rec.name, rec.t, arrays));
+        }
+        return out;
+      },
+      "content"_a, "source"_a,
+      "[(name, t, [(key, float32 array), ...]), ...] of .protobuf solver state bytes, in file order; `source` (a "
+      "path) names them in a ParameterFileError.");
 }

@@ -18,10 +18,12 @@ since zero_grad(): backward into it, or any access to ``param.g`` (a numpy
 view may be written through, so reading it counts too).
 
 Solver states use NNabla's names: Adam's first and second moments are
-"mean" and "var", with the step count t. State files are NNabla's HDF5
-layout (needs h5py): a group per parameter, by its full name, with attribute
-`index` (order), holding one float32 dataset per state (attribute `index`)
-and an int64 scalar dataset `t`.
+"mean" and "var", with the step count t. State files are NNabla's two
+formats, chosen by the suffix: `.h5` (needs h5py): a group per parameter, by
+its full name, with attribute `index` (order), holding one float32 dataset
+per state (attribute `index`) and an int64 scalar dataset `t`; `.protobuf`:
+the Optimizer message NNabla writes, encoded and decoded by the C++ codec
+(nnvae/solver_state_file.hpp), t a uint32.
 """
 import numbers
 import os
@@ -138,10 +140,16 @@ class Solver:
         self._engine._set_states(raw)
 
     def save_states(self, path):
-        """Writes get_states() to path, NNabla's .h5 layout (needs h5py)."""
-        h5py = _h5py(path, "save_states")
+        """Writes get_states() to path, NNabla's .protobuf or .h5 (needs h5py)
+        state file by the suffix."""
         from .files import atomic_write
         states = self.get_states()
+        if _state_format(path, "save_states") == ".protobuf":
+            data = _core.encode_solver_states_protobuf(
+                [(name, st.t, [(key, _values(v)) for key, v in st.pstate.items()]) for name, st in states.items()])
+            atomic_write(path, lambda f: f.write(data))
+            return
+        h5py = _h5py(path, "save_states")
 
         def write(tmp):
             with h5py.File(tmp, "w") as f:
@@ -156,8 +164,21 @@ class Solver:
         atomic_write(path, None, by_name=write)
 
     def load_states(self, path):
-        """Reads a state file written by save_states (or by NNabla) and
-        restores it with set_states."""
+        """Reads a state file written by save_states (or by NNabla), .protobuf
+        or .h5 by the suffix, and restores it with set_states."""
+        if _state_format(path, "load_states") == ".protobuf":
+            from .inputs import read_bounded
+            data = read_bounded(path, _core.PARAMETER_FILE_MAX_BYTES, "solver state file", ValueError)
+            try:
+                decoded = _core.decode_solver_states_protobuf(data, os.fspath(path))
+            except _core.ParameterFileError as e:
+                raise ValueError(f"Solver.load_states: {e}") from None
+            except UnicodeDecodeError as e:  # a name pybind11 cannot turn into str
+                raise ValueError(f"Solver.load_states: {os.fspath(path)}: a parameter or state name is not valid "
+                                 f"UTF-8 ({e.reason} at its byte {e.start})") from None
+            self.set_states(OrderedDict((name, SolverState._of(OrderedDict(arrays), int(t)))
+                                        for name, t, arrays in decoded))
+            return
         h5py = _h5py(path, "load_states")
         states = []
         try:
@@ -215,10 +236,16 @@ def _values(v):
     return data if isinstance(data, np.ndarray) else np.asarray(v, dtype=np.float32)
 
 
+def _state_format(path, where):
+    """".protobuf" or ".h5", NNabla's two state file formats, by the suffix."""
+    for suffix in (".protobuf", ".h5"):
+        if os.fspath(path).endswith(suffix):
+            return suffix
+    raise ValueError(f"Solver.{where}: {os.fspath(path)}: the state file must end in .protobuf or .h5 "
+                     f"(NNabla's formats)")
+
+
 def _h5py(path, where):
-    if not os.fspath(path).endswith(".h5"):
-        raise ValueError(f"Solver.{where}: {os.fspath(path)}: only NNabla's .h5 state files are supported "
-                         f"(the .protobuf state format is not)")
     try:
         import h5py
     except ImportError as e:

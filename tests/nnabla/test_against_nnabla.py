@@ -15,7 +15,7 @@ nnabla_env.py) and is reached only through subprocesses and .npz files.
   its import lines, from the same parameter file: the deterministic loss on
   1,000 test images, the gradients after one backward, the parameters and
   Adam states after one update; then each library reads the other's
-  parameter and state files.
+  parameter and state files (.protobuf and .h5 each).
 
 Skipped, with the reason, where no Python 3.8-3.10 exists (or MNIST's test
 images are missing, for the VAE part).
@@ -244,10 +244,12 @@ def test_vae_script_same_numbers_and_files(nnabla_python, tmp_path):
                                                ("nnvae", sys.executable, nnvae_script, "nnabla")):
         for fmt in ("protobuf", "h5"):
             dst = tmp_path / f"{reader}_reads_{writer}_{fmt}.npz"
-            _run(python, script_path, "read", str(out[writer] / f"params.{fmt}"), str(out[writer] / "states.h5"),
+            _run(python, script_path, "read", str(out[writer] / f"params.{fmt}"), str(out[writer] / f"states.{fmt}"),
                  str(dst))
             with np.load(dst) as data:
+                if sorted(data.files) != sorted(k for k in res[writer] if k.split(":")[0] in ("param", "state", "t")):
+                    problems.append(f"{reader} reading {writer}'s params.{fmt}/states.{fmt}: other entries")
                 for k in data.files:
                     if not np.array_equal(data[k], res[writer][k]):
-                        problems.append(f"{reader} reading {writer}'s params.{fmt}/states.h5: {k} differs")
+                        problems.append(f"{reader} reading {writer}'s params.{fmt}/states.{fmt}: {k} differs")
     assert not problems, "\n".join(problems)

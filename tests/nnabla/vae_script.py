@@ -5,7 +5,8 @@ comparison of the two libraries on one program.
         loads INIT_PARAMS, computes the deterministic loss (z = mu) on the
         first 1,000 test images, one backward and one Adam update; writes
         OUT_DIR/result.npz (loss, gradients, updated parameters, solver
-        states), OUT_DIR/params.protobuf, OUT_DIR/params.h5, OUT_DIR/states.h5
+        states), OUT_DIR/params.protobuf, OUT_DIR/params.h5,
+        OUT_DIR/states.protobuf, OUT_DIR/states.h5
     python vae_script.py read PARAMS STATES OUT_NPZ
         loads a parameter file and a solver state file written by either
         library and writes what it read to OUT_NPZ
@@ -75,6 +76,7 @@ def step(mnist_dir, init_params, out_dir):
             result["state:" + name + ":" + key] = v.d.copy()
     nn.save_parameters(os.path.join(out_dir, "params.protobuf"))
     nn.save_parameters(os.path.join(out_dir, "params.h5"))
+    solver.save_states(os.path.join(out_dir, "states.protobuf"))
     solver.save_states(os.path.join(out_dir, "states.h5"))
     np.savez(os.path.join(out_dir, "result.npz"), **result)
 

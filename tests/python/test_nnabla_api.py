@@ -346,6 +346,56 @@ def test_solver_states_round_trip(tmp_path):
         np.testing.assert_array_equal(s.pstate["mean"].d, states[name].pstate["mean"].d)
 
 
+def test_solver_states_protobuf(tmp_path):
+    solver = S.Adam(0.01)
+    loss = _train_one_step(solver)
+    solver.zero_grad()
+    loss.forward()
+    loss.backward()
+    solver.update()
+    states = solver.get_states()
+    path = tmp_path / "states.protobuf"
+    solver.save_states(str(path))
+    other = S.Adam(0.01)
+    other.set_parameters(nnvae.get_parameters())
+    other.load_states(str(path))
+    got = other.get_states()
+    assert list(got) == list(states)
+    for name, st in got.items():
+        assert st.t == 2 and list(st.pstate) == ["mean", "var"]
+        for key in ("mean", "var"):
+            np.testing.assert_array_equal(st.pstate[key].d, states[name].pstate[key].d)
+    # The wire format, as NNabla writes it: Optimizer.solver (30) > Solver.states
+    # (40) entries {key 1: name, value 2: SolverState {t 1, state_parameter 2
+    # entries {key, value: {shape 20 {dim 1, packed}, data 100, packed float32}}}}.
+    one = nnvae.Variable((2,), need_grad=True)
+    sgd = S.Sgd(0.1)
+    sgd.set_parameters({"w": one})
+    adam = S.Adam()
+    adam.set_parameters({"w": one})
+    adam.set_states({"w": S.SolverState._of({"mean": np.array([1.0, -2.0], np.float32),
+                                             "var": np.array([0.5, 4.0], np.float32)}, 3)})
+    adam.save_states(str(tmp_path / "w.protobuf"))
+    mean = b"\x0a\x04mean\x12\x11\xa2\x01\x03\x0a\x01\x02\xa2\x06\x08" + np.array([1, -2], "<f4").tobytes()
+    var = b"\x0a\x03var\x12\x11\xa2\x01\x03\x0a\x01\x02\xa2\x06\x08" + np.array([0.5, 4], "<f4").tobytes()
+    state = b"\x08\x03\x12" + bytes([len(mean)]) + mean + b"\x12" + bytes([len(var)]) + var
+    entry = b"\x0a\x01w\x12" + bytes([len(state)]) + state
+    solver_msg = b"\xc2\x02" + bytes([len(entry)]) + entry
+    assert (tmp_path / "w.protobuf").read_bytes() == b"\xf2\x01" + bytes([len(solver_msg)]) + solver_msg
+    sgd.save_states(str(tmp_path / "sgd.protobuf"))  # SGD: a step count only (0: omitted, as proto3 does)
+    assert (tmp_path / "sgd.protobuf").read_bytes() == b"\xf2\x01\x08\xc2\x02\x05\x0a\x01w\x12\x00"
+    sgd.load_states(str(tmp_path / "sgd.protobuf"))
+    # Damaged or misnamed files are refused, naming the file and the place.
+    (tmp_path / "cut.protobuf").write_bytes((tmp_path / "w.protobuf").read_bytes()[:-3])
+    with pytest.raises(ValueError, match=r"cut.protobuf: not a valid NNabla protobuf solver state file: .* at byte "
+                                         r"offset \d+ needs"):
+        adam.load_states(str(tmp_path / "cut.protobuf"))
+    with pytest.raises(ValueError, match=r"states.nnp: the state file must end in .protobuf or .h5"):
+        adam.save_states(str(tmp_path / "states.nnp"))
+    with pytest.raises(ValueError, match="no state for parameter"):
+        adam.load_states(str(path))  # another model's states
+
+
 def test_set_parameters_retain_state():
     solver = S.Adam(0.01)
     _train_one_step(solver)
