@@ -6,8 +6,9 @@
 // Eigen's single-threaded product where the library is not compiled for
 // AVX-512.
 //
-// Threads: each product is cut into as many independent blocks of its
-// output as there are threads, and each thread computes its block alone.
+// Threads: each product is cut into independent blocks of its output, one
+// per thread (two products computed together: two blocks per thread, taken
+// as the threads come free), and each thread computes its block alone.
 // (Eigen's own OpenMP product makes its threads spin on each other while
 // packing shared blocks: on a busy machine a preempted thread stalls the
 // other for a whole time slice, 10-60x slower measured. Independent blocks
@@ -114,12 +115,15 @@ void product_block(const Product& p, int part, int parts) {
   if (p.ep) (*p.ep)(p.c, n, ra, ra + mb, cb, cb + nb);
 }
 
-// Independent products computed together in one parallel region: with T
-// threads and `count` products, each product is cut into T / count blocks
-// when count divides T (two products on two threads: one whole product per
-// thread, no cut), otherwise into T blocks, thread t taking block t of every
-// product. Products too small to be worth a parallel region together, or
-// already inside one, run one after another on this thread.
+// Independent products computed together in one parallel region. One
+// product is cut into one block per thread (thread t takes block t). Two or
+// more (affine's dX and dW) are each cut into 2T / count blocks, which the
+// threads take one at a time as they finish: the two products of a
+// backward pass run at different speeds (dY·Wᵀ transposes W while packing
+// it, Xᵀ·dY writes a dW that is not in cache), so one whole product per
+// thread left the faster thread waiting for the other, as does a thread the
+// system preempts. Products too small to be worth a parallel region
+// together, or already inside one, run one after another on this thread.
 void products(const Product* ps, int count) {
   int threads = 1;
   int64_t work = 0;
@@ -131,16 +135,23 @@ void products(const Product* ps, int count) {
     for (int i = 0; i < count; ++i) product_block(ps[i], 0, 1);
     return;
   }
-  const int each = threads % count == 0 ? threads / count : threads;
+  const int each = count == 1 ? threads : std::max(1, 2 * threads / count);
   // Each product's cut: no finer than 16 rows or columns per block.
   std::vector<int> parts(count);
   for (int i = 0; i < count; ++i)
     parts[i] = static_cast<int>(std::min<int64_t>(each, std::max<int64_t>(std::max(ps[i].m, ps[i].n) / 16, 1)));
+  // Block b is part b / count of product b % count: the products start
+  // together, one per thread, and their later parts go to whoever is free.
   const int blocks = count * each;
+  if (count == 1) {
 #pragma omp parallel for num_threads(threads) schedule(static, 1)
+    for (int b = 0; b < blocks; ++b)
+      if (b < parts[0]) product_block(ps[0], b, parts[0]);
+    return;
+  }
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
   for (int b = 0; b < blocks; ++b) {
-    const int i = each == threads ? b % count : b / each;
-    const int part = each == threads ? b / count : b % each;
+    const int i = b % count, part = b / count;
     if (part < parts[i]) product_block(ps[i], part, parts[i]);
   }
 }
