@@ -1,5 +1,6 @@
 // nnvae: a small autodiff graph engine with NNabla's Python-like C++ API,
-// and NNabla's parameter files (save_parameters / load_parameters).
+// NNabla's parameter files (save_parameters / load_parameters) and its
+// solver-state files (encode/decode_solver_states_protobuf).
 //
 //   #include <nnvae/nnvae.hpp>
 //   using namespace nnvae;
@@ -14,4 +15,5 @@
 #include "nnvae/parametric_functions.hpp"
 #include "nnvae/random.hpp"
 #include "nnvae/solver.hpp"
+#include "nnvae/solver_state_file.hpp"
 #include "nnvae/threads.hpp"
