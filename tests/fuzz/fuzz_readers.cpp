@@ -1,14 +1,18 @@
-// A small deterministic mutation fuzzer for the two readers of untrusted
-// bytes: the IDX decoder (nnvae/vae/idx.hpp) and the parameter-file decoder
-// (nnvae/parameter_file.hpp). No libFuzzer needed: it starts from valid
+// A small deterministic mutation fuzzer for the readers of untrusted bytes:
+// the IDX decoder (nnvae/vae/idx.hpp), the parameter-file decoder
+// (nnvae/parameter_file.hpp) and the solver-state decoder
+// (nnvae/solver_state_file.hpp). No libFuzzer needed: it starts from valid
 // encodings built here, mutates them with a fixed-seed generator (bit flips,
 // interesting integers over header fields, insertions, deletions, truncation,
 // splices) and feeds each input to the decoder. Every input must either
 // decode or throw the reader's own error type (IdxError, ParameterFileError);
 // anything else (another exception, a crash, an ASan/UBSan report) fails.
-// Decoded results are checked for consistency (sizes agree with the header).
+// Decoded results are checked for consistency (sizes agree with the header;
+// no more float values than the input has bytes for, so a lying length field
+// cannot make the reader allocate; a protobuf result re-encodes to bytes that
+// decode and encode to the same bytes again).
 //
-//   fuzz_readers idx|params [--seconds S] [--iterations N] [--seed K]
+//   fuzz_readers idx|params|states [--seconds S] [--iterations N] [--seed K]
 //
 // It stops at whichever bound comes first and prints the count of inputs
 // run, decoded and refused.
@@ -19,10 +23,12 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "nnvae/parameter_file.hpp"
+#include "nnvae/solver_state_file.hpp"
 #include "nnvae/vae/idx.hpp"
 #ifdef NNVAE_HAVE_ZLIB
 #include <zlib.h>
@@ -91,6 +97,25 @@ Bytes parameter_file() {
   recs[2] = {"s", {}, {7}, true};
   std::string s = nnvae::encode_parameters_protobuf(recs);
   return Bytes(s.begin(), s.end());
+}
+
+// Solver state files as save_states writes them: Adam's (mean and var per
+// parameter, several parameters, a 0-dim one), SGD's (no arrays; t 0 is
+// omitted) and none at all.
+std::vector<Bytes> solver_state_files() {
+  using nnvae::SolverStateRecord;
+  std::vector<std::vector<SolverStateRecord>> files = {
+      {{"fc1/affine/W", 12, {{"mean", {2, 3}, {1, -2, 3, 4e-8f, 5, 6}}, {"var", {2, 3}, std::vector<float>(6, 0.25f)}}},
+       {"fc1/affine/b", 12, {{"mean", {3}, {0, -0.5f, 1e30f}}, {"var", {3}, {1, 2, 3}}}},
+       {"s", 1, {{"mean", {}, {7}}, {"var", {}, {49}}}}},
+      {{"fc1/affine/W", 0, {}}, {"fc1/affine/b", 5, {}}},
+      {}};
+  std::vector<Bytes> out;
+  for (auto& f : files) {
+    std::string s = nnvae::encode_solver_states_protobuf(f);
+    out.emplace_back(s.begin(), s.end());
+  }
+  return out;
 }
 
 // One random edit of `b`.
@@ -180,40 +205,75 @@ bool run_idx(const Bytes& in) {
   }
 }
 
-bool run_params(const Bytes& in) {
+// One decoded array: as many values as its shape holds, within the limit on
+// dimensions; adds its values to `values`.
+void check_shaped(const std::string& label, const nnvae::Shape_t& shape, const std::vector<float>& data,
+                  size_t& values, const Bytes& in) {
+  if (static_cast<int64_t>(data.size()) != nnvae::shape_size(shape))
+    fail(label + " decoded with " + std::to_string(data.size()) + " values for shape " + nnvae::shape_str(shape), in);
+  if (shape.size() > static_cast<size_t>(nnvae::kMaxParameterDims)) fail(label + ": too many dimensions accepted", in);
+  values += data.size();
+}
+
+// A protobuf codec's contract on one input: decode(bytes, size, source)
+// returns records or throws ParameterFileError; check(records) returns the
+// number of float values they hold (after checking each array); what decodes
+// re-encodes (unless encode refuses it with invalid_argument, e.g. duplicate
+// names) to bytes that decode and encode to the same bytes.
+template <typename Decode, typename Encode, typename Check>
+bool run_protobuf(const Bytes& in, const char* codec, Decode decode, Encode encode, Check check) {
   try {
-    auto recs = nnvae::decode_parameters_protobuf(reinterpret_cast<const char*>(in.data()), in.size(), "fuzz");
-    for (auto& r : recs) {
-      if (static_cast<int64_t>(r.data.size()) != nnvae::shape_size(r.shape))
-        fail("parameter " + r.name + " decoded with " + std::to_string(r.data.size()) + " values for shape " +
-                 nnvae::shape_str(r.shape),
-             in);
-      if (r.shape.size() > static_cast<size_t>(nnvae::kMaxParameterDims)) fail("too many dimensions accepted", in);
+    auto recs = decode(reinterpret_cast<const char*>(in.data()), in.size(), std::string("fuzz"));
+    size_t values = check(recs, in);
+    if (values > in.size() / 4)
+      fail(std::string(codec) + " decoded " + std::to_string(values) + " float values from " +
+               std::to_string(in.size()) + " bytes",
+           in);
+    std::string again;
+    try {
+      again = encode(recs);
+    } catch (const std::invalid_argument&) {
+      return true;  // decodable, not re-encodable by design
     }
-    // What decodes must encode and decode to the same records.
-    if (!recs.empty()) {
-      std::string again;
-      try {
-        again = nnvae::encode_parameters_protobuf(recs);
-      } catch (const std::invalid_argument&) {
-        return true;  // e.g. duplicate or empty names: decodable, not re-encodable by design
-      }
-      auto back = nnvae::decode_parameters_protobuf(again.data(), again.size(), "fuzz-reencoded");
-      if (back.size() != recs.size()) fail("re-encoding changed the number of records", in);
-    }
+    auto back = decode(again.data(), again.size(), std::string("fuzz-reencoded"));
+    if (back.size() != recs.size()) fail(std::string(codec) + ": re-encoding changed the number of records", in);
+    if (encode(back) != again) fail(std::string(codec) + ": re-encoded bytes do not decode to the same records", in);
     return true;
   } catch (const nnvae::ParameterFileError&) {
     return false;
   } catch (const std::exception& e) {
-    fail(std::string("parameter decoder threw something other than ParameterFileError: ") + e.what(), in);
+    fail(std::string(codec) + " threw something other than ParameterFileError: " + e.what(), in);
   }
+}
+
+bool run_params(const Bytes& in) {
+  return run_protobuf(
+      in, "parameter decoder", nnvae::decode_parameters_protobuf, nnvae::encode_parameters_protobuf,
+      [](const std::vector<nnvae::ParameterRecord>& recs, const Bytes& in) {
+        size_t values = 0;
+        for (auto& r : recs) check_shaped("parameter " + r.name, r.shape, r.data, values, in);
+        return values;
+      });
+}
+
+bool run_states(const Bytes& in) {
+  return run_protobuf(
+      in, "solver-state decoder", nnvae::decode_solver_states_protobuf, nnvae::encode_solver_states_protobuf,
+      [](const std::vector<nnvae::SolverStateRecord>& recs, const Bytes& in) {
+        size_t values = 0;
+        for (auto& r : recs) {
+          if (r.name.empty()) fail("a solver state without a parameter name was accepted", in);
+          for (auto& a : r.arrays) check_shaped("state " + a.key + " of " + r.name, a.shape, a.data, values, in);
+        }
+        return values;
+      });
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: fuzz_readers idx|params [--seconds S] [--iterations N] [--seed K]\n");
+    std::fprintf(stderr, "usage: fuzz_readers idx|params|states [--seconds S] [--iterations N] [--seed K]\n");
     return 2;
   }
   std::string target = argv[1];
@@ -241,8 +301,12 @@ int main(int argc, char** argv) {
   } else if (target == "params") {
     seeds = {parameter_file(), Bytes{}};
     run = run_params;
+  } else if (target == "states") {
+    seeds = solver_state_files();
+    seeds.push_back(Bytes{});
+    run = run_states;
   } else {
-    std::fprintf(stderr, "unknown target %s (idx or params)\n", target.c_str());
+    std::fprintf(stderr, "unknown target %s (idx, params or states)\n", target.c_str());
     return 2;
   }
   for (auto& s : seeds)
