@@ -169,7 +169,13 @@ void pack_b(View b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) 
       const int64_t rem = nr - (width - 16);
       const __mmask16 mask = rem == 16 ? __mmask16(0xFFFF) : __mmask16((1u << rem) - 1);
       const float* src = b.p + p0 * b.rs + j0 + jr;
+      // Rows of a panel are a row stride apart (2 KB and more for W): the
+      // hardware prefetcher does not follow such a stride, so the row 12
+      // ahead is asked for while this one is copied (in a step, W comes
+      // from L3). Past the slice, it is the next slice's or nothing's.
       for (int64_t p = 0; p < kc; ++p, src += b.rs, panel += width) {
+        _mm_prefetch(reinterpret_cast<const char*>(src + 12 * b.rs), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(src + 12 * b.rs + 16), _MM_HINT_T0);
         if (width == 32) _mm512_store_ps(panel, _mm512_loadu_ps(src));
         _mm512_store_ps(panel + width - 16, _mm512_maskz_loadu_ps(mask, src + width - 16));
       }
