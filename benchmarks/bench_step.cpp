@@ -4,7 +4,7 @@
 // stdout, so that the engine and the PyTorch twin can be measured alternately,
 // each warmed up in its own long-lived process:
 //
-//   bench_step --threads T [--path trainer|graph]
+//   bench_step --threads T [--path trainer|monitored|graph]
 //   stdin:  step B N      N training steps at batch B   -> {"seconds": s, "loss": l}
 //           profile B N   the same, with per-function times (forward and backward)
 //           matmul B R [mean] [cold]  the step's 20 matrix products at batch B (Eigen's and
@@ -15,7 +15,9 @@
 //   stdout: one JSON object per command.
 //
 // --path trainer (the default) times vae::VaeTrainer::train, the loop
-// nnvae-train runs; --path graph builds the tutorial's graph (vae::build_vae)
+// nnvae-train runs, without its validation passes; --path monitored the same
+// loop with them (nnvae-train's default: 10 test batches every 10 steps, so
+// that `step B N` costs what N steps of the default run cost); --path graph builds the tutorial's graph (vae::build_vae)
 // and runs its step (zero_grad, forward, backward, update) the way the
 // tutorial does. Data: vae::synthetic_digits (the values do not change the
 // cost).
@@ -90,13 +92,14 @@ class GraphStepper {
 // --- the real training loop --------------------------------------------------
 class TrainerStepper {
  public:
-  TrainerStepper(int batch, const std::vector<uint8_t>& images, int64_t count) {
+  TrainerStepper(int batch, const std::vector<uint8_t>& images, int64_t count, bool monitored) {
     vae::VaeConfig cfg;
     cfg.batch_size = batch;
     cfg.iterations = int64_t(1) << 40;  // never reached: the bench asks for steps
-    // Training steps only: the validation pass nnvae-train makes every 10
-    // steps (10 forward batches) is not part of the step being compared.
-    cfg.monitor_interval = 1 << 30;
+    // Unless monitored, training steps only: the validation pass nnvae-train
+    // makes every 10 steps (10 forward batches) is not part of the step
+    // being compared with PyTorch's.
+    if (!monitored) cfg.monitor_interval = 1 << 30;
     vae::ImageSet train(std::vector<uint8_t>(images.begin(), images.begin() + count * kPixels), count);
     int64_t n_test = std::min<int64_t>(count, 10000);
     vae::ImageSet test(std::vector<uint8_t>(images.begin(), images.begin() + n_test * kPixels), n_test);
@@ -221,9 +224,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (a == "--path" && i + 1 < argc) path = argv[++i];
+    else if (a == "--path" && i + 1 < argc && (std::strcmp(argv[i + 1], "trainer") == 0 ||
+                                                std::strcmp(argv[i + 1], "monitored") == 0 ||
+                                                std::strcmp(argv[i + 1], "graph") == 0))
+      path = argv[++i];
     else {
-      std::fprintf(stderr, "usage: bench_step [--threads T] [--path trainer|graph]\n");
+      std::fprintf(stderr, "usage: bench_step [--threads T] [--path trainer|monitored|graph]\n");
       return 2;
     }
   }
@@ -235,9 +241,9 @@ int main(int argc, char** argv) {
   std::map<int, std::unique_ptr<GraphStepper>> graphs;
   std::map<int, std::unique_ptr<TrainerStepper>> trainers;
   auto run = [&](int batch, int64_t steps) -> float {
-    if (path == "trainer") {
+    if (path != "graph") {
       auto& t = trainers[batch];
-      if (!t) t = std::make_unique<TrainerStepper>(batch, images, count);
+      if (!t) t = std::make_unique<TrainerStepper>(batch, images, count, path == "monitored");
       return t->run(steps);
     }
     auto& g = graphs[batch];
