@@ -169,8 +169,10 @@ def training_table(args, program, twin, omp, results):
     return medians
 
 
-def profiles(args, program, omp, results, images=20000):
-    """Per-function times over about `images` training images per setting."""
+def profiles(args, program, omp, results, products, images=20000):
+    """Per-function times over about `images` training images per setting;
+    with the products table's figures (`products`), the ceiling they and the
+    solver's update set on the fraction of the limit."""
     for b in args.batch_sizes:
         steps = max(20, images // b)
         for t in args.threads:
@@ -179,6 +181,12 @@ def profiles(args, program, omp, results, images=20000):
             say()
             for line in report.profile_lines(rep, steps, t, b):
                 say(line)
+            row = products.get(f"b{b}_t{t}", {})
+            update_ms = sum(e["forward"] for e in rep["functions"] if e["name"] == "solver update") / steps * 1e3
+            if row.get("limit_img_s") and row.get("nnvae_l3"):
+                l3_img_s = row["nnvae_l3"] * 1e9 / flops_per_image()
+                say(report.ceiling_line(b, row["limit_img_s"], l3_img_s, update_ms))
+                rep["ceiling"] = report.ceiling(b, row["limit_img_s"], l3_img_s, update_ms)[0]
             results[f"b{b}_t{t}"] = rep
 
 
@@ -233,7 +241,7 @@ def run(args):
         products_table(args, program, omp, results.setdefault("matmul", {}))
     medians = training_table(args, program, twin, omp, results.setdefault("training", {}))
     if args.profile and program is not None:
-        profiles(args, program, omp, results.setdefault("profile", {}))
+        profiles(args, program, omp, results.setdefault("profile", {}), results.get("matmul", {}))
     elif args.profile:
         say("\n(per-function times need the C++ worker bench_step)")
     rss, default_run = peak_memory(args, omp, results) if args.memory else (None, None)

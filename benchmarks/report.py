@@ -131,3 +131,20 @@ def profile_lines(rep, steps, threads, batch=100):
         lines.append(f"  {e['name']:<24} {f_ms:>8.3f} {b_ms:>9.3f} {(f_ms + b_ms) / total:>6.1%}")
     lines.append(f"  {'(graph executor, batch loading)':<24} {total - listed:>18.3f} {(total - listed) / total:>6.1%}")
     return lines
+
+
+def ceiling(batch, limit_img_s, l3_img_s, update_ms):
+    """The highest fraction of the matrix-product limit a step can reach when
+    its products run at their speed from L3 (as in a step) and the solver's
+    update takes `update_ms` (Adam streams its 38 MB at the memory's rate),
+    whatever the rest of the step costs: limit time / (products + update)."""
+    products_ms = batch / l3_img_s * 1e3
+    return (batch / limit_img_s * 1e3) / (products_ms + update_ms), products_ms
+
+
+def ceiling_line(batch, limit_img_s, l3_img_s, update_ms):
+    value, products_ms = ceiling(batch, limit_img_s, l3_img_s, update_ms)
+    return (f"  ceiling: the products from L3 ({products_ms:.3f} ms) and the solver's update ({update_ms:.3f} ms) "
+            f"take {products_ms + update_ms:.3f} ms, so a step reaches at most {value:.0%} of the "
+            f"matrix-product limit ({batch / limit_img_s * 1e3:.3f} ms), however little the rest costs")
+

@@ -144,3 +144,18 @@ def test_medians_over_rounds():
     m = measure.medians(res)
     assert m["l3_fraction"] == 0.5 and m["products_only_ratio"] == 5.0
     assert (m["engine_img_s"], m["ratio"], m["limit_fraction"]) == (200.0, 2.0, 0.5)
+
+
+def test_the_ceiling_products_from_l3_and_the_update_set():
+    import report
+
+    # Batch 100: limit 20,000 img/s (5 ms per step), products from L3 at
+    # 19,000 img/s (5.263 ms), Adam's update 1 ms: at most 5 / 6.263 of the limit.
+    value, products_ms = report.ceiling(100, 20000.0, 19000.0, 1.0)
+    assert abs(products_ms - 100 / 19000 * 1e3) < 1e-12
+    assert abs(value - 5.0 / (100 / 19000 * 1e3 + 1.0)) < 1e-12
+    assert report.ceiling_line(100, 20000.0, 19000.0, 1.0) == (
+        "  ceiling: the products from L3 (5.263 ms) and the solver's update (1.000 ms) take 6.263 ms, so a step "
+        "reaches at most 80% of the matrix-product limit (5.000 ms), however little the rest costs")
+    # No update, products as fast from L3 as in cache: the limit itself.
+    assert report.ceiling(1000, 25000.0, 25000.0, 0.0)[0] == 1.0
