@@ -152,7 +152,8 @@ AdamSolver::AdamSolver(float alpha, float beta1, float beta2, float eps)
 }
 
 void AdamSolver::init_state(Param& p) {
-  for (const char* key : {"m", "v"}) {
+  // NNabla's names for Adam's two moments, so that state files go both ways.
+  for (const char* key : {kMean, kVar}) {
     auto a = std::make_shared<NdArray>(p.var->shape());
     a->zero();
     p.state.arrays[key] = a;
@@ -193,8 +194,8 @@ void AdamSolver::update_all(const std::vector<Param*>& params) {
     const double t = static_cast<double>(p->state.t);
     const float alpha_t = static_cast<float>(lr_ * std::sqrt(1.0 - std::pow(double(beta2_), t)) /
                                              (1.0 - std::pow(double(beta1_), t)));
-    jobs.push_back({p->var->data()->write_accumulate(true), p->state.arrays["m"]->write_accumulate(true),
-                    p->state.arrays["v"]->write_accumulate(true), p->var->grad()->read("a gradient"),
+    jobs.push_back({p->var->data()->write_accumulate(true), p->state.arrays[kMean]->write_accumulate(true),
+                    p->state.arrays[kVar]->write_accumulate(true), p->var->grad()->read("a gradient"),
                     p->var->size(), alpha_t});
     total += p->var->size();
   }

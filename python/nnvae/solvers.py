@@ -60,9 +60,6 @@ class Solver:
     shared by threads: each call takes the solver's lock, so a set_parameters
     from another thread waits for a running update (docs/threads.md)."""
 
-    # engine state name -> NNabla's name, per solver
-    _STATE_NAMES = {}
-
     def __init__(self, engine):
         self._engine = engine
         self._params = OrderedDict()
@@ -118,21 +115,19 @@ class Solver:
         out = OrderedDict()
         for name in self._engine.parameter_names():
             arrays, t = raw[name]
-            pstate = OrderedDict((self._STATE_NAMES.get(k, k), _core.Variable.from_numpy_array(a))
-                                 for k, a in sorted(arrays.items()))
+            pstate = OrderedDict((k, _core.Variable.from_numpy_array(a)) for k, a in sorted(arrays.items()))
             out[name] = SolverState._of(pstate, int(t))
         return out
 
     def set_states(self, states):
         """Restores states as get_states gives them (every parameter, each
         with its state arrays of the parameter's shape)."""
-        back = {v: k for k, v in self._STATE_NAMES.items()}
         raw = {}
         for name, st in states.items():
             if not hasattr(st, "pstate") or not hasattr(st, "t"):
                 raise TypeError(f"Solver.set_states: the state of {name!r} must have .pstate and .t "
                                 f"(a SolverState), got {type(st).__name__}")
-            arrays = {back.get(k, k): _values(v) for k, v in st.pstate.items()}
+            arrays = {k: _values(v) for k, v in st.pstate.items()}
             raw[name] = (arrays, int(st.t))
         missing = [n for n in self._engine.parameter_names() if n not in raw]
         if missing:
@@ -199,15 +194,11 @@ class Solver:
         return f"<Solver {self.name}>"
 
 
-class _Adam(Solver):
-    _STATE_NAMES = {"m": "mean", "v": "var"}
-
-
 def Adam(alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
     """Adam in NNabla's form: per parameter, t += 1,
     alpha_t = alpha·sqrt(1 − beta2^t)/(1 − beta1^t), m = beta1·m + (1 − beta1)·g,
     v = beta2·v + (1 − beta2)·g², w −= alpha_t·m/(sqrt(v) + eps)."""
-    return _Adam(_core.AdamSolver(_real(alpha, "Adam", "alpha"), _real(beta1, "Adam", "beta1"),
+    return Solver(_core.AdamSolver(_real(alpha, "Adam", "alpha"), _real(beta1, "Adam", "beta1"),
                                   _real(beta2, "Adam", "beta2"), _real(eps, "Adam", "eps")))
 
 

@@ -193,7 +193,7 @@ TEST(bad_solver_states) {
   CHECK_THROWS_WITH(adam->set_states({}), "set_states: no state for parameter w");
   auto other = create_AdamSolver(cpu());
   other->set_parameters({{"w", leaf({4}, {1, 2, 3, 4})->variable()}});
-  CHECK_THROWS_WITH(adam->set_states(other->get_states()), "set_states: state m of parameter w is missing or has shape (4,) instead of (3,)");
+  CHECK_THROWS_WITH(adam->set_states(other->get_states()), "set_states: state mean of parameter w is missing or has shape (4,) instead of (3,)");
   CHECK_THROWS_WITH(adam->set_parameters({{"p", nullptr}}), "set_parameters: parameter p is null");
 }
 

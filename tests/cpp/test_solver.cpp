@@ -78,8 +78,8 @@ TEST(adam_matches_hand_computed_steps) {
   }
   auto states = solver->get_states();
   CHECK_EQ(states.at("w").t, int64_t(3));
-  const float* m = states.at("w").arrays.at("m")->cast<float>(cpu());
-  const float* v = states.at("w").arrays.at("v")->cast<float>(cpu());
+  const float* m = states.at("w").arrays.at("mean")->cast<float>(cpu());
+  const float* v = states.at("w").arrays.at("var")->cast<float>(cpu());
   for (int i = 0; i < 3; ++i) {
     CHECK_NEAR(m[i], ref.m[i], 1e-6);
     CHECK_NEAR(v[i], ref.v[i], 1e-6);
@@ -205,7 +205,7 @@ TEST(states_round_trip) {
   }
   CHECK_ALL_NEAR(values(w2), values(w1), 0);
   // The states are copies: updating s1 further does not change s2's.
-  auto m2_before = s2->get_states().at("w").arrays.at("m");
+  auto m2_before = s2->get_states().at("w").arrays.at("mean");
   std::vector<float> m2(m2_before->cast<float>(cpu()), m2_before->cast<float>(cpu()) + 3);
   s1->zero_grad();
   set_grad(w1, grads[0]);
@@ -223,18 +223,18 @@ TEST(states_are_a_snapshot) {
   set_grad(w, {1.f, -1.f});
   solver->update();
   auto saved = solver->get_states();
-  auto m_saved = array_copy(saved.at("w").arrays.at("m"));
-  auto v_saved = array_copy(saved.at("w").arrays.at("v"));
+  auto m_saved = array_copy(saved.at("w").arrays.at("mean"));
+  auto v_saved = array_copy(saved.at("w").arrays.at("var"));
   CHECK_ALL_NEAR(m_saved, std::vector<float>({0.1f, -0.1f}), 1e-7);
   solver->zero_grad();
   set_grad(w, {3.f, 3.f});
   solver->update();
   CHECK_EQ(saved.at("w").t, int64_t(1));
-  CHECK_ALL_NEAR(array_copy(saved.at("w").arrays.at("m")), m_saved, 0);
-  CHECK_ALL_NEAR(array_copy(saved.at("w").arrays.at("v")), v_saved, 0);
+  CHECK_ALL_NEAR(array_copy(saved.at("w").arrays.at("mean")), m_saved, 0);
+  CHECK_ALL_NEAR(array_copy(saved.at("w").arrays.at("var")), v_saved, 0);
   // Writing into a snapshot does not reach the solver either.
-  saved.at("w").arrays.at("m")->fill(100.f);
-  CHECK_NEAR(array_copy(solver->get_states().at("w").arrays.at("m"))[0], 0.9 * 0.1 + 0.1 * 3, 1e-6);
+  saved.at("w").arrays.at("mean")->fill(100.f);
+  CHECK_NEAR(array_copy(solver->get_states().at("w").arrays.at("mean"))[0], 0.9 * 0.1 + 0.1 * 3, 1e-6);
 }
 
 // set_parameters with reset=false, retain_state=true adds new names and keeps existing states.

@@ -152,6 +152,30 @@ def test_resume_equals_uninterrupted(tmp_path, images):
     assert set(meta["adam_t"].values()) == {45} and meta["state"]["iteration"] == 45
 
 
+def test_a_version_1_checkpoint_resumes_exactly(tmp_path, images):
+    # Version 1 stored Adam's moments under the engine's former names, m and
+    # v; version 2 under NNabla's, mean and var. An old checkpoint resumes to
+    # the same parameters as an uninterrupted run.
+    from nnvae.params_io import save_checkpoint
+
+    straight, first, second = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    training.run_training(small(iterations=30, out=str(straight), pictures=False), out=open(tmp_path / "a.txt", "w"),
+                          train_images=images[0], test_images=images[1])
+    training.run_training(small(iterations=17, out=str(first), pictures=False), out=open(tmp_path / "b.txt", "w"),
+                          train_images=images[0], test_images=images[1])
+    arrays, meta = load_checkpoint(first / "checkpoint.nnvckpt")
+    assert meta["version"] == 2
+    assert {k.rsplit("/", 1)[1] for k in arrays if k.startswith("adam/")} == {"mean", "var"}
+    old_names = {"mean": "m", "var": "v"}
+    v1 = {(k.rsplit("/", 1)[0] + "/" + old_names[k.rsplit("/", 1)[1]] if k.startswith("adam/") else k): a
+          for k, a in arrays.items()}
+    save_checkpoint(tmp_path / "v1.nnvckpt", v1, dict(meta, version=1))
+    training.run_training(small(iterations=30, out=str(second), pictures=False, resume=str(tmp_path / "v1.nnvckpt"),
+                                latent=None, hidden=None, batch_size=None), out=open(tmp_path / "c.txt", "w"),
+                          train_images=images[0], test_images=images[1])
+    assert (straight / "parameters.protobuf").read_bytes() == (second / "parameters.protobuf").read_bytes()
+
+
 def test_nonfinite_loss_keeps_the_last_good_checkpoint(tmp_path, images):
     # lr 1e30: step 0 is finite but throws the weights to ±1e30, step 1's loss
     # is not. The checkpoint written after step 0 stays.

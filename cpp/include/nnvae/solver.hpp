@@ -75,6 +75,9 @@ using SolverPtr = std::shared_ptr<Solver>;
 // w −= alpha_t·m/(sqrt(v) + eps).
 class AdamSolver : public Solver {
  public:
+  // The state arrays of each parameter: m and v above (NNabla's names).
+  static constexpr const char* kMean = "mean";
+  static constexpr const char* kVar = "var";
   AdamSolver(float alpha, float beta1, float beta2, float eps);
   std::string name() const override { return "Adam"; }
 

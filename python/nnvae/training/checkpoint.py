@@ -3,7 +3,8 @@
 The file is params_io's checkpoint container (named arrays + JSON meta):
 
     param/<name>             the parameters
-    adam/<name>/<key>        each parameter's solver arrays (Adam: m, v)
+    adam/<name>/<key>        each parameter's solver arrays (Adam: mean, var;
+                             version 1 named them m, v)
     state/order              this epoch's shuffled image indices
     history/iteration, history/train_loss, history/val_loss
     meta: format, version, settings (the VaeConfig fields and the data set),
@@ -23,7 +24,9 @@ from ..errors import NnvaeError
 
 CHECKPOINT_NAME = "checkpoint.nnvckpt"
 CHECKPOINT_FORMAT = "nnvae-vae-training"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+# Version 1 stored Adam's moments under the engine's former names.
+_V1_STATE_NAMES = {"m": "mean", "v": "var"}
 
 
 @dataclass
@@ -68,7 +71,7 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
     if "\0" not in str(path) and not Path(path).exists():
         raise NnvaeError(f"{path}: no such checkpoint file")
     arrays, meta = load_checkpoint(path)
-    if meta.get("format") != CHECKPOINT_FORMAT or meta.get("version") != CHECKPOINT_VERSION:
+    if meta.get("format") != CHECKPOINT_FORMAT or meta.get("version") not in (1, CHECKPOINT_VERSION):
         raise NnvaeError(f"{path}: not an nnvae training checkpoint (format {meta.get('format')!r}, "
                          f"version {meta.get('version')!r})")
 
@@ -149,6 +152,8 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
         prefix = f"adam/{name}/"
         st = _core.SolverState()
         st.arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        if meta["version"] == 1:
+            st.arrays = {_V1_STATE_NAMES.get(k, k): v for k, v in st.arrays.items()}
         st.t = t
         solver[name] = st
     try:
