@@ -8,6 +8,7 @@
 #include <pybind11/stl.h>
 
 #include <cstring>
+#include <nnvae/checked.hpp>
 #include <nnvae/parameter_file.hpp>
 #include <string>
 #include <tuple>
@@ -45,6 +46,9 @@ void bind_params(py::module_& m) {
       "path"_a, "limit"_a, "what"_a,
       "(file descriptor, size) of `path` (bytes), opened for reading: a regular file of at most `limit` bytes, "
       "else InputFileError (a ValueError) naming the path and what it is; `what` names the file's role.");
+
+  m.def("format_bytes", &format_bytes, "bytes"_a,
+        "A byte count as the engine's messages write it: \"512 bytes\", \"46.6 MiB\", \"30.0 GiB\".");
 
   m.def(
       "encode_parameters_protobuf",

@@ -50,12 +50,9 @@ def _error(error, message: str, path) -> Exception:
 
 
 def human_size(n: int) -> str:
-    """A byte count as people read it: "512 B", "46.6 MiB", "30.0 GiB"."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError
+    """A byte count as the engine's messages write it (one formatter for
+    both languages): "512 bytes", "46.6 MiB", "30.0 GiB"."""
+    return _core.format_bytes(int(n))
 
 
 def _open_regular(path, limit: int, what: str, error) -> "tuple[int, int]":

@@ -328,7 +328,7 @@ EXAMPLES = [
     (["train", "--iterations", "9223372036854775808"], 2, "--iterations: expected an integer in"),
     (["train", "--hidden", "2147483648"], 2, "--hidden: expected an integer in"),
     (["train", "--threads", "100000"], 2, "more than this machine can sensibly run"),
-    (["train", "--iterations", "5", "--hidden", "10000000"], 2, "parameters; training them needs 2980488.8 GiB"),
+    (["train", "--iterations", "5", "--hidden", "10000000"], 2, "parameters; training them needs 2.8 PiB"),
     (["evaluate", "--params", "{params}", "--k", "2147483648"], 2, "argument --k: must be from 1 to"),
     (["evaluate", "--params", "{sparse.protobuf}"], 1, "sparse.protobuf: is 30.0 GiB, more than a parameter file"),
     (["evaluate", "--params", "{sparse.h5}"], 1, "sparse.h5: is 30.0 GiB, more than a parameter file"),

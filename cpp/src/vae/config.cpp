@@ -24,12 +24,6 @@ std::string graph_mode_name(GraphMode mode) { return mode == GraphMode::static_g
 
 namespace {
 
-std::string gib(int64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / (1 << 30));
-  return buf;
-}
-
 // Training holds four floats per parameter: its value, its gradient and
 // Adam's two moments. A model whose four copies alone exceed this machine's
 // memory is refused before any of it is allocated (each array might fit on
@@ -42,9 +36,9 @@ void check_training_memory(int latent, int hidden) {
   const int64_t have = physical_memory_bytes();
   if (have > 0 && need > have)
     throw std::invalid_argument("latent " + std::to_string(latent) + " and hidden " + std::to_string(hidden) +
-                                " make " + std::to_string(count) + " parameters; training them needs " + gib(need) +
+                                " make " + std::to_string(count) + " parameters; training them needs " + format_bytes(need) +
                                 " (value, gradient and Adam's two moments of each), more than this machine's " +
-                                gib(have) + " of memory");
+                                format_bytes(have) + " of memory");
 }
 
 }  // namespace
