@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -87,8 +88,25 @@ CgVariablePtr ParameterDirectory::get_parameter_or_create(const std::string& nam
     initializer->initialize(v->variable()->data());
   else
     v->variable()->data()->zero();
-  store_->index[full] = store_->params.size();
-  store_->params.emplace_back(full, v);
+  // NNabla's order: the scopes form a tree whose nodes keep their children
+  // (parameters and scopes) in the order they first appeared, walked depth
+  // first. A scope's parameters are therefore contiguous, and a new one goes
+  // right after the last parameter of the deepest scope of its name that
+  // already exists ("a/x", "b/y", then "a/z": a/x, a/z, b/y), else last.
+  auto& params = store_->params;
+  size_t at = params.size();
+  for (size_t cut = full.rfind('/'); cut != std::string::npos && cut > 0; cut = full.rfind('/', cut - 1)) {
+    const std::string scope = full.substr(0, cut + 1);  // with its '/'
+    size_t last = SIZE_MAX;
+    for (size_t i = 0; i < params.size(); ++i)
+      if (params[i].first.compare(0, scope.size(), scope) == 0) last = i;
+    if (last != SIZE_MAX) {
+      at = last + 1;
+      break;
+    }
+  }
+  params.insert(params.begin() + static_cast<std::ptrdiff_t>(at), {full, v});
+  for (size_t i = at; i < params.size(); ++i) store_->index[params[i].first] = i;
   return v;
 }
 

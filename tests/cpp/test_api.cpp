@@ -171,6 +171,24 @@ TEST(parameter_directory_scopes_and_order) {
   CHECK(cg[1].second == b);
 }
 
+// NNabla's order when a scope is revisited: scope by scope, each scope's
+// children (parameters and sub-scopes) in the order they first appeared.
+TEST(parameter_directory_order_follows_the_scope_tree) {
+  ParameterDirectory params;
+  for (const char* name : {"a/x", "b/y", "a/z", "a/s/p", "c", "b/t/q", "a/w", "a/s/r", "d/e/f", "b/u"})
+    params.get_parameter_or_create(name, {1});
+  std::vector<std::string> names;
+  for (auto& [name, var] : params.get_parameters()) names.push_back(name);
+  const std::vector<std::string> nnabla = {"a/x", "a/z", "a/s/p", "a/s/r", "a/w", "b/y",
+                                           "b/t/q", "b/u", "c", "d/e/f"};
+  CHECK(names == nnabla);
+  // Every name still finds its own variable, and the graph variables follow the same order.
+  for (size_t i = 0; i < nnabla.size(); ++i) {
+    CHECK(params.get_parameter(nnabla[i])->variable() == params.get_parameters()[i].second);
+    CHECK_EQ(params.get_cg_parameters()[i].first, nnabla[i]);
+  }
+}
+
 // Copies and views share the storage; an existing parameter is reused as is.
 TEST(parameter_directory_sharing_and_reuse) {
   ParameterDirectory params;

@@ -290,6 +290,24 @@ def test_reshape_unlinked_persistent_parent():
     assert x.persistent
 
 
+def test_parameter_order_follows_the_scope_tree():
+    # A revisited scope keeps its parameters together, in the order NNabla
+    # 1.39.0 gives for the same calls: each scope's children in the order they
+    # first appeared, walked depth first.
+    import contextlib
+
+    for name in ["a/x", "b/y", "a/z", "a/s/p", "c", "b/t/q", "a/w", "a/s/r", "d/e/f", "b/u"]:
+        *scopes, leaf = name.split("/")
+        with contextlib.ExitStack() as stack:
+            for scope in scopes:
+                stack.enter_context(nnvae.parameter_scope(scope))
+            P.get_parameter_or_create(leaf, (1,))
+    assert list(nnvae.get_parameters()) == ["a/x", "a/z", "a/s/p", "a/s/r", "a/w", "b/y", "b/t/q", "b/u", "c",
+                                            "d/e/f"]
+    with nnvae.parameter_scope("a"):
+        assert list(nnvae.get_parameters()) == ["x", "z", "s/p", "s/r", "w"]
+
+
 def test_pf_affine_fix_parameters_rng_apply_w():
     x = nnvae.Variable.from_numpy_array(np.ones((2, 4), np.float32))
     rng = np.random.RandomState(313)

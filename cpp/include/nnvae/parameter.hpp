@@ -1,5 +1,5 @@
 // Parameters: initializers and the ParameterDirectory that names and keeps
-// them in creation order.
+// them in NNabla's order (scope by scope, in order of first appearance).
 #pragma once
 #include <memory>
 #include <string>
@@ -57,7 +57,9 @@ class ParameterDirectory {
   ParameterDirectory operator[](const std::string& name) const;
   const std::string& scope() const { return scope_; }
 
-  // (full name, variable) pairs in creation order, across every scope.
+  // (full name, variable) pairs across every scope, in NNabla's order: scope
+  // by scope, each scope's parameters and sub-scopes in the order they first
+  // appeared (creation order when scopes are not revisited).
   std::vector<std::pair<std::string, VariablePtr>> get_parameters() const;
   // The same with the graph variables (for building graphs on them).
   std::vector<std::pair<std::string, CgVariablePtr>> get_cg_parameters() const;
