@@ -129,18 +129,22 @@ def test_pictures_decode_with_pillow(finished_run):
     assert sizes == {"samples.png": (457, 457), "reconstructions.png": (913 + margin, 115), "loss.png": (640, 400)}
 
 
+def _run(tmp_path, images, folder, iterations, resume=None):
+    """A small run of `iterations` into tmp_path/folder (resumed from the
+    checkpoint `resume` if given, with that checkpoint's model and batch)."""
+    out = tmp_path / folder
+    extra = {} if resume is None else dict(resume=str(resume), latent=None, hidden=None, batch_size=None)
+    training.run_training(small(iterations=iterations, out=str(out), pictures=False, **extra),
+                          out=open(tmp_path / f"{folder}.txt", "w"), train_images=images[0], test_images=images[1])
+    return out
+
+
 def test_resume_equals_uninterrupted(tmp_path, images):
     # One thread: 45 steps straight against 23 (mid-interval, mid-epoch: 30
     # batches per epoch) then a resume to 45, in another folder.
-    straight, first, second = tmp_path / "a", tmp_path / "b", tmp_path / "c"
-    training.run_training(small(iterations=45, out=str(straight), pictures=False), out=open(tmp_path / "a.txt", "w"),
-                          train_images=images[0], test_images=images[1])
-    training.run_training(small(iterations=23, out=str(first), pictures=False), out=open(tmp_path / "b.txt", "w"),
-                          train_images=images[0], test_images=images[1])
-    training.run_training(small(iterations=45, out=str(second), pictures=False,
-                                resume=str(first / "checkpoint.nnvckpt"), latent=None, hidden=None,
-                                batch_size=None), out=open(tmp_path / "c.txt", "w"),
-                          train_images=images[0], test_images=images[1])
+    straight = _run(tmp_path, images, "a", 45)
+    first = _run(tmp_path, images, "b", 23)
+    second = _run(tmp_path, images, "c", 45, resume=first / "checkpoint.nnvckpt")
     a = (straight / "parameters.protobuf").read_bytes()
     assert a == (second / "parameters.protobuf").read_bytes()
     assert (straight / "losses.csv").read_text() == (second / "losses.csv").read_text()
@@ -158,11 +162,8 @@ def test_a_version_1_checkpoint_resumes_exactly(tmp_path, images):
     # the same parameters as an uninterrupted run.
     from nnvae.params_io import save_checkpoint
 
-    straight, first, second = tmp_path / "a", tmp_path / "b", tmp_path / "c"
-    training.run_training(small(iterations=30, out=str(straight), pictures=False), out=open(tmp_path / "a.txt", "w"),
-                          train_images=images[0], test_images=images[1])
-    training.run_training(small(iterations=17, out=str(first), pictures=False), out=open(tmp_path / "b.txt", "w"),
-                          train_images=images[0], test_images=images[1])
+    straight = _run(tmp_path, images, "a", 30)
+    first = _run(tmp_path, images, "b", 17)
     arrays, meta = load_checkpoint(first / "checkpoint.nnvckpt")
     assert meta["version"] == 2
     assert {k.rsplit("/", 1)[1] for k in arrays if k.startswith("adam/")} == {"mean", "var"}
@@ -170,9 +171,7 @@ def test_a_version_1_checkpoint_resumes_exactly(tmp_path, images):
     v1 = {(k.rsplit("/", 1)[0] + "/" + old_names[k.rsplit("/", 1)[1]] if k.startswith("adam/") else k): a
           for k, a in arrays.items()}
     save_checkpoint(tmp_path / "v1.nnvckpt", v1, dict(meta, version=1))
-    training.run_training(small(iterations=30, out=str(second), pictures=False, resume=str(tmp_path / "v1.nnvckpt"),
-                                latent=None, hidden=None, batch_size=None), out=open(tmp_path / "c.txt", "w"),
-                          train_images=images[0], test_images=images[1])
+    second = _run(tmp_path, images, "c", 30, resume=tmp_path / "v1.nnvckpt")
     assert (straight / "parameters.protobuf").read_bytes() == (second / "parameters.protobuf").read_bytes()
 
 
