@@ -95,8 +95,9 @@ def parameter_scope(name, scope=None):
 def get_parameters(params=None, path="", grad_only=True):
     """The parameters under the current scope, in NNabla's order (scope by
     scope, each scope's parameters and sub-scopes in the order they first
-    appeared), as an OrderedDict name -> Variable. At the top level the names are full
-    ("fc1/affine/W"); inside a scope they are relative to it, as in NNabla.
+    appeared), as an OrderedDict name -> Variable. At the top level the
+    names are full ("fc1/affine/W"); inside a scope they are relative to it,
+    as in NNabla.
     grad_only=True keeps only parameters with need_grad. (NNabla's params
     and path serve its own recursion; only their defaults are accepted.)"""
     if params is not None or path != "":

@@ -199,7 +199,7 @@ def Adam(alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
     alpha_t = alpha·sqrt(1 − beta2^t)/(1 − beta1^t), m = beta1·m + (1 − beta1)·g,
     v = beta2·v + (1 − beta2)·g², w −= alpha_t·m/(sqrt(v) + eps)."""
     return Solver(_core.AdamSolver(_real(alpha, "Adam", "alpha"), _real(beta1, "Adam", "beta1"),
-                                  _real(beta2, "Adam", "beta2"), _real(eps, "Adam", "eps")))
+                                   _real(beta2, "Adam", "beta2"), _real(eps, "Adam", "eps")))
 
 
 def Sgd(lr=0.001):

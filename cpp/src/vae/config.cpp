@@ -36,9 +36,9 @@ void check_training_memory(int latent, int hidden) {
   const int64_t have = physical_memory_bytes();
   if (have > 0 && need > have)
     throw std::invalid_argument("latent " + std::to_string(latent) + " and hidden " + std::to_string(hidden) +
-                                " make " + std::to_string(count) + " parameters; training them needs " + format_bytes(need) +
-                                " (value, gradient and Adam's two moments of each), more than this machine's " +
-                                format_bytes(have) + " of memory");
+                                " make " + std::to_string(count) + " parameters; training them needs " +
+                                format_bytes(need) + " (value, gradient and Adam's two moments of each), more than " +
+                                "this machine's " + format_bytes(have) + " of memory");
 }
 
 }  // namespace
