@@ -159,3 +159,33 @@ def test_the_ceiling_products_from_l3_and_the_update_set():
         "reaches at most 80% of the matrix-product limit (5.000 ms), however little the rest costs")
     # No update, products as fast from L3 as in cache: the limit itself.
     assert report.ceiling(1000, 25000.0, 25000.0, 0.0)[0] == 1.0
+
+
+def test_ab_step_keeps_quiet_pairs_only_and_alternates():
+    import ab_step
+
+    # Idle readings around each attempt: the first attempt is refused before
+    # it runs (busy), the next is run and then refused (busy after), the
+    # next two are kept.
+    idle = iter([0.5, 0.95, 0.3, 0.95, 0.95, 0.95, 0.95])
+    calls = []
+
+    def runner(side, seconds):
+        def run():
+            calls.append(side)
+            return seconds
+        return run
+
+    lines = []
+    ratios = ab_step.quiet_pairs(runner("A", 2.0), runner("B", 1.5), 2, idle=lambda: next(idle), log=lines.append)
+    assert ratios == [0.75, 0.75]
+    # The refused pair ran A then B; the kept ones A, B then B, A.
+    assert calls == ["A", "B", "A", "B", "B", "A"]
+    assert lines == ["A 2.0000 s  B 1.5000 s  B/A 0.750"] * 2
+
+
+def test_ab_step_idle_fraction_from_proc_stat_deltas():
+    import ab_step
+
+    samples = iter([(1000, 400), (1200, 580)])
+    assert ab_step.idle_fraction(0, sample=lambda: next(samples), sleep=lambda s: None) == 0.9
