@@ -175,6 +175,19 @@ def test_a_version_1_checkpoint_resumes_exactly(tmp_path, images):
     assert (straight / "parameters.protobuf").read_bytes() == (second / "parameters.protobuf").read_bytes()
 
 
+def test_a_version_1_checkpoint_with_both_names_of_a_moment_is_refused(tmp_path, images):
+    from nnvae.params_io import save_checkpoint
+    from nnvae.training.checkpoint import load_training_checkpoint
+
+    first = _run(tmp_path, images, "b", 5)
+    arrays, meta = load_checkpoint(first / "checkpoint.nnvckpt")
+    arrays["adam/fc1/affine/W/m"] = arrays["adam/fc1/affine/W/mean"]
+    save_checkpoint(tmp_path / "both.nnvckpt", arrays, dict(meta, version=1))
+    with pytest.raises(NnvaeError, match=r"both.nnvckpt: checkpoint field adam/fc1/affine/W/m and "
+                                         r"adam/fc1/affine/W/mean are both present"):
+        load_training_checkpoint(tmp_path / "both.nnvckpt")
+
+
 def test_nonfinite_loss_keeps_the_last_good_checkpoint(tmp_path, images):
     # lr 1e30: step 0 is finite but throws the weights to ±1e30, step 1's loss
     # is not. The checkpoint written after step 0 stays.

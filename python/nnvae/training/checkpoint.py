@@ -151,9 +151,15 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
             raise bad(f"adam_t.{name}", f"is {t}, expected a step count >= 0")
         prefix = f"adam/{name}/"
         st = _core.SolverState()
-        st.arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        stored = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
         if meta["version"] == 1:
-            st.arrays = {_V1_STATE_NAMES.get(k, k): v for k, v in st.arrays.items()}
+            # A crafted file holding both names of a moment would lose one silently.
+            for old, new in _V1_STATE_NAMES.items():
+                if old in stored and new in stored:
+                    raise bad(f"{prefix}{old}", f"and {prefix}{new} are both present: a version-1 checkpoint "
+                                                "has only the first")
+            stored = {_V1_STATE_NAMES.get(k, k): v for k, v in stored.items()}
+        st.arrays = stored
         st.t = t
         solver[name] = st
     try:
