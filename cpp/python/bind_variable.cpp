@@ -80,27 +80,10 @@ bool number_value(py::handle obj, double& out) {
 
 // NNabla's type name of a function from the engine's name (which is the
 // Python function's, and stays in the engine's messages and the profile):
-// each '_'-separated word capitalised ("sigmoid_cross_entropy" ->
-// "SigmoidCrossEntropy", "r_sub_scalar" -> "RSubScalar"), except the words
-// NNabla spells otherwise ("elu" -> "ELU", "leaky_relu" -> "LeakyReLU").
+// the function table's (functions.def); a node of no row keeps its name.
 std::string nnabla_type_name(const std::string& name) {
-  static const std::pair<const char*, const char*> kSpelled[] = {
-      {"elu", "ELU"}, {"relu", "ReLU"}, {"softplus", "SoftPlus"}};
-  std::string out;
-  for (size_t start = 0; start <= name.size();) {
-    size_t end = std::min(name.find('_', start), name.size());
-    std::string word = name.substr(start, end - start);
-    auto spelled = std::find_if(std::begin(kSpelled), std::end(kSpelled),
-                                [&](const auto& w) { return word == w.first; });
-    if (spelled != std::end(kSpelled)) {
-      out += spelled->second;
-    } else if (!word.empty()) {
-      out += static_cast<char>(std::toupper(static_cast<unsigned char>(word[0])));
-      out += word.substr(1);
-    }
-    start = end + 1;
-  }
-  return out;
+  const FunctionRow* row = find_function(name);
+  return row ? row->nnabla_type : name;
 }
 
 // The variables whose values are indices (the index outputs of F.max /

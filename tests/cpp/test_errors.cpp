@@ -57,7 +57,8 @@ TEST(affine_feature_mismatch) {
 TEST(bad_base_axis) {
   auto x = var({2, 3}), W = var({3, 4});
   CHECK_THROWS_WITH(f::affine(x, W, nullptr, 2), "affine: base_axis 2 is out of range for input shape (2, 3)");
-  CHECK_THROWS_WITH(f::affine(x, W, nullptr, -1), "affine: base_axis -1 is out of range for input shape (2, 3)");
+  CHECK_THROWS_WITH(f::affine(x, W, nullptr, -3), "affine: base_axis -3 is out of range for input shape (2, 3)");
+  CHECK(f::affine(x, W, nullptr, -1)->shape() == Shape_t({2, 4}));  // -1 counts from the end: base_axis 1
   CHECK_THROWS_WITH(f::affine(var({}), W, nullptr, 0), "affine: base_axis 0 is out of range for input shape ()");
   ParameterDirectory params;
   CHECK_THROWS_WITH(pf::affine(x, 3, 4, params), "pf::affine: base_axis 3 is out of range for input shape (2, 3)");
@@ -200,8 +201,8 @@ TEST(bad_solver_states) {
 TEST(bad_function_arguments) {
   CHECK_THROWS_WITH(f::randn(0.f, -1.f, {2}, -1), "randn: sigma must be >= 0, got -1");
   CHECK_THROWS_WITH(f::rand(1.f, 0.f, {2}, -1), "rand: high (0.000000) must be >= low (1.000000)");
-  CHECK_THROWS_WITH(f::randn(0.f, 1.f, {2, -3}, -1), "randn: shape entry 1 is -3; sizes must be >= 0");
-  CHECK_THROWS_WITH(f::constant(0.f, {-1}), "constant: shape entry 0 is -1");
+  CHECK_THROWS_WITH(f::randn(0.f, 1.f, {2, -3}, -1), "randn: shape (2, -3) has a negative entry (entry 1 is -3)");
+  CHECK_THROWS_WITH(f::constant(0.f, {-1}), "constant: shape (-1,) has a negative entry (entry 0 is -1)");
   CHECK_THROWS_WITH(f::softplus(var({2}), 0.0), "softplus: beta must be > 0, got 0");
   CHECK_THROWS_WITH(f::exp(nullptr), "exp: input 0 is null");
   CHECK_THROWS_WITH(f::add2(var({2}), nullptr), "add2: input 1 is null");

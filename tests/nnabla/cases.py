@@ -47,6 +47,7 @@ CASES = {
     "softplus": _unary() + _unary(beta=2.0),
     "exp": _N1,
     "log": _unary("p"),
+    "sqrt": _unary("p"),  # nnvae's own: checked for gradients only
     "abs": _N1,
     "identity": _N1,
     "add2": _binary(),
@@ -131,6 +132,27 @@ NOT_COMPARED = {
 }
 
 
+def default_cases(kinds):
+    """The cases of a function that no CASES entry lists: one or two
+    variables of shapes (3, 4) and (2, 3, 5) (two broadcast as _binary), its
+    options at their defaults; None for any other argument list."""
+    if kinds == ["VAR"]:
+        return _N1
+    if kinds == ["VAR", "VAR"]:
+        return _binary()
+    return None
+
+
+def with_defaults(kinds_by_name):
+    """CASES, plus default_cases for each function of {name: its argument
+    kinds} that CASES lacks and that has defaults."""
+    table = dict(CASES)
+    for name, kinds in kinds_by_name.items():
+        if name not in table and default_cases(kinds) is not None:
+            table[name] = default_cases(kinds)
+    return table
+
+
 def make_inputs(case, rng):
     """The case's input arrays (float32, or int32 for "iK")."""
     out = []
@@ -187,12 +209,12 @@ def run(nn, F, name, case, arrays, index):
     return result
 
 
-def run_all(nn, F, selected, inputs):
-    """Runs every (name, case index) in `selected`; returns arrays keyed
-    "name:i:out0" ... and errors keyed "name:i"."""
+def run_all(nn, F, selected, inputs, table):
+    """Runs every (name, case index) in `selected`, each case table[name][i];
+    returns arrays keyed "name:i:out0" ... and errors keyed "name:i"."""
     arrays, errors = {}, {}
     for name, i in selected:
-        case = CASES[name][i]
+        case = table[name][i]
         ins = [inputs[f"{name}:{i}:in{j}"] for j in range(len(case["inputs"]))]
         try:
             for key, value in run(nn, F, name, case, ins, i).items():

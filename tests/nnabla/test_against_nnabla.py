@@ -101,22 +101,30 @@ def _case_seed(name, i):
     return zlib.crc32(f"{name}:{i}".encode()) % (2**31)
 
 
+def function_cases():
+    """The comparison's cases: cases.CASES, and the default cases for the
+    function table's other rows of one or two variables."""
+    kinds = {row["name"]: [kind for _, kind, _ in row["arguments"]] for row in nnvae._core.function_table()}
+    return cases.with_defaults(kinds)
+
+
 def test_functions_match_nnabla(nnabla_python, tmp_path):
     job = tmp_path / "names.json"
     job.write_text(json.dumps(list(F.__all__)))
     _run(nnabla_python, os.path.join(HERE, "worker.py"), "has", str(job), str(tmp_path / "has.json"))
     both = json.loads((tmp_path / "has.json").read_text())
-    uncovered = [n for n in both if n not in cases.CASES and n not in cases.NOT_COMPARED]
+    table = function_cases()
+    uncovered = [n for n in both if n not in table and n not in cases.NOT_COMPARED]
     assert not uncovered, f"functions both libraries have but no comparison case covers: {uncovered}"
 
-    selected = [(n, i) for n in both if n in cases.CASES for i in range(len(cases.CASES[n]))]
+    selected = [(n, i) for n in both if n in table for i in range(len(table[n]))]
     inputs = {}
     for name, i in selected:
         rng = np.random.RandomState(_case_seed(name, i))
-        for j, a in enumerate(cases.make_inputs(cases.CASES[name][i], rng)):
+        for j, a in enumerate(cases.make_inputs(table[name][i], rng)):
             inputs[f"{name}:{i}:in{j}"] = a
     np.savez(tmp_path / "in.npz", **inputs)
-    (tmp_path / "job.json").write_text(json.dumps(selected))
+    (tmp_path / "job.json").write_text(json.dumps({"selected": selected, "cases": table}))
     _run(nnabla_python, os.path.join(HERE, "worker.py"), "functions", str(tmp_path / "job.json"),
          str(tmp_path / "in.npz"), str(tmp_path / "out.npz"))
     with np.load(tmp_path / "out.npz") as data:
@@ -124,7 +132,7 @@ def test_functions_match_nnabla(nnabla_python, tmp_path):
     ref_errors = json.loads((tmp_path / "out.npz.json").read_text())
 
     nnvae.clear_parameters()
-    got, errors = cases.run_all(nnvae, F, selected, inputs)
+    got, errors = cases.run_all(nnvae, F, selected, inputs, table)
 
     problems = [f"NNabla failed on {k}: {e}" for k, e in ref_errors.items()]
     problems += [f"nnvae failed on {k}: {e}" for k, e in errors.items() if k not in ref_errors]

@@ -2,6 +2,7 @@
 NNabla. Talks to the test through files only.
 
     python worker.py functions JOB.json IN.npz OUT.npz   # writes OUT.npz and OUT.npz.json (errors)
+                                                         # JOB: {"selected": [[name, i]...], "cases": {name: [case...]}}
     python worker.py has JOB.json OUT.json                # which F names NNabla has
 """
 import json
@@ -21,10 +22,12 @@ import cases  # noqa: E402
 def main(argv):
     if argv[0] == "functions":
         job, src, dst = argv[1:]
-        selected = [tuple(x) for x in json.load(open(job))]
+        with open(job) as f:
+            work = json.load(f)
+        selected = [tuple(x) for x in work["selected"]]
         with np.load(src) as data:
             inputs = {k: data[k] for k in data.files}
-        arrays, errors = cases.run_all(nn, F, selected, inputs)
+        arrays, errors = cases.run_all(nn, F, selected, inputs, work["cases"])
         np.savez(dst, **arrays)
         with open(dst + ".json", "w") as f:
             json.dump(errors, f)

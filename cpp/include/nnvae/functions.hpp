@@ -1,8 +1,15 @@
 // nnvae::functions: every function of the graph, named and ordered as in
-// NNabla's Python-like C++ API. Each returns the output variable; shapes are
-// checked and computed here, values when forward runs (or at once with
-// auto-forward on).
+// NNabla's Python-like C++ API. Each returns its output variable, whose shape
+// is checked and computed at once; values come when forward runs (or at once
+// with auto-forward on). Argument errors throw std::invalid_argument naming
+// the function, the argument and the shapes.
+//
+// What each function computes, its arguments and their defaults are in the
+// function table, functions.def; the declarations of its rows are made here
+// from it. The functions the table cannot declare (overloads, several
+// outputs, several inputs in one vector) are declared by hand below it.
 #pragma once
+#include <utility>
 #include <vector>
 
 #include "nnvae/graph.hpp"
@@ -10,50 +17,45 @@
 namespace nnvae {
 namespace functions {
 
-// rows = prod(x.shape[:base_axis]), cols = prod(x.shape[base_axis:]);
-// y = X·W + b, W: (cols, ...), b: W.shape[1:] or nullptr;
-// y shape x.shape[:base_axis] + W.shape[1:].
-CgVariablePtr affine(CgVariablePtr x, CgVariablePtr weight, CgVariablePtr bias, int base_axis = 1);
+#include "nnvae/detail/open_table.hpp"
+#define VAR(n) CgVariablePtr n
+#define OPT_VAR(n) CgVariablePtr n
+#define REAL(n, d) double n = d
+#define FLOAT(n, d) float n = d
+#define INT(n, d) int n = d
+#define FLAG(n, d) bool n = d
+#define INTS(n, d) const std::vector<int>& n = d
+#define SHAPE(n, d) const std::vector<int>& n = d
+#define AXIS(n, d) int n = d
+#define INTS_REQ(n) const std::vector<int>& n
+#define SHAPE_REQ(n) const std::vector<int>& n
+#define NNVAE_FUNCTION(name, type, form, doc, args) NNVAE_DECLARE_##form(name, args)
+#define NNVAE_DECLARE_GEN(name, args) CgVariablePtr name args;
+#define NNVAE_DECLARE_CPP(name, args) CgVariablePtr name args;
+#define NNVAE_DECLARE_HAND(name, args)
+#include "nnvae/functions.def"
+#undef NNVAE_DECLARE_GEN
+#undef NNVAE_DECLARE_CPP
+#undef NNVAE_DECLARE_HAND
+#include "nnvae/detail/close_table.hpp"
 
-// Elementwise activations.
-CgVariablePtr elu(CgVariablePtr x, double alpha = 1.0);  // x >= 0 ? x : alpha(e^x - 1)
-CgVariablePtr relu(CgVariablePtr x, bool inplace = false);
-CgVariablePtr sigmoid(CgVariablePtr x);
-CgVariablePtr tanh(CgVariablePtr x);
-CgVariablePtr softplus(CgVariablePtr x, double beta = 1.0);  // log(1 + e^(beta x)) / beta
-CgVariablePtr exp(CgVariablePtr x);
-CgVariablePtr log(CgVariablePtr x);
-CgVariablePtr identity(CgVariablePtr x);
-
-// Two variables, broadcast as numpy does.
-CgVariablePtr add2(CgVariablePtr x0, CgVariablePtr x1, bool inplace = false);
-CgVariablePtr sub2(CgVariablePtr x0, CgVariablePtr x1, bool inplace = false);
-CgVariablePtr mul2(CgVariablePtr x0, CgVariablePtr x1, bool inplace = false);
-CgVariablePtr div2(CgVariablePtr x0, CgVariablePtr x1, bool inplace = false);
-
-// A variable and a scalar.
-CgVariablePtr add_scalar(CgVariablePtr x, double val = 1.0, bool inplace = false);
-CgVariablePtr mul_scalar(CgVariablePtr x, double val = 1.0, bool inplace = false);
-CgVariablePtr pow_scalar(CgVariablePtr x, double val = 1.0, bool inplace = false);
-CgVariablePtr r_sub_scalar(CgVariablePtr x, double val = 1.0);  // val - x
-CgVariablePtr r_div_scalar(CgVariablePtr x, double val = 1.0);  // val / x
-
-// Reductions over `axes` (negative axes count from the end; empty = all).
-CgVariablePtr sum(CgVariablePtr x, const std::vector<int>& axes = {}, bool keep_dims = false);
-CgVariablePtr mean(CgVariablePtr x, const std::vector<int>& axes = {}, bool keep_dims = false);
-
-// max(x,0) - x·t + log(1 + e^-|x|); gradient to x only.
-CgVariablePtr sigmoid_cross_entropy(CgVariablePtr x, CgVariablePtr target);
-// 1 where x >= val else 0; no gradient.
-CgVariablePtr greater_equal_scalar(CgVariablePtr x, double val = 1.0);
-// One -1 entry is inferred; inplace shares the input's buffer.
-CgVariablePtr reshape(CgVariablePtr x, const std::vector<int>& shape, bool inplace = true);
-
-// Sources without inputs and without gradients. seed -1 draws from the global
-// generator; any other seed gives the node its own generator, seeded once.
-CgVariablePtr randn(float mu = 0.0f, float sigma = 1.0f, const std::vector<int>& shape = {}, int seed = -1);
-CgVariablePtr rand(float low = 0.0f, float high = 1.0f, const std::vector<int>& shape = {}, int seed = -1);
-CgVariablePtr constant(float val = 0.0f, const std::vector<int>& shape = {});
+// --- by hand: the rows of form HAND ---------------------------------------------
+// Bounds given as numbers, or as variables of x's shape.
+CgVariablePtr clip_by_value(CgVariablePtr x, double min, double max);
+CgVariablePtr clip_by_value(CgVariablePtr x, CgVariablePtr min, CgVariablePtr max);
+// x: a list of variables.
+CgVariablePtr concatenate(const std::vector<CgVariablePtr>& x, int axis = -1);
+CgVariablePtr stack(const std::vector<CgVariablePtr>& x, int axis = 0);
+// x.shape[axis] outputs.
+std::vector<CgVariablePtr> split(CgVariablePtr x, int axis = 0);
+// only_index: the index output alone (a float; no gradient).
+CgVariablePtr max(CgVariablePtr x, const std::vector<int>& axes = {}, bool keep_dims = false, bool only_index = false);
+CgVariablePtr min(CgVariablePtr x, const std::vector<int>& axes = {}, bool keep_dims = false, bool only_index = false);
+// (values, indices): max and max(..., only_index=true) at once.
+std::pair<CgVariablePtr, CgVariablePtr> max_with_index(CgVariablePtr x, const std::vector<int>& axes = {},
+                                                       bool keep_dims = false);
+std::pair<CgVariablePtr, CgVariablePtr> min_with_index(CgVariablePtr x, const std::vector<int>& axes = {},
+                                                       bool keep_dims = false);
 
 }  // namespace functions
 
@@ -74,6 +76,3 @@ CgVariablePtr operator/(double s, const CgVariablePtr& a);
 CgVariablePtr operator-(const CgVariablePtr& a);
 
 }  // namespace nnvae
-
-// The second set of functions (softmax, concatenate, max, batch_matmul, ...).
-#include "nnvae/functions_more.hpp"

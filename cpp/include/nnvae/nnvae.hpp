@@ -8,6 +8,7 @@
 //   namespace pf = nnvae::parametric_functions;
 #pragma once
 #include "nnvae/array.hpp"
+#include "nnvae/function_table.hpp"
 #include "nnvae/functions.hpp"
 #include "nnvae/graph.hpp"
 #include "nnvae/parameter.hpp"

@@ -92,6 +92,9 @@ class Affine : public Function {
 }  // namespace
 
 CgVariablePtr functions::affine(CgVariablePtr x, CgVariablePtr weight, CgVariablePtr bias, int base_axis) {
+  // A negative base_axis counts from the end, as in NNabla.
+  if (x && base_axis < 0 && base_axis >= -static_cast<int>(x->shape().size()))
+    base_axis += static_cast<int>(x->shape().size());
   std::vector<CgVariablePtr> inputs{std::move(x), std::move(weight)};
   if (bias) inputs.push_back(std::move(bias));
   return connect(std::make_unique<Affine>(base_axis), std::move(inputs));

@@ -4,14 +4,17 @@ namespace nnvae {
 namespace detail {
 
 Shape_t to_shape(const std::string& fname, const std::vector<int>& shape) {
-  Shape_t s;
-  for (size_t i = 0; i < shape.size(); ++i) {
+  Shape_t s(shape.begin(), shape.end());
+  for (size_t i = 0; i < shape.size(); ++i)
     if (shape[i] < 0)
-      shape_error(fname + ": shape entry " + std::to_string(i) + " is " + std::to_string(shape[i]) +
-                  "; sizes must be >= 0");
-    s.push_back(shape[i]);
-  }
+      shape_error(fname + ": shape " + shape_str(s) + " has a negative entry (entry " + std::to_string(i) + " is " +
+                  std::to_string(shape[i]) + ")");
   return s;
+}
+
+void check_seed(const std::string& fname, int seed) {
+  if (seed < -1)
+    shape_error(fname + ": seed must be -1 (the global generator) or in [0, 2**31), got " + std::to_string(seed));
 }
 
 Shape_t broadcast_shape(const std::string& fname, const Shape_t& a, const Shape_t& b) {

@@ -21,6 +21,9 @@ inline float* in_grad_for(Variable* v, bool accumulate) { return v->grad()->writ
 // refusing negative sizes.
 Shape_t to_shape(const std::string& fname, const std::vector<int>& shape);
 
+// Refuses a seed other than -1 (the global generator) or one in [0, 2**31).
+void check_seed(const std::string& fname, int seed);
+
 // The numpy broadcast of two shapes, or an error naming them.
 Shape_t broadcast_shape(const std::string& fname, const Shape_t& a, const Shape_t& b);
 

@@ -49,6 +49,7 @@ class Dropout : public Function {
 }  // namespace
 
 CgVariablePtr functions::dropout(CgVariablePtr x, double p, int seed) {
+  detail::check_seed("dropout", seed);
   if (!(p >= 0.0 && p < 1.0)) detail::shape_error("dropout: p must be in [0, 1), got " + std::to_string(p));
   return connect(std::make_unique<Dropout>(p, seed), {std::move(x)});
 }

@@ -1,5 +1,6 @@
 // A variable with a scalar: add_scalar, mul_scalar, pow_scalar, r_sub_scalar,
-// r_div_scalar, and greater_equal_scalar (no gradient).
+// r_div_scalar, maximum_scalar, minimum_scalar, clip_by_value, and
+// greater_equal_scalar (no gradient), with the operators that call them.
 #include <cmath>
 
 #include "elementwise.hpp"
@@ -56,6 +57,35 @@ struct GreaterEqualScalarOp {
   float df(float, float) const { return 0.f; }
 };
 
+struct MaximumScalarOp {
+  static constexpr bool kNeedsX = true, kNeedsY = false, kDifferentiable = true;
+  float v;
+  std::string name() const { return "maximum_scalar"; }
+  float f(float x) const { return x > v ? x : v; }
+  float df(float x, float) const { return x > v ? 1.f : 0.f; }
+};
+
+struct MinimumScalarOp {
+  static constexpr bool kNeedsX = true, kNeedsY = false, kDifferentiable = true;
+  float v;
+  std::string name() const { return "minimum_scalar"; }
+  float f(float x) const { return x < v ? x : v; }
+  float df(float x, float) const { return x < v ? 1.f : 0.f; }
+};
+
+// minimum_scalar(maximum_scalar(x, lo), hi) in one pass: the gradient passes
+// where x > lo and max(x, lo) < hi, i.e. lo < x < hi.
+struct ClipOp {
+  static constexpr bool kNeedsX = true, kNeedsY = false, kDifferentiable = true;
+  float lo, hi;
+  std::string name() const { return "clip_by_value"; }
+  float f(float x) const {
+    const float m = x > lo ? x : lo;
+    return m < hi ? m : hi;
+  }
+  float df(float x, float) const { return (x > lo && x < hi) ? 1.f : 0.f; }
+};
+
 }  // namespace
 
 namespace functions {
@@ -74,6 +104,23 @@ CgVariablePtr r_sub_scalar(CgVariablePtr x, double val) { return detail::unary(s
 CgVariablePtr r_div_scalar(CgVariablePtr x, double val) { return detail::unary(std::move(x), RDivScalarOp{float(val)}); }
 CgVariablePtr greater_equal_scalar(CgVariablePtr x, double val) {
   return detail::unary(std::move(x), GreaterEqualScalarOp{float(val)});
+}
+
+CgVariablePtr maximum_scalar(CgVariablePtr x, double val) {
+  return detail::unary(std::move(x), MaximumScalarOp{float(val)});
+}
+CgVariablePtr minimum_scalar(CgVariablePtr x, double val) {
+  return detail::unary(std::move(x), MinimumScalarOp{float(val)});
+}
+CgVariablePtr clip_by_value(CgVariablePtr x, double min, double max) {
+  return detail::unary(std::move(x), ClipOp{float(min), float(max)});
+}
+CgVariablePtr clip_by_value(CgVariablePtr x, CgVariablePtr min, CgVariablePtr max) {
+  if (!x || !min || !max) detail::shape_error("clip_by_value: x, min and max must not be null");
+  if (min->shape() != x->shape() || max->shape() != x->shape())
+    detail::shape_error("clip_by_value: min (shape " + shape_str(min->shape()) + ") and max (shape " +
+                        shape_str(max->shape()) + ") must have x's shape " + shape_str(x->shape()));
+  return minimum2(maximum2(std::move(x), std::move(min)), std::move(max));
 }
 
 }  // namespace functions

@@ -54,10 +54,12 @@ class Constant : public Function {
 }  // namespace
 
 CgVariablePtr functions::randn(float mu, float sigma, const std::vector<int>& shape, int seed) {
+  detail::check_seed("randn", seed);
   if (!(sigma >= 0)) detail::shape_error("randn: sigma must be >= 0, got " + std::to_string(sigma));
   return connect(std::make_unique<RandomSource>("randn", true, mu, sigma, detail::to_shape("randn", shape), seed), {});
 }
 CgVariablePtr functions::rand(float low, float high, const std::vector<int>& shape, int seed) {
+  detail::check_seed("rand", seed);
   if (!(high >= low))
     detail::shape_error("rand: high (" + std::to_string(high) + ") must be >= low (" + std::to_string(low) + ")");
   return connect(std::make_unique<RandomSource>("rand", false, low, high, detail::to_shape("rand", shape), seed), {});

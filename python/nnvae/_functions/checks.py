@@ -1,7 +1,6 @@
-"""Argument checks shared by every nnvae.functions wrapper, and the makers of
-the wrappers that only check their inputs and call the engine.
-
-Each check names the function (as F.name) and the argument it refuses."""
+"""Argument checks shared by every nnvae.functions function: the types of
+the arguments (their values are the engine's to check). Each check names the
+function (as F.name) and the argument it refuses."""
 import numbers
 
 from .. import _core
@@ -51,20 +50,6 @@ def _int_list(v, fname, argname):
     return out
 
 
-def _shape(shape, fname):
-    dims = _int_list(shape, fname, "shape")
-    if any(d < 0 for d in dims):
-        raise ValueError(f"F.{fname}: shape {tuple(dims)} has a negative entry")
-    return dims
-
-
-def _seed(seed, fname):
-    seed = _int(seed, fname, "seed")
-    if not (seed == -1 or 0 <= seed < _INT32):
-        raise ValueError(f"F.{fname}: seed must be -1 (global generator) or in [0, 2**31), got {seed}")
-    return seed
-
-
 def _axis(axis, fname, default):
     """An axis argument (None: `default`)."""
     return default if axis is None else _int(axis, fname, "axis")
@@ -93,51 +78,3 @@ def _variadic(x, kw, fname, defaults):
     if unknown:
         raise TypeError(f"F.{fname}: unexpected keyword argument(s) {', '.join(unknown)}")
     return xs, {k: kw.get(k, v) for k, v in defaults.items()}
-
-
-# --- wrappers made from a name ------------------------------------------------
-# NNabla's signature for each shape of function; the engine function of the
-# same name does the work once the arguments are checked.
-
-def _named(fn, name, doc):
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = doc
-    return fn
-
-
-def unary(name, doc):
-    """F.name(x, n_outputs=-1, outputs=None)."""
-    raw = getattr(_raw, name)
-
-    def fn(x, n_outputs=-1, outputs=None):
-        _single_output(name, n_outputs, outputs)
-        return raw(_var(x, name, "x"))
-    return _named(fn, name, doc)
-
-
-def binary(name, doc, inplace):
-    """F.name(x0, x1[, inplace=False], n_outputs=-1, outputs=None), broadcast."""
-    raw = getattr(_raw, name)
-    if inplace:
-        def fn(x0, x1, inplace=False, n_outputs=-1, outputs=None):
-            _single_output(name, n_outputs, outputs)
-            return raw(_var(x0, name, "x0"), _var(x1, name, "x1"), _flag(inplace, name, "inplace"))
-    else:
-        def fn(x0, x1, n_outputs=-1, outputs=None):
-            _single_output(name, n_outputs, outputs)
-            return raw(_var(x0, name, "x0"), _var(x1, name, "x1"))
-    return _named(fn, name, doc)
-
-
-def scalar(name, doc, inplace, default=1):
-    """F.name(x, val=default[, inplace=False], n_outputs=-1, outputs=None)."""
-    raw = getattr(_raw, name)
-    if inplace:
-        def fn(x, val=default, inplace=False, n_outputs=-1, outputs=None):
-            _single_output(name, n_outputs, outputs)
-            return raw(_var(x, name, "x"), _real(val, name, "val"), _flag(inplace, name, "inplace"))
-    else:
-        def fn(x, val=default, n_outputs=-1, outputs=None):
-            _single_output(name, n_outputs, outputs)
-            return raw(_var(x, name, "x"), _real(val, name, "val"))
-    return _named(fn, name, doc)

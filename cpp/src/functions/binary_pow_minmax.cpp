@@ -1,4 +1,4 @@
-// Two variables elementwise, second set: pow2, maximum2, minimum2.
+// Two variables elementwise through broadcast nodes: pow2, maximum2, minimum2.
 // x0, x1: one shape S (inputs of different shapes are first broadcast to
 // their numpy broadcast shape by broadcast nodes); y: S.
 //   y = f(x0, x1),  dx0 (+)= dy·∂f/∂x0,  dx1 (+)= dy·∂f/∂x1.

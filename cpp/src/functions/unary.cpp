@@ -1,6 +1,7 @@
-// Elementwise activations and maths: elu, relu, sigmoid, tanh, softplus, exp,
-// log, identity. exp goes through vmath (vectorisable) rather than libm, so
-// the loops over these run 16 floats at a time.
+// Elementwise functions of one input: elu, relu, leaky_relu, sigmoid, tanh,
+// softplus, exp, log, identity, abs, sqrt. y = f(x), dx (+)= dy·f'(x, y)
+// through the Unary node of elementwise.hpp. exp goes through vmath
+// (vectorisable) rather than libm, so the loops run 16 floats at a time.
 #include <cmath>
 
 #include "elementwise.hpp"
@@ -58,6 +59,30 @@ struct LogOp {
   float df(float x, float) const { return 1.f / x; }
 };
 
+struct LeakyReluOp {
+  static constexpr bool kNeedsX = true, kNeedsY = false, kDifferentiable = true;
+  float alpha;
+  std::string name() const { return "leaky_relu"; }
+  float f(float x) const { return x > 0.f ? x : alpha * x; }
+  float df(float x, float) const { return x > 0.f ? 1.f : alpha; }
+};
+
+// d|x|/dx taken as +1 at 0.
+struct AbsOp {
+  static constexpr bool kNeedsX = true, kNeedsY = false, kDifferentiable = true;
+  std::string name() const { return "abs"; }
+  float f(float x) const { return std::fabs(x); }
+  float df(float x, float) const { return x < 0.f ? -1.f : 1.f; }
+};
+
+// d√x/dx = 1 / (2√x) = 1 / (2y).
+struct SqrtOp {
+  static constexpr bool kNeedsX = false, kNeedsY = true, kDifferentiable = true;
+  std::string name() const { return "sqrt"; }
+  float f(float x) const { return std::sqrt(x); }
+  float df(float, float y) const { return 0.5f / y; }
+};
+
 struct IdentityOp {
   static constexpr bool kNeedsX = false, kNeedsY = false, kDifferentiable = true;
   std::string name() const { return "identity"; }
@@ -81,6 +106,13 @@ CgVariablePtr softplus(CgVariablePtr x, double beta) {
 CgVariablePtr exp(CgVariablePtr x) { return detail::unary(std::move(x), ExpOp{}); }
 CgVariablePtr log(CgVariablePtr x) { return detail::unary(std::move(x), LogOp{}); }
 CgVariablePtr identity(CgVariablePtr x) { return detail::unary(std::move(x), IdentityOp{}); }
+
+// inplace is accepted for API compatibility; the result is computed out of place.
+CgVariablePtr leaky_relu(CgVariablePtr x, double alpha, bool) {
+  return detail::unary(std::move(x), LeakyReluOp{float(alpha)});
+}
+CgVariablePtr abs(CgVariablePtr x) { return detail::unary(std::move(x), AbsOp{}); }
+CgVariablePtr sqrt(CgVariablePtr x) { return detail::unary(std::move(x), SqrtOp{}); }
 
 }  // namespace functions
 }  // namespace nnvae
