@@ -1,5 +1,5 @@
 // Elementwise functions of one input: elu, relu, leaky_relu, sigmoid, tanh,
-// softplus, exp, log, identity, abs, sqrt. y = f(x), dx (+)= dy·f'(x, y)
+// tanh_shrink, softplus, exp, log, identity, abs, sqrt. y = f(x), dx (+)= dy·f'(x, y)
 // through the Unary node of elementwise.hpp. exp goes through vmath
 // (vectorisable) rather than libm, so the loops run 16 floats at a time.
 #include <cmath>
@@ -31,6 +31,17 @@ struct TanhOp {
   std::string name() const { return "tanh"; }
   float f(float x) const { return std::tanh(x); }
   float df(float, float y) const { return 1.f - y * y; }
+};
+
+// x − tanh(x); d/dx = 1 − (1 − tanh²(x)) = tanh²(x).
+struct TanhShrinkOp {
+  static constexpr bool kNeedsX = true, kNeedsY = false, kDifferentiable = true;
+  std::string name() const { return "tanh_shrink"; }
+  float f(float x) const { return x - std::tanh(x); }
+  float df(float x, float) const {
+    const float t = std::tanh(x);
+    return t * t;
+  }
 };
 
 // log(1 + e^(βx)) / β = (max(βx, 0) + log1p(e^-|βx|)) / β; derivative sigmoid(βx).
@@ -97,6 +108,7 @@ namespace functions {
 CgVariablePtr elu(CgVariablePtr x, double alpha) { return detail::unary(std::move(x), EluOp{float(alpha)}); }
 // inplace is accepted for API compatibility; the result is computed out of place.
 CgVariablePtr relu(CgVariablePtr x, bool) { return detail::unary(std::move(x), ReluOp{}); }
+CgVariablePtr tanh_shrink(CgVariablePtr x) { return detail::unary(std::move(x), TanhShrinkOp{}); }
 CgVariablePtr sigmoid(CgVariablePtr x) { return detail::unary(std::move(x), SigmoidOp{}); }
 CgVariablePtr tanh(CgVariablePtr x) { return detail::unary(std::move(x), TanhOp{}); }
 CgVariablePtr softplus(CgVariablePtr x, double beta) {
