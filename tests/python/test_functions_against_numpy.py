@@ -1,5 +1,6 @@
-"""The second set of nnvae.functions (softmax, concatenate, max, batch_matmul,
-...) against numpy: forward for several shapes, axes and arguments, every
+"""nnvae.functions beyond affine and the tutorial's (leaky_relu, clipping,
+pow2, the joins, slices, softmax and losses, dropout, one_hot, max/min,
+batch_matmul) against numpy: forward for several shapes, axes and arguments, every
 input's gradient against central finite differences of the float64 numpy
 reference, accumulation, and the errors naming shapes and values."""
 import numpy as np

@@ -1,8 +1,10 @@
-// Every function of the engine (nnvae/functions.hpp): forward against hand-computed values,
-// backward against central finite differences, and accumulation (a second
-// backward without zeroing doubles the leaves' gradients; gradcheck.hpp).
+// The engine's functions: affine and the elementwise functions (one input, a scalar, two inputs broadcast). Forward against hand-computed values,
+// backward against central finite differences with accumulation (a second
+// backward without zeroing doubles the leaves' gradients; gradcheck.hpp), and
+// the shape errors, naming the shapes.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <nnvae/nnvae.hpp>
 
 #include "check.hpp"
@@ -260,123 +262,6 @@ TEST(scalar_functions_forward_and_gradient) {
   CHECK_ALL_NEAR(data_of(q), std::vector<float>({2.25f, 0.25f, 4}), 0);
 }
 
-// --- reductions ----------------------------------------------------------------
-// x (2,3,4) holds 0..23, so x[i,j,k] = 12i + 4j + k.
-
-TEST(sum_over_one_axis_and_negative_axis) {
-  auto x = leaf({2, 3, 4}, iota(24, 0));
-  auto s1 = f::sum(x, {1}, false);
-  CHECK(s1->shape() == Shape_t({2, 4}));
-  s1->forward();
-  // Σ_j = 36i + 12 + 3k
-  CHECK_ALL_NEAR(data_of(s1), std::vector<float>({12, 15, 18, 21, 48, 51, 54, 57}), 0);
-  auto sl = f::sum(x, {-1}, false);
-  CHECK(sl->shape() == Shape_t({2, 3}));
-  sl->forward();
-  // Σ_k = 48i + 16j + 6
-  CHECK_ALL_NEAR(data_of(sl), std::vector<float>({6, 22, 38, 54, 70, 86}), 0);
-  auto s0 = f::sum(x, {-3}, false);
-  s0->forward();
-  CHECK(s0->shape() == Shape_t({3, 4}));
-  CHECK_ALL_NEAR(data_of(s0), std::vector<float>({12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34}), 0);
-  for (auto& y : {s1, sl, s0}) CHECK_GRADIENTS(y, {x});
-}
-
-// Non-contiguous axes {0, 2}: Σ_i Σ_k = 60 + 32j.
-TEST(sum_over_non_contiguous_axes_and_keep_dims) {
-  auto x = leaf({2, 3, 4}, iota(24, 0));
-  auto s = f::sum(x, {0, 2}, false);
-  CHECK(s->shape() == Shape_t({3}));
-  s->forward();
-  CHECK_ALL_NEAR(data_of(s), std::vector<float>({60, 92, 124}), 0);
-  auto k = f::sum(x, {2, 0}, true);
-  CHECK(k->shape() == Shape_t({1, 3, 1}));
-  k->forward();
-  CHECK_ALL_NEAR(data_of(k), std::vector<float>({60, 92, 124}), 0);
-  auto k1 = f::sum(x, {1}, true);
-  CHECK(k1->shape() == Shape_t({2, 1, 4}));
-  for (auto& y : {s, k, k1}) CHECK_GRADIENTS(y, {x});
-}
-
-// Every axis without keep_dims gives a 0-dim scalar; with keep_dims (1,1,1).
-TEST(sum_and_mean_over_all_axes) {
-  auto x = leaf({2, 3, 4}, iota(24, 0));
-  auto all = f::sum(x, {}, false);
-  CHECK(all->shape().empty());
-  CHECK_EQ(all->variable()->size(), int64_t(1));
-  all->forward();
-  CHECK_NEAR(scalar_of(all), 276.0, 0);
-  auto listed = f::sum(x, {0, 1, 2}, false);
-  CHECK(listed->shape().empty());
-  listed->forward();
-  CHECK_NEAR(scalar_of(listed), 276.0, 0);
-  auto kept = f::mean(x, {}, true);
-  CHECK(kept->shape() == Shape_t({1, 1, 1}));
-  kept->forward();
-  CHECK_NEAR(scalar_of(kept), 11.5, 1e-7);
-  auto m = f::mean(x, {-1, 0, 1}, false);
-  CHECK(m->shape().empty());
-  m->forward();
-  CHECK_NEAR(scalar_of(m), 11.5, 1e-7);
-  for (auto& y : {all, kept, m}) CHECK_GRADIENTS(y, {x});
-  // A 0-dim input reduces to itself.
-  auto s = leaf({}, {3.5f});
-  auto ss = f::sum(s, {}, false);
-  ss->forward();
-  CHECK(ss->shape().empty());
-  CHECK_NEAR(scalar_of(ss), 3.5, 0);
-  CHECK_GRADIENTS(ss, {s});
-}
-
-TEST(mean_over_axes) {
-  auto x = leaf({2, 3, 4}, iota(24, 0));
-  auto m1 = f::mean(x, {1}, false);
-  m1->forward();
-  // (36i + 12 + 3k) / 3
-  CHECK_ALL_NEAR(data_of(m1), std::vector<float>({4, 5, 6, 7, 16, 17, 18, 19}), 1e-7);
-  auto m02 = f::mean(x, {0, -1}, true);
-  CHECK(m02->shape() == Shape_t({1, 3, 1}));
-  m02->forward();
-  CHECK_ALL_NEAR(data_of(m02), std::vector<float>({7.5f, 11.5f, 15.5f}), 1e-7);
-  for (auto& y : {m1, m02}) CHECK_GRADIENTS(y, {x});
-  // The gradient of a mean is 1/count everywhere.
-  auto mm = f::mean(x, {0, 2}, false);
-  mm->forward();
-  x->variable()->grad()->zero();
-  backward_ones(mm);
-  CHECK_ALL_NEAR(grad_of(x), std::vector<float>(24, 1.f / 8.f), 1e-7);
-}
-
-// --- loss and comparisons -------------------------------------------------------
-
-TEST(sigmoid_cross_entropy_forward_and_gradient) {
-  std::vector<float> xs{-30.f, -1.f, 0.f, 2.f, 40.f, 0.3f};
-  std::vector<float> ts{0.f, 1.f, 0.5f, 1.f, 0.f, 0.25f};
-  auto x = leaf({2, 3}, xs);
-  auto t = leaf({2, 3}, ts, false);
-  auto y = f::sigmoid_cross_entropy(x, t);
-  y->forward();
-  std::vector<double> want;
-  // −t·log σ(x) − (1 − t)·log(1 − σ(x)), in double.
-  for (size_t i = 0; i < xs.size(); ++i) {
-    double v = xs[i], tt = ts[i];
-    double log_sig = -std::log1p(std::exp(-v)), log_one_minus = -v - std::log1p(std::exp(-v));
-    if (v < 0) log_sig = v - std::log1p(std::exp(v)), log_one_minus = -std::log1p(std::exp(v));
-    want.push_back(-tt * log_sig - (1 - tt) * log_one_minus);
-  }
-  CHECK_ALL_NEAR(data_of(y), want, 1e-6);
-  CHECK_NEAR(data_of(y)[2], std::log(2.0), 1e-7);
-  CHECK_NEAR(data_of(y)[4], 40.0, 1e-6);
-  // d/dx = σ(x) − t, checked directly and by finite differences.
-  backward_ones(y);
-  auto g = grad_of(x);
-  for (size_t i = 0; i < xs.size(); ++i) CHECK_NEAR(g[i], 1 / (1 + std::exp(-double(xs[i]))) - ts[i], 1e-6);
-  CHECK(!t->variable()->grad()->allocated());
-  auto x2 = random_leaf({2, 3}, -3, 3, 5);
-  auto t2 = random_leaf({2, 3}, 0, 1, 6, false);
-  CHECK_GRADIENTS(f::sigmoid_cross_entropy(x2, t2), {x2});
-}
-
 TEST(greater_equal_scalar_forward) {
   auto x = leaf({5}, {0.2f, 0.5f, 0.7f, -1.f, 0.49999f}, false);
   auto y = f::greater_equal_scalar(x, 0.5);
@@ -386,143 +271,6 @@ TEST(greater_equal_scalar_forward) {
   auto d = f::greater_equal_scalar(x);  // default val = 1
   d->forward();
   CHECK_ALL_NEAR(data_of(d), std::vector<float>({0, 0, 0, 0, 0}), 0);
-}
-
-// --- reshape --------------------------------------------------------------------
-
-TEST(reshape_infers_minus_one) {
-  auto x = leaf({2, 3, 4}, iota(24, 0));
-  auto a = f::reshape(x, {-1, 4}, false);
-  CHECK(a->shape() == Shape_t({6, 4}));
-  auto b = f::reshape(x, {4, -1}, true);
-  CHECK(b->shape() == Shape_t({4, 6}));
-  auto c = f::reshape(x, {2, -1, 2, 3}, false);
-  CHECK(c->shape() == Shape_t({2, 2, 2, 3}));
-  auto d = f::reshape(f::sum(x, {}, false), {1, -1}, false);
-  CHECK(d->shape() == Shape_t({1, 1}));
-  for (auto& y : {a, b, c}) {
-    y->forward();
-    CHECK_ALL_NEAR(data_of(y), iota(24, 0), 0);
-    CHECK_GRADIENTS(y, {x});
-  }
-}
-
-// inplace=true shares the input's buffer; inplace=false copies it.
-TEST(reshape_inplace_shares_buffer) {
-  auto x = leaf({2, 6}, iota(12));
-  auto h = f::mul_scalar(x, 2.0);  // an intermediate, so the buffer is the engine's own
-  auto shared = f::reshape(h, {3, 4}, true);
-  auto copied = f::reshape(h, {3, 4}, false);
-  shared->forward();
-  copied->forward();
-  CHECK(shared->variable()->data()->storage().get() == h->variable()->data()->storage().get());
-  CHECK(copied->variable()->data()->storage().get() != h->variable()->data()->storage().get());
-  std::vector<float> doubled;
-  for (float v : iota(12)) doubled.push_back(2 * v);
-  CHECK_ALL_NEAR(data_of(shared), doubled, 0);
-  CHECK_ALL_NEAR(data_of(copied), doubled, 0);
-  CHECK_GRADIENTS(shared, {x});
-  CHECK_GRADIENTS(copied, {x});
-  // In place, backward shares the gradient too (as NNabla's inplace reshape
-  // does); the copying reshape gives its input a gradient buffer of its own.
-  backward_ones(shared);
-  CHECK(shared->variable()->grad()->storage().get() == h->variable()->grad()->storage().get());
-  CHECK_ALL_NEAR(grad_of(h), std::vector<float>(12, 1.f), 0);
-  backward_ones(copied);
-  CHECK(copied->variable()->grad()->storage().get() != h->variable()->grad()->storage().get());
-}
-
-// --- sources ------------------------------------------------------------------
-
-// N(2, 3²) over 20,000 samples: the mean's standard error is 0.021 and the
-// standard deviation's 0.015, so 0.1 is about 5 standard errors.
-TEST(randn_statistics) {
-  auto e = f::randn(2.f, 3.f, {100, 200}, 42);
-  CHECK(e->shape() == Shape_t({100, 200}));
-  CHECK(!e->need_grad());
-  e->forward();
-  auto v = data_of(e);
-  double s = 0, s2 = 0;
-  for (float x : v) s += x, s2 += double(x) * x;
-  double mean = s / v.size(), sd = std::sqrt(s2 / v.size() - mean * mean);
-  CHECK_NEAR(mean, 2.0, 0.1);
-  CHECK(std::fabs(sd - 3.0) < 0.1);
-  // About 68.3% within one sigma.
-  int inside = 0;
-  for (float x : v) inside += std::fabs(x - 2.0) < 3.0;
-  CHECK(std::fabs(inside / 20000.0 - 0.6827) < 0.015);
-}
-
-// U[-1, 3): all values in range, mean 1 (standard error 0.008), sd 4/√12.
-TEST(rand_statistics) {
-  auto u = f::rand(-1.f, 3.f, {20000}, 7);
-  u->forward();
-  auto v = data_of(u);
-  double s = 0, s2 = 0;
-  for (float x : v) {
-    CHECK(x >= -1.f && x < 3.f);
-    s += x, s2 += double(x) * x;
-  }
-  double mean = s / v.size(), sd = std::sqrt(s2 / v.size() - mean * mean);
-  CHECK_NEAR(mean, 1.0, 0.04);
-  CHECK(std::fabs(sd - 4.0 / std::sqrt(12.0)) < 0.03);
-  CHECK(*std::min_element(v.begin(), v.end()) < -0.99f);
-  CHECK(*std::max_element(v.begin(), v.end()) > 2.99f);
-}
-
-// A node with its own seed is seeded once: two nodes with seed 706 agree,
-// and each forward of one node draws new numbers. Seed −1 draws from the
-// global generator, reproducible through set_seed.
-TEST(random_seeding) {
-  auto a = f::randn(0.f, 1.f, {50}, 706), b = f::randn(0.f, 1.f, {50}, 706), c = f::randn(0.f, 1.f, {50}, 707);
-  a->forward(), b->forward(), c->forward();
-  CHECK(data_of(a) == data_of(b));
-  CHECK(data_of(a) != data_of(c));
-  auto first = data_of(a);
-  a->forward();
-  CHECK(data_of(a) != first);
-  auto b2 = f::randn(0.f, 1.f, {50}, 706);
-  b2->forward();
-  CHECK(data_of(b2) == first);
-
-  auto r = f::rand(0.f, 1.f, {30}, 5), r2 = f::rand(0.f, 1.f, {30}, 5);
-  r->forward(), r2->forward();
-  CHECK(data_of(r) == data_of(r2));
-
-  set_seed(123);
-  auto g1 = f::randn(0.f, 1.f, {40}, -1);
-  g1->forward();
-  auto g1v = data_of(g1);
-  g1->forward();
-  CHECK(data_of(g1) != g1v);
-  set_seed(123);
-  g1->forward();
-  CHECK(data_of(g1) == g1v);
-  set_seed(123);
-  auto u1 = f::rand(0.f, 1.f, {40}, -1);
-  u1->forward();
-  auto u1v = data_of(u1);
-  set_seed(123);
-  u1->forward();
-  CHECK(data_of(u1) == u1v);
-}
-
-TEST(constant_fills) {
-  auto c = f::constant(2.5f, {2, 3});
-  CHECK(c->shape() == Shape_t({2, 3}));
-  CHECK(!c->need_grad());
-  c->forward();
-  CHECK_ALL_NEAR(data_of(c), std::vector<float>(6, 2.5f), 0);
-  auto s = f::constant(-1.f, {});
-  s->forward();
-  CHECK(s->shape().empty());
-  CHECK_NEAR(scalar_of(s), -1.0, 0);
-  // Used with a variable that needs a gradient: the constant just passes values.
-  auto x = leaf({2, 3}, iota(6));
-  auto y = f::mul2(x, c);
-  CHECK_GRADIENTS(y, {x});
-  backward_ones(y);
-  CHECK(!c->variable()->grad()->allocated() || grad_of(c) == std::vector<float>(6, 0.f));
 }
 
 // Inputs large enough for the multi-threaded loops (over 32,768 elements),
@@ -601,6 +349,102 @@ TEST(gradcheck_catches_wrong_backward) {
         std::string::npos);
   CHECK(gradcheck(connect(std::make_unique<Square>(1.f, false), {x}), {x}).find("second backward") !=
         std::string::npos);
+}
+
+// --- elementwise, one input ------------------------------------------------------
+
+TEST(leaky_relu_abs_sqrt) {
+  auto x = leaf({2, 3}, kMixed);
+  auto lr = f::leaky_relu(x, 0.2);
+  auto ab = f::abs(x);
+  auto lr_default = f::leaky_relu(x);
+  for (auto& y : {lr, ab, lr_default}) y->forward();
+  CHECK_ALL_NEAR(data_of(lr), map(kMixed, [](double v) { return v > 0 ? v : 0.2 * v; }), 1e-6);
+  CHECK_ALL_NEAR(data_of(lr_default), map(kMixed, [](double v) { return v > 0 ? v : 0.1 * v; }), 1e-6);
+  CHECK_ALL_NEAR(data_of(ab), map(kMixed, [](double v) { return std::fabs(v); }), 0);
+  for (auto& y : {lr, ab, lr_default}) CHECK_GRADIENTS(y, {x});
+
+  std::vector<float> pos{0.25f, 0.5f, 1.f, 2.f, 4.f, 9.f};
+  auto p = leaf({6}, pos);
+  auto s = f::sqrt(p);
+  s->forward();
+  CHECK_ALL_NEAR(data_of(s), std::vector<float>({0.5f, std::sqrt(0.5f), 1, std::sqrt(2.f), 2, 3}), 1e-6);
+  CHECK_GRADIENTS(s, {p});
+}
+
+// abs at exactly 0 passes the gradient unchanged (sign taken as +1).
+TEST(abs_gradient_at_zero) {
+  auto x = leaf({3}, {-1.f, 0.f, 1.f});
+  auto y = f::abs(x);
+  y->forward();
+  backward_ones(y);
+  CHECK_ALL_NEAR(grad_of(x), std::vector<float>({-1, 1, 1}), 0);
+}
+
+TEST(maximum_minimum_scalar_and_clip_by_value) {
+  auto x = leaf({2, 3}, kMixed);
+  auto mx = f::maximum_scalar(x, 0.3);
+  auto mn = f::minimum_scalar(x, -0.4);
+  auto cl = f::clip_by_value(x, -0.5, 1.0);
+  for (auto& y : {mx, mn, cl}) y->forward();
+  CHECK_ALL_NEAR(data_of(mx), std::vector<float>({0.3f, 0.3f, 0.3f, 0.3f, 0.6f, 1.9f}), 0);
+  CHECK_ALL_NEAR(data_of(mn), std::vector<float>({-2.f, -0.7f, -0.4f, -0.4f, -0.4f, -0.4f}), 0);
+  CHECK_ALL_NEAR(data_of(cl), std::vector<float>({-0.5f, -0.5f, -0.1f, 0.15f, 0.6f, 1.f}), 0);
+  for (auto& y : {mx, mn, cl}) CHECK_GRADIENTS(y, {x});
+  x->variable()->grad()->zero();
+  backward_ones(cl);
+  CHECK_ALL_NEAR(grad_of(x), std::vector<float>({0, 0, 1, 1, 1, 0}), 0);
+
+  // Bounds as variables: minimum2(maximum2(x, lo), hi), gradients to all three.
+  auto lo = leaf({2, 3}, {-1.f, -1.f, 0.2f, -1.f, -1.f, -1.f});
+  auto hi = leaf({2, 3}, {1.f, 1.f, 1.f, 1.f, 0.3f, 1.f});
+  auto cv = f::clip_by_value(x, lo, hi);
+  cv->forward();
+  CHECK_ALL_NEAR(data_of(cv), std::vector<float>({-1.f, -0.7f, 0.2f, 0.15f, 0.3f, 1.f}), 0);
+  CHECK_GRADIENTS(cv, {x, lo, hi});
+  CHECK_THROWS_WITH(f::clip_by_value(x, leaf({3}, {0, 0, 0}), hi), "clip_by_value: min (shape (3,))");
+}
+
+// --- elementwise, two inputs ------------------------------------------------------------
+
+TEST(pow2_forward_and_gradient) {
+  auto a = leaf({2, 2}, {0.5f, 1.5f, 2.f, 3.f});
+  auto b = leaf({2, 2}, {2.f, -1.f, 0.5f, 1.5f});
+  auto y = f::pow2(a, b);
+  y->forward();
+  CHECK_ALL_NEAR(data_of(y), std::vector<double>({0.25, 1 / 1.5, std::sqrt(2.0), std::pow(3.0, 1.5)}), 1e-6);
+  CHECK_GRADIENTS(y, {a, b});
+  // Broadcast: (2,2) ^ (2,) and (2,1) ^ (2,2).
+  auto e = leaf({2}, {2.f, 0.5f});
+  auto yb = f::pow2(a, e);
+  yb->forward();
+  CHECK_ALL_NEAR(data_of(yb), std::vector<double>({0.25, std::sqrt(1.5), 4, std::sqrt(3.0)}), 1e-6);
+  CHECK_GRADIENTS(yb, {a, e});
+  auto c = leaf({2, 1}, {1.5f, 2.5f});
+  CHECK_GRADIENTS(f::pow2(c, b), {c, b});
+}
+
+TEST(maximum2_minimum2) {
+  auto a = leaf({2, 3}, {1, -2, 3, 0.5f, 7, -1});
+  auto b = leaf({2, 3}, {0, 4, 3, 0.25f, -7, 2});
+  auto mx = f::maximum2(a, b), mn = f::minimum2(a, b);
+  mx->forward();
+  mn->forward();
+  CHECK_ALL_NEAR(data_of(mx), std::vector<float>({1, 4, 3, 0.5f, 7, 2}), 0);
+  CHECK_ALL_NEAR(data_of(mn), std::vector<float>({0, -2, 3, 0.25f, -7, -1}), 0);
+  // Ties (element 2) send the gradient to x1.
+  backward_ones(mx);
+  CHECK_ALL_NEAR(grad_of(a), std::vector<float>({1, 0, 0, 1, 1, 0}), 0);
+  CHECK_ALL_NEAR(grad_of(b), std::vector<float>({0, 1, 1, 0, 0, 1}), 0);
+  // Away from ties: finite differences, and broadcasting a row against the matrix.
+  auto c = leaf({2, 3}, {1, -2, 3.5f, 0.5f, 7, -1});
+  auto row = leaf({3}, {0.f, 0.2f, 3.f});
+  CHECK_GRADIENTS(f::maximum2(c, row), {c, row});
+  CHECK_GRADIENTS(f::minimum2(row, c), {row, c});
+  CHECK_GRADIENTS(f::maximum2(c, b), {c, b});
+  CHECK_GRADIENTS(f::minimum2(c, b), {c, b});
+  CHECK(f::maximum2(c, row)->shape() == Shape_t({2, 3}));
+  CHECK_THROWS_WITH(f::maximum2(c, leaf({2}, {1, 2})), "maximum2: shapes (2, 3) and (2,) cannot be broadcast");
 }
 
 NNVAE_TEST_MAIN()
