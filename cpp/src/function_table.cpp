@@ -9,13 +9,14 @@ const std::vector<FunctionRow>& function_table() {
 #include "nnvae/detail/open_table.hpp"
 #define VAR(n) FunctionArgument{#n, "VAR", nullptr}
 #define OPT_VAR(n) FunctionArgument{#n, "OPT_VAR", nullptr}
-#define REAL(n, d) FunctionArgument{#n, "REAL", #d}
-#define FLOAT(n, d) FunctionArgument{#n, "FLOAT", #d}
-#define INT(n, d) FunctionArgument{#n, "INT", #d}
-#define FLAG(n, d) FunctionArgument{#n, "FLAG", #d}
-#define INTS(n, d) FunctionArgument{#n, "INTS", #d}
-#define SHAPE(n, d) FunctionArgument{#n, "SHAPE", #d}
-#define AXIS(n, d) FunctionArgument{#n, "AXIS", #d}
+#define REAL(n, ...) FunctionArgument{#n, "REAL", #__VA_ARGS__}
+#define FLOAT(n, ...) FunctionArgument{#n, "FLOAT", #__VA_ARGS__}
+#define INT(n, ...) FunctionArgument{#n, "INT", #__VA_ARGS__}
+#define FLAG(n, ...) FunctionArgument{#n, "FLAG", #__VA_ARGS__}
+#define INTS(n, ...) FunctionArgument{#n, "INTS", #__VA_ARGS__}
+#define SHAPE(n, ...) FunctionArgument{#n, "SHAPE", #__VA_ARGS__}
+#define AXIS(n, ...) FunctionArgument{#n, "AXIS", #__VA_ARGS__}
+#define SPATIAL(n) FunctionArgument{#n, "SPATIAL", nullptr}
 #define INTS_REQ(n) FunctionArgument{#n, "INTS", nullptr}
 #define SHAPE_REQ(n) FunctionArgument{#n, "SHAPE", nullptr}
 #define NNVAE_FUNCTION(name, type, form, doc, args) FunctionRow{#name, #type, #form, doc, {NNVAE_UNPAREN args}},

@@ -9,7 +9,7 @@ namespace nnvae {
 
 struct FunctionArgument {
   const char* name;
-  const char* kind;           // VAR, OPT_VAR, REAL, FLOAT, INT, FLAG, INTS, SHAPE or AXIS
+  const char* kind;           // VAR, OPT_VAR, REAL, FLOAT, INT, FLAG, INTS, SHAPE, AXIS or SPATIAL
   const char* default_value;  // as functions.def writes it ("1.0", "false", "{}"); null when required
 };
 

@@ -20,13 +20,14 @@ namespace functions {
 #include "nnvae/detail/open_table.hpp"
 #define VAR(n) CgVariablePtr n
 #define OPT_VAR(n) CgVariablePtr n
-#define REAL(n, d) double n = d
-#define FLOAT(n, d) float n = d
-#define INT(n, d) int n = d
-#define FLAG(n, d) bool n = d
-#define INTS(n, d) const std::vector<int>& n = d
-#define SHAPE(n, d) const std::vector<int>& n = d
-#define AXIS(n, d) int n = d
+#define REAL(n, ...) double n = __VA_ARGS__
+#define FLOAT(n, ...) float n = __VA_ARGS__
+#define INT(n, ...) int n = __VA_ARGS__
+#define FLAG(n, ...) bool n = __VA_ARGS__
+#define INTS(n, ...) const std::vector<int>& n = __VA_ARGS__
+#define SHAPE(n, ...) const std::vector<int>& n = __VA_ARGS__
+#define AXIS(n, ...) int n = __VA_ARGS__
+#define SPATIAL(n) const std::vector<int>& n = {}
 #define INTS_REQ(n) const std::vector<int>& n
 #define SHAPE_REQ(n) const std::vector<int>& n
 #define NNVAE_FUNCTION(name, type, form, doc, args) NNVAE_DECLARE_##form(name, args)

@@ -16,11 +16,15 @@ _CPP_LITERALS = {"true": True, "false": False, "{}": []}
 def python_default(kind, text):
     """The Python default of an argument of `kind` whose C++ default is
     `text` (None: required). AXIS defaults show as None, as in NNabla."""
-    if kind in ("AXIS", "OPT_VAR"):
+    if kind in ("AXIS", "OPT_VAR", "SPATIAL"):
         return None
     if text is None:
         return inspect.Parameter.empty
-    return _CPP_LITERALS[text] if text in _CPP_LITERALS else ast.literal_eval(text)
+    if text in _CPP_LITERALS:
+        return _CPP_LITERALS[text]
+    if text.startswith("{"):  # {a, b}: NNabla's Python shows the tuple (a, b)
+        return tuple(ast.literal_eval("[" + text[1:-1] + "]"))
+    return ast.literal_eval(text)
 
 
 def _int32(v, fname, argname):
@@ -34,6 +38,10 @@ def _opt_var(v, fname, argname):
     return None if v is None else _var(v, fname, argname)
 
 
+def _spatial(v, fname, argname):
+    return [] if v is None else _int_list(v, fname, argname)
+
+
 def _axis_or(cpp_default):
     def check(v, fname, argname):
         return cpp_default if v is None else _int32(v, fname, argname)
@@ -43,7 +51,7 @@ def _axis_or(cpp_default):
 # The type check of each argument kind: (value, function name, argument name) -> what the engine takes.
 _CHECKS = {
     "VAR": _var, "OPT_VAR": _opt_var, "REAL": _real, "FLOAT": _real, "INT": _int32, "FLAG": _flag,
-    "INTS": _int_list, "SHAPE": _int_list,
+    "INTS": _int_list, "SHAPE": _int_list, "SPATIAL": _spatial,
 }
 
 

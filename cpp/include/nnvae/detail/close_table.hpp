@@ -18,6 +18,8 @@
 #pragma pop_macro("SHAPE")
 #undef AXIS
 #pragma pop_macro("AXIS")
+#undef SPATIAL
+#pragma pop_macro("SPATIAL")
 #undef INTS_REQ
 #pragma pop_macro("INTS_REQ")
 #undef SHAPE_REQ

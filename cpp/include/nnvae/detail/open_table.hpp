@@ -22,6 +22,8 @@
 #undef SHAPE
 #pragma push_macro("AXIS")
 #undef AXIS
+#pragma push_macro("SPATIAL")
+#undef SPATIAL
 #pragma push_macro("INTS_REQ")
 #undef INTS_REQ
 #pragma push_macro("SHAPE_REQ")
