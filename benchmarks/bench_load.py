@@ -2,7 +2,7 @@
 
     python benchmarks/bench_load.py [--data-dir D] [--repeat 5] [--download]
 
-Measures nnvae.datasets.load_mnist (Python: zlib + numpy, every structural
+Measures nnvae.app.datasets.load_mnist (Python: zlib + numpy, every structural
 check) and, when the C++ module is built, the C++ reader
 (nnvae._core.load_mnist_split). Target: under 1 s. The files are looked up
 as load_mnist does (D/mnist, else $NNVAE_DATA/mnist, else the user cache);
@@ -30,7 +30,7 @@ def main(argv=None):
     parser.add_argument("--download", action="store_true", help="fetch the files first if missing")
     args = parser.parse_args(argv)
 
-    from nnvae import datasets
+    from nnvae.app import datasets
     from nnvae.errors import NnvaeError
 
     def python_load():
@@ -46,7 +46,7 @@ def main(argv=None):
     folder = datasets.dataset_dir("mnist", args.data_dir)
     best, median = _time(python_load, args.repeat)
     print(f"files: {folder}")
-    print(f"python loader (nnvae.datasets.load_mnist): {n} images in {best:.3f} s best, "
+    print(f"python loader (nnvae.app.datasets.load_mnist): {n} images in {best:.3f} s best, "
           f"{median:.3f} s median of {args.repeat} ({'OK' if best < 1.0 else 'SLOWER THAN'} 1 s target)")
 
     try:
