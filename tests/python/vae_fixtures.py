@@ -37,7 +37,7 @@ def synthetic_digits(n: int, seed: int) -> np.ndarray:
     sparse stray pixels, the same pictures the C++ tests use."""
     from nnvae import _core
 
-    return _core.synthetic_digits(n, seed)
+    return _core.vae.synthetic_digits(n, seed)
 
 
 def data_root(tmp_path_factory) -> Path:

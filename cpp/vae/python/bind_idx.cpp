@@ -2,7 +2,7 @@
 // decode_idx (content already decompressed; Python owns the gzip step, its
 // size limit and the checksums); parse_idx, read_idx and load_mnist_split are
 // the reader's own file route (gzip through zlib in C++), as the C++
-// programs use it. Every format defect raises _core.IdxError, a ValueError
+// programs use it. Every format defect raises _core.vae.IdxError, a ValueError
 // whose message starts with the file's name and gives the wrong value.
 //
 // The format's constants are bound too (IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC,

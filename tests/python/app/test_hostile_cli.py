@@ -229,7 +229,7 @@ NUL = "a\0b"
 def _config_rejects(name: str, text: str) -> bool:
     """Whether VaeConfig (the owner of the training options' checks) refuses
     `text` for field `name`: such values are the bad ones to try."""
-    cfg = _core.VaeConfig()
+    cfg = _core.vae.VaeConfig()
     try:
         cfg.update({name: text})
         cfg.validate()
@@ -247,7 +247,7 @@ CHOICE_TEXTS = ["", "bogus", "STATIC", "glorot ", "-1"]
 def train_cases(files):
     """(entry, argv) of every train option with each bad value."""
     cases = []
-    for f in _core.VaeConfig.fields():
+    for f in _core.vae.VaeConfig.fields():
         texts = {"int": INT_TEXTS, "float": REAL_TEXTS}.get(f["kind"], CHOICE_TEXTS)
         for text in texts:
             if _config_rejects(f["name"], text):

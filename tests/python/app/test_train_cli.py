@@ -51,8 +51,8 @@ def test_help_shows_the_cpp_defaults():
     r = run_cli("train", "--help")
     assert r.returncode == 0, r.stderr
     text = " ".join(r.stdout.split())
-    defaults = _core.VaeConfig()
-    for f in _core.VaeConfig.fields():
+    defaults = _core.vae.VaeConfig()
+    for f in _core.vae.VaeConfig.fields():
         assert f"--{f['flag']} {f['metavar']}" in text, f["flag"]
         assert f"(default {defaults.get(f['name'])})" in text, f["flag"]
     for shown in ("(default 60000)", "(default 100)", "(default 0.0003)", "(default 313)", "(default glorot)"):

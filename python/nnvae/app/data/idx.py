@@ -1,5 +1,5 @@
 """One IDX file: its bytes, gzip decompression (with a size limit), and the
-decoding, which is the C++ reader's (`_core.decode_idx`): it checks the
+decoding, which is the C++ reader's (`_core.vae.decode_idx`): it checks the
 magic number, the 28x28 dimensions, the item count, the size against the
 header and the label values, and names the file and the wrong value.
 
@@ -20,14 +20,14 @@ import numpy as np
 from ... import _core
 from .catalogue import DatasetError
 
-IMAGES_MAGIC = _core.IDX_IMAGES_MAGIC  # 0x00000803: unsigned bytes, 3 dimensions (count, rows, cols)
-LABELS_MAGIC = _core.IDX_LABELS_MAGIC  # 0x00000801: unsigned bytes, 1 dimension (count)
-ROWS = _core.IDX_ROWS
-COLS = _core.IDX_COLS
-NUM_CLASSES = _core.IDX_NUM_CLASSES
+IMAGES_MAGIC = _core.vae.IDX_IMAGES_MAGIC  # 0x00000803: unsigned bytes, 3 dimensions (count, rows, cols)
+LABELS_MAGIC = _core.vae.IDX_LABELS_MAGIC  # 0x00000801: unsigned bytes, 1 dimension (count)
+ROWS = _core.vae.IDX_ROWS
+COLS = _core.vae.IDX_COLS
+NUM_CLASSES = _core.vae.IDX_NUM_CLASSES
 # No MNIST-like file decompresses to more than this (64 MiB; the largest real
 # file is 47,040,016 bytes): a larger stream is refused before it fills memory.
-MAX_DECOMPRESSED = _core.IDX_MAX_DECOMPRESSED
+MAX_DECOMPRESSED = _core.vae.IDX_MAX_DECOMPRESSED
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -85,8 +85,8 @@ def decode(content, name: str = "<bytes>", kind: Optional[str] = None,
     raises DatasetError (kind "format") whose message starts with `name`.
     """
     try:
-        return _core.decode_idx(content, name, kind, expected_count)
-    except _core.IdxError as e:
+        return _core.vae.decode_idx(content, name, kind, expected_count)
+    except _core.vae.IdxError as e:
         raise DatasetError(str(e), path=name, kind="format") from None
 
 

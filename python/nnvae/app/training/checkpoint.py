@@ -32,8 +32,8 @@ _V1_STATE_NAMES = {"m": "mean", "v": "var"}
 @dataclass
 class TrainingCheckpoint:
     parameters: Dict[str, np.ndarray]
-    solver_state: Dict[str, "_core.SolverState"]
-    state: "_core.TrainerState"
+    solver_state: Dict[str, "_core.vae.SolverState"]
+    state: "_core.vae.TrainerState"
     settings: dict  # VaeConfig fields and "dataset"
     history: Dict[str, List]  # iteration, train_loss, val_loss of the monitor lines so far
     elapsed: float  # training seconds before this checkpoint
@@ -106,11 +106,11 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
     # table's text parsing (which owns each field's range); validated as a
     # whole later, with the resumed run's options (prepare.run_settings).
     from ..datasets import DATASETS
-    cfg = _core.VaeConfig()
+    cfg = _core.vae.VaeConfig()
     kinds = {"int": ((int,), "an integer"), "float": ((int, float), "a number"), "choice": ((str,), "a string"),
              "str": ((str,), "a string")}
     known = {"dataset"}
-    for f in _core.VaeConfig.fields():
+    for f in _core.vae.VaeConfig.fields():
         known.add(f["name"])
         value = entry(settings, f["name"], "settings.", *kinds.get(f["kind"], ((object,), "a value")))
         try:
@@ -125,7 +125,7 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
 
     # The loop's state: the fields and kinds of TrainerState's own table.
     stored_state = dict(meta["state"])
-    for key, default in _core.TrainerState().to_dict().items():
+    for key, default in _core.vae.TrainerState().to_dict().items():
         if key == "order":
             continue
         kind = (int,) if isinstance(default, int) else (int, float) if isinstance(default, float) else (str,)
@@ -150,7 +150,7 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
         if not 0 <= t < 2 ** 63:
             raise bad(f"adam_t.{name}", f"is {t}, expected a step count >= 0")
         prefix = f"adam/{name}/"
-        st = _core.SolverState()
+        st = _core.vae.SolverState()
         stored = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
         if meta["version"] == 1:
             # A crafted file holding both names of a moment would lose one silently.
@@ -163,7 +163,7 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
         st.t = t
         solver[name] = st
     try:
-        state = _core.TrainerState.from_dict(dict(stored_state, order=order))
+        state = _core.vae.TrainerState.from_dict(dict(stored_state, order=order))
     except (KeyError, TypeError, ValueError, OverflowError) as e:
         raise bad("state", f"is invalid: {e}") from None
     return TrainingCheckpoint(params, solver, state, dict(settings),

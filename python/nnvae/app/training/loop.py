@@ -36,7 +36,7 @@ def start_trainer(cfg, train_images, test_images, saved: Optional[TrainingCheckp
     if saved is not None and saved.state.iteration > cfg.iterations:
         raise UsageError(f"the checkpoint is at iteration {saved.state.iteration}, past "
                          f"--iterations {cfg.iterations}: ask for at least as many to continue")
-    trainer = _core.VaeTrainer(cfg, train_images, test_images)
+    trainer = _core.vae.VaeTrainer(cfg, train_images, test_images)
     if saved is None:
         return trainer
     try:
@@ -92,7 +92,7 @@ def train(trainer, folder: Path, settings: dict, history: Dict[str, list], elaps
         stop_requested: list = []
 
         def on_monitor(iteration: int, tloss: float, vloss: float) -> None:
-            line = _core.vae_format_monitor_line(iteration, tloss, vloss)
+            line = _core.vae.vae_format_monitor_line(iteration, tloss, vloss)
             history["iteration"].append(iteration)
             history["train_loss"].append(tloss)
             history["val_loss"].append(vloss)

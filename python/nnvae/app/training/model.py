@@ -21,13 +21,13 @@ import numpy as np
 from ... import _core
 from ...errors import NnvaeError
 
-VaeModel = _core.VaeModel
-EVAL_SEED = _core.VAE_EVAL_SEED  # the fixed seed of the evaluations
+VaeModel = _core.vae.VaeModel
+EVAL_SEED = _core.vae.VAE_EVAL_SEED  # the fixed seed of the evaluations
 
 
 def parameter_shapes(latent: int, hidden: int) -> Dict[str, Tuple[int, ...]]:
     """Full name -> shape of the model's parameters, in creation order."""
-    return {name: tuple(shape) for name, shape in _core.vae_parameter_shapes(latent, hidden)}
+    return {name: tuple(shape) for name, shape in _core.vae.vae_parameter_shapes(latent, hidden)}
 
 
 def load_model(path) -> VaeModel:

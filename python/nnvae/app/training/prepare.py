@@ -57,12 +57,12 @@ class TrainOptions:
 def config_fields() -> List[dict]:
     """VaeConfig.fields(), each with 'default_text': its default as
     command-line text (as --help shows it)."""
-    defaults = _core.VaeConfig()
-    return [dict(f, default_text=defaults.get(f["name"])) for f in _core.VaeConfig.fields()]
+    defaults = _core.vae.VaeConfig()
+    return [dict(f, default_text=defaults.get(f["name"])) for f in _core.vae.VaeConfig.fields()]
 
 
 def _flag(name: str) -> str:
-    return next((f["flag"] for f in _core.VaeConfig.fields() if f["name"] == name), name)
+    return next((f["flag"] for f in _core.vae.VaeConfig.fields() if f["name"] == name), name)
 
 
 def _positive_int(flag: str, value) -> None:
@@ -84,7 +84,7 @@ def check_own_options(o: TrainOptions) -> None:
         raise UsageError(f"unknown data set {o.dataset!r}: choose {' or '.join(DATASETS)}")
 
 
-def run_settings(o: TrainOptions, saved: Optional[TrainingCheckpoint]) -> Tuple["_core.VaeConfig", str]:
+def run_settings(o: TrainOptions, saved: Optional[TrainingCheckpoint]) -> Tuple["_core.vae.VaeConfig", str]:
     """(VaeConfig, data set) of the run: the options given over the
     checkpoint's settings when resuming, over VaeConfig()'s otherwise;
     checked by VaeConfig.validate (UsageError with its message)."""
@@ -98,9 +98,9 @@ def run_settings(o: TrainOptions, saved: Optional[TrainingCheckpoint]) -> Tuple[
                 raise UsageError(f"--dataset {o.dataset} differs from the checkpoint's {saved_dataset}; "
                                  f"a resumed run keeps it")
             dataset = saved_dataset
-            cfg = _core.VaeConfig(stored)
+            cfg = _core.vae.VaeConfig(stored)
         else:
-            cfg = _core.VaeConfig()
+            cfg = _core.vae.VaeConfig()
         for name, value in o.config.items():
             before = cfg.get(name)
             cfg.update({name: value})

@@ -1,6 +1,6 @@
 // The VAE's training settings: every default, every check and every
 // command-line option of them lives here. train_vae and the Python package
-// (through nnvae._core.VaeConfig.fields()) build their options from
+// (through nnvae._core.vae.VaeConfig.fields()) build their options from
 // config_fields(), and both validate through VaeConfig::validate.
 #pragma once
 #include <cstdint>

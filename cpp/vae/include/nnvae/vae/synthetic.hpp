@@ -1,5 +1,5 @@
 // Digit-like test pictures, the same for every caller (C++ tests, the
-// benchmark, and Python through nnvae._core.synthetic_digits).
+// benchmark, and Python through nnvae._core.vae.synthetic_digits).
 #pragma once
 #include <cstdint>
 
