@@ -2,9 +2,9 @@
 
     python benchmarks/bench_load.py [--data-dir D] [--repeat 5] [--download]
 
-Measures nnvae.datasets.load_mnist (Python: zlib + numpy, every structural
+Measures nnvae.app.datasets.load_mnist (Python: zlib + numpy, every structural
 check) and, when the C++ module is built, the C++ reader
-(nnvae._core.load_mnist_split). Target: under 1 s. The files are looked up
+(nnvae._core.vae.load_mnist_split). Target: under 1 s. The files are looked up
 as load_mnist does (D/mnist, else $NNVAE_DATA/mnist, else the user cache);
 nothing is downloaded unless --download is given.
 """
@@ -30,7 +30,7 @@ def main(argv=None):
     parser.add_argument("--download", action="store_true", help="fetch the files first if missing")
     args = parser.parse_args(argv)
 
-    from nnvae import datasets
+    from nnvae.app import datasets
     from nnvae.errors import NnvaeError
 
     def python_load():
@@ -46,14 +46,14 @@ def main(argv=None):
     folder = datasets.dataset_dir("mnist", args.data_dir)
     best, median = _time(python_load, args.repeat)
     print(f"files: {folder}")
-    print(f"python loader (nnvae.datasets.load_mnist): {n} images in {best:.3f} s best, "
+    print(f"python loader (nnvae.app.datasets.load_mnist): {n} images in {best:.3f} s best, "
           f"{median:.3f} s median of {args.repeat} ({'OK' if best < 1.0 else 'SLOWER THAN'} 1 s target)")
 
     try:
         from nnvae import _core
-        loader = _core.load_mnist_split
+        loader = _core.vae.load_mnist_split
     except (ImportError, AttributeError) as e:
-        print(f"C++ reader: skipped (nnvae._core.load_mnist_split unavailable: {e})")
+        print(f"C++ reader: skipped (nnvae._core.vae.load_mnist_split unavailable: {e})")
         return 0
 
     def cpp_load():
@@ -62,7 +62,7 @@ def main(argv=None):
         return len(tx) + len(sx)
 
     best, median = _time(cpp_load, args.repeat)
-    print(f"C++ reader (nnvae._core.load_mnist_split): {cpp_load()} images in {best:.3f} s best, "
+    print(f"C++ reader (nnvae._core.vae.load_mnist_split): {cpp_load()} images in {best:.3f} s best, "
           f"{median:.3f} s median of {args.repeat}")
     return 0
 

@@ -32,7 +32,7 @@ import sys
 from importlib.util import find_spec
 from pathlib import Path
 
-from nnvae.datasets import find_dataset_dir
+from nnvae.app.datasets import find_dataset_dir
 
 import measure
 import report

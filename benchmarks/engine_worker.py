@@ -1,4 +1,4 @@
-"""The engine's side of the benchmark in Python: nnvae._core.VaeTrainer.train
+"""The engine's side of the benchmark in Python: nnvae._core.vae.VaeTrainer.train
 (the loop nnvae-train runs, with no Python inside it), speaking the worker
 protocol of harness.py. The driver uses it when the C++ worker
 benchmarks/bench_step cannot be built (no cmake, or --engine module).
@@ -24,12 +24,12 @@ def main(argv=None):
 
     def step(batch, steps):
         if batch not in trainers:
-            cfg = _core.VaeConfig()
+            cfg = _core.vae.VaeConfig()
             cfg.batch_size = batch
             cfg.iterations = 1 << 40  # never reached: the driver asks for steps
             cfg.monitor_interval = 1 << 30  # training steps only, no validation passes
             cfg.threads = args.threads
-            trainers[batch] = _core.VaeTrainer(cfg, data, data[:1000])
+            trainers[batch] = _core.vae.VaeTrainer(cfg, data, data[:1000])
         t = trainers[batch]
         t.train(t.iteration + 1)  # warm-up
         t0 = time.perf_counter()

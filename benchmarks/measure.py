@@ -155,7 +155,7 @@ def _hwm():
             with open(os.environ['NNVAE_BENCH_HWM'], 'w') as f:
                 f.write(line.split()[1])
 atexit.register(_hwm)
-from nnvae.cli import train_main
+from nnvae.app.cli import train_main
 sys.exit(train_main())
 """
 

@@ -25,7 +25,7 @@ def main(argv=None):
     a = p.parse_args(argv)
 
     import torch
-    from nnvae.datasets import load_mnist
+    from nnvae.app.datasets import load_mnist
     from torch_twin import Twin  # the same folder: the model bench_train.py times
 
     torch.set_num_threads(a.threads)

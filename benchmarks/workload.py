@@ -9,7 +9,7 @@ from nnvae import _core
 
 def adam_settings():
     """(learning rate, beta1, beta2, eps) of nnvae-train's default run."""
-    cfg = _core.VaeConfig()
+    cfg = _core.vae.VaeConfig()
     return cfg.learning_rate, cfg.beta1, cfg.beta2, cfg.eps
 
 
@@ -17,11 +17,11 @@ def layers(latent=None, hidden=None):
     """The model's affine layers in order, as (name, inputs, outputs), from
     the engine's parameter table (each layer's W is (inputs, outputs));
     latent and hidden default to VaeConfig's."""
-    cfg = _core.VaeConfig()
+    cfg = _core.vae.VaeConfig()
     latent = cfg.latent if latent is None else latent
     hidden = cfg.hidden if hidden is None else hidden
     out = []
-    for name, shape in _core.vae_parameter_shapes(latent, hidden):
+    for name, shape in _core.vae.vae_parameter_shapes(latent, hidden):
         layer, _, kind = name.rpartition("/affine/")
         if kind == "W":
             out.append((layer, int(shape[0]), int(shape[1])))
@@ -53,4 +53,4 @@ def flops_per_image(table=None):
 def images(count, seed=1):
     """`count` MNIST-shaped uint8 digits (count, 784): the engine's synthetic
     digits, the same the C++ tests use (the values do not change the cost)."""
-    return _core.synthetic_digits(count, seed).reshape(count, 784)
+    return _core.vae.synthetic_digits(count, seed).reshape(count, 784)

@@ -37,8 +37,10 @@ target_include_directories(nnvae_nbla_compat INTERFACE $<INSTALL_INTERFACE:${_nn
 
 install(TARGETS nnvae_options nnvae_engine nnvae_vae nnvae_nbla_compat EXPORT nnvaeTargets
         ARCHIVE DESTINATION ${_nnvae_libdir} LIBRARY DESTINATION ${_nnvae_libdir})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/cpp/include/nnvae DESTINATION ${_nnvae_includedir}
-        FILES_MATCHING PATTERN "*.hpp" PATTERN "*.def")
+# The engine's headers and the application's (cpp/vae/include) into the same
+# include/nnvae, so that <nnvae/vae.hpp> and <nnvae/vae/...> read as before.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/cpp/include/nnvae ${PROJECT_SOURCE_DIR}/cpp/vae/include/nnvae
+        DESTINATION ${_nnvae_includedir} FILES_MATCHING PATTERN "*.hpp" PATTERN "*.def")
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/cpp/compat/nbla ${PROJECT_SOURCE_DIR}/cpp/compat/nbla_utils
         DESTINATION ${_nnvae_includedir}/nnvae/compat)
 install(EXPORT nnvaeTargets NAMESPACE nnvae:: DESTINATION ${_nnvae_cmakedir})

@@ -14,7 +14,7 @@
 #include <tuple>
 #include <vector>
 
-#include "../src/input_file.hpp"
+#include "nnvae/input_file.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;

@@ -1,5 +1,12 @@
 // nnvae._core: the private Python module. Each part of the engine binds
-// itself in its own file; this one only puts them together.
+// itself in its own file; this one only puts them together, with the
+// application's bindings (cpp/vae/python) in the submodule _core.vae.
+//
+// One extension module for both: the engine is a static library, so a second
+// extension module (say _vae) would link its own copy of it, with its own
+// global state (parameter directory, random generator, thread settings,
+// auto-forward flag), and the application would train on parameters and a
+// generator that nnvae's API never sees.
 #include <pybind11/pybind11.h>
 
 namespace py = pybind11;
@@ -8,11 +15,8 @@ void bind_variable(py::module_& m);    // bind_variable.cpp: Variable, Function,
 void bind_functions(py::module_& m);   // bind_functions.cpp: the raw functions (_core.functions) and their table
 void bind_parameters(py::module_& m);  // bind_parameter.cpp: initializers, the parameter directory, seed/threads
 void bind_solvers(py::module_& m);     // bind_solver.cpp: Solver, Adam, SGD
-void bind_idx(py::module_& m);       // bind_idx.cpp: the C++ IDX reader
 void bind_params(py::module_& m);    // bind_params.cpp: the .protobuf parameter codec
-void bind_trainer_state(py::module_& m);  // bind_trainer_state.cpp: TrainerState, SolverState
-void bind_training(py::module_& m);  // bind_training.cpp: the VAE's trainer, model and evaluation
-void bind_vae_config(py::module_& m);  // bind_vae_config.cpp: VaeConfig and its options, synthetic digits
+void bind_vae_application(py::module_& m);  // cpp/vae/python/bind_vae.cpp: the submodule _core.vae
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nnvae's C++ engine (private: use the nnvae package)";
@@ -21,9 +25,6 @@ PYBIND11_MODULE(_core, m) {
   bind_functions(m);
   bind_parameters(m);
   bind_solvers(m);
-  bind_idx(m);
   bind_params(m);
-  bind_vae_config(m);
-  bind_trainer_state(m);
-  bind_training(m);
+  bind_vae_application(m);
 }

@@ -1,5 +1,5 @@
 // Opening user-named files for reading: see input_file.hpp.
-#include "input_file.hpp"
+#include "nnvae/input_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

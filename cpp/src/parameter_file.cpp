@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "input_file.hpp"
+#include "nnvae/input_file.hpp"
 
 namespace nnvae {
 

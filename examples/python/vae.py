@@ -26,7 +26,7 @@ import nnvae as nn
 import nnvae.functions as F
 import nnvae.parametric_functions as PF
 import nnvae.solvers as S
-from nnvae.datasets import load_mnist
+from nnvae.app.datasets import load_mnist
 
 
 def vae(x, shape_z):

@@ -1,5 +1,4 @@
-"""nnvae: a small autodiff graph engine with NNabla's API style, and the
-NNabla tutorial's VAE on MNIST.
+"""nnvae: a small autodiff graph engine with NNabla's API style.
 
     import nnvae
     import nnvae.functions as F
@@ -7,9 +6,11 @@ NNabla tutorial's VAE on MNIST.
     import nnvae.solvers as S
 
 The engine is the C++ extension ``nnvae._core``; this package gives it
-NNabla's Python names. The public surface is what ``__all__`` lists; the
-submodules ``nnvae.datasets``, ``nnvae.cli`` and ``nnvae.errors`` are imported
-on demand.
+NNabla's Python names. The public surface is what ``__all__`` lists;
+``nnvae.errors`` and the parameter files' ``nnvae.params_io`` are imported on
+demand. The application built on it, the NNabla tutorial's VAE on MNIST
+(training, data sets, the commands), is the subpackage ``nnvae.app``, which
+this API never imports.
 """
 import os as _os
 from contextlib import contextmanager as _contextmanager

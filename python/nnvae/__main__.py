@@ -1,6 +1,6 @@
 """`python -m nnvae`: the `nnvae` command."""
 import sys
 
-from .cli import main
+from .app.cli import main
 
 sys.exit(main())

@@ -1,10 +1,8 @@
-"""Parameter files NNabla can read, and nnvae's own training checkpoints.
+"""Parameter files NNabla can read.
 
     save_parameters("params.protobuf", params)        # NNabla NNablaProtoBuf
     save_parameters("params.h5", params)              # NNabla HDF5 (needs h5py)
     params = load_parameters("params.protobuf")       # {name: float32 ndarray}
-    save_checkpoint("checkpoint.nnvckpt", arrays, meta)
-    arrays, meta = load_checkpoint("checkpoint.nnvckpt")
 
 `params` is an ordered mapping from a parameter's full name (for example
 "fc1/affine/W") to its values; the order is the creation order and is kept.
@@ -31,10 +29,6 @@ groups nested too deep. No file over PARAMETER_FILE_MAX_BYTES is read.
 "fc1/affine/W" is dataset W in group fc1/affine), with integer attributes
 `need_grad` (0/1) and `index` (creation order). Needs h5py.
 
-Checkpoints -- nnvae's own single-file format, described and implemented in
-nnvae.checkpoint_file; save_checkpoint, load_checkpoint and CheckpointError are
-importable from here too.
-
 Every write goes to a temporary file in the destination folder, is flushed and
 fsync'ed, then renamed over the destination (`os.replace`), so a crash or an
 error never leaves a partial file under the final name. Every failure is
@@ -54,9 +48,6 @@ from . import _core
 from .errors import NnvaeError
 from .files import atomic_write  # re-exported: the one atomic write
 from .inputs import check_regular_file, read_bounded
-# The checkpoint format has its own module; its names stay importable from here.
-from .checkpoint_file import (CHECKPOINT_MAX_BYTES, CheckpointError, _decode_checkpoint,  # noqa: F401
-                              load_checkpoint, save_checkpoint)
 
 # The largest parameter file read (protobuf's own message limit, the C++
 # codec's), and the most dimensions of one parameter.
@@ -65,13 +56,10 @@ PARAMETER_MAX_DIMS = _core.PARAMETER_MAX_DIMS
 
 __all__ = [
     "ParameterFileError",
-    "CheckpointError",
     "ParameterRecord",
     "save_parameters",
     "load_parameters",
     "load_parameter_records",
-    "save_checkpoint",
-    "load_checkpoint",
     "atomic_write",
 ]
 
@@ -210,15 +198,14 @@ def load_parameters(path: PathLike) -> Dict[str, np.ndarray]:
 
     Note that protobuf has no end marker: a file cut exactly between two
     parameters is well-formed and simply holds fewer parameters; the model
-    check (nnvae.training.VaeModel) then reports the missing ones.
+    check (nnvae.app.training.VaeModel) then reports the missing ones.
     """
     return {r.name: r.data for r in load_parameter_records(path)}
 
 
 def _read_file(path: PathLike, cls, limit: int = PARAMETER_FILE_MAX_BYTES) -> bytes:
     """A regular file of at most `limit` bytes, checked before reading."""
-    what = "checkpoint" if cls is CheckpointError else "parameter file"
-    return read_bounded(path, limit, what, cls)
+    return read_bounded(path, limit, "parameter file", cls)
 
 
 # --------------------------------------------------------------------------

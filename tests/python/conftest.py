@@ -24,9 +24,9 @@ def fresh_engine():
 def offline_data(tmp_path, monkeypatch):
     """The data package with no real cache (NNVAE_DATA unset, XDG_CACHE_HOME
     and HOME in tmp_path), no network and no pip: the data tests' base.
-    nnvae.data.fetch reaches the network only through http_get and
+    nnvae.app.data.fetch reaches the network only through http_get and
     pip_download, both replaced here."""
-    from nnvae.data import fetch as fetch_module
+    from nnvae.app.data import fetch as fetch_module
 
     monkeypatch.delenv("NNVAE_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))

@@ -119,7 +119,7 @@ def test_layers_and_products_are_the_engines_model():
     # The table follows the engine's parameter shapes for any size.
     assert workload.layers(latent=3, hidden=8) == [("fc1", 784, 8), ("fc2", 8, 8), ("fc_mu", 8, 3),
                                                    ("fc_logvar", 8, 3), ("fc3", 3, 8), ("fc4", 8, 8), ("fc5", 8, 784)]
-    shapes = dict(_core.vae_parameter_shapes(50, 500))
+    shapes = dict(_core.vae.vae_parameter_shapes(50, 500))
     assert all(tuple(shapes[f"{n}/affine/W"]) == (i, o) for n, i, o in workload.layers())
     # 7 forward products, 6 dX (not the images') and 7 dW: 3.685 M multiply-adds per image.
     assert len(workload.step_products(100)) == 20
@@ -127,7 +127,7 @@ def test_layers_and_products_are_the_engines_model():
     assert workload.flops(100) == 100 * 7_370_000
     digits = workload.images(5)
     assert digits.shape == (5, 784) and digits.dtype.name == "uint8"
-    assert (digits == _core.synthetic_digits(5, 1).reshape(5, 784)).all()
+    assert (digits == _core.vae.synthetic_digits(5, 1).reshape(5, 784)).all()
 
 
 def test_medians_over_rounds():

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 from nnvae import params_io
-from nnvae.params_io import (CheckpointError, ParameterFileError, load_checkpoint, load_parameter_records,
-                             load_parameters, save_checkpoint, save_parameters)
-from nnvae.training import VaeModel, parameter_shapes
+from nnvae.params_io import ParameterFileError, load_parameter_records, load_parameters, save_parameters
+from nnvae.app import checkpoint_file
+from nnvae.app.checkpoint_file import CheckpointError, load_checkpoint, save_checkpoint
+from nnvae.app.training import VaeModel, parameter_shapes
 
 # The tutorial's VAE's parameters in creation order.
 VAE_SHAPES = parameter_shapes(50, 500)
@@ -389,7 +390,7 @@ def test_checkpoint_truncation_and_every_bit_flip_detected(tmp_path):
         flipped = bytearray(data)
         flipped[pos] ^= 1 << (pos % 8)
         with pytest.raises(CheckpointError, match="bad.ckpt"):
-            params_io._decode_checkpoint(bad, bytes(flipped))
+            checkpoint_file._decode_checkpoint(bad, bytes(flipped))
     for pos in (0, 20, 40, 100, len(data) - 1):  # and a few through the file
         flipped = bytearray(data)
         flipped[pos] ^= 0x10

@@ -39,7 +39,7 @@ def test_thread_count_bound_is_one_fact():
             _core.set_num_threads(n)  # the engine's own check, under the Python one
     assert nnvae.get_num_threads() == before
     # The training settings check the same bound.
-    cfg = _core.VaeConfig()
+    cfg = _core.vae.VaeConfig()
     cfg.update({"threads": _core.MAX_THREADS + 1})
     with pytest.raises(ValueError, match=f"at most {_core.MAX_THREADS}"):
         cfg.validate()
@@ -112,10 +112,10 @@ def test_solver_shared_by_threads():
 # --- the trainer's generator and auto-forward ------------------------------------------
 
 def _trainer(graph):
-    cfg = _core.VaeConfig()
+    cfg = _core.vae.VaeConfig()
     cfg.update({"iterations": 40, "batch_size": 20, "latent": 4, "hidden": 32, "threads": 1, "graph": graph,
                 "monitor_interval": 10, "validation_batches": 1})
-    return _core.VaeTrainer(cfg, _core.synthetic_digits(200, 1), _core.synthetic_digits(40, 2))
+    return _core.vae.VaeTrainer(cfg, _core.vae.synthetic_digits(200, 1), _core.vae.synthetic_digits(40, 2))
 
 
 def _draws(n):

@@ -19,7 +19,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 def real_mnist_dir():
     """The folder of verified MNIST files: the user's cache ($NNVAE_DATA,
     $XDG_CACHE_HOME/nnvae or ~/.cache/nnvae), then ../shared/data; else None."""
-    from nnvae.datasets import find_dataset_dir
+    from nnvae.app.datasets import find_dataset_dir
 
     return find_dataset_dir("mnist") or find_dataset_dir("mnist", SHARED_DATA)
 
@@ -37,7 +37,7 @@ def synthetic_digits(n: int, seed: int) -> np.ndarray:
     sparse stray pixels, the same pictures the C++ tests use."""
     from nnvae import _core
 
-    return _core.synthetic_digits(n, seed)
+    return _core.vae.synthetic_digits(n, seed)
 
 
 def data_root(tmp_path_factory) -> Path:
@@ -46,7 +46,7 @@ def data_root(tmp_path_factory) -> Path:
     turn, uncompressed IDX) under ROOT/mnist, written once."""
     if REAL_MNIST is not None:
         return REAL_MNIST
-    from nnvae.datasets import idx_images_bytes, idx_labels_bytes
+    from nnvae.app.datasets import idx_images_bytes, idx_labels_bytes
 
     root = tmp_path_factory.mktemp("data")
     (root / "mnist").mkdir()
@@ -57,10 +57,10 @@ def data_root(tmp_path_factory) -> Path:
 
 
 def run_cli(*args, timeout=300, **kw) -> subprocess.CompletedProcess:
-    """`python -m nnvae.cli ARGS` with the nnvae under test on the path."""
+    """`python -m nnvae.app.cli ARGS` with the nnvae under test on the path."""
     import nnvae
 
     env = dict(os.environ)
     env["PYTHONPATH"] = str(Path(nnvae.__file__).parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-m", "nnvae.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "nnvae.app.cli", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, env=env, **kw)

@@ -1,0 +1,172 @@
+"""Training: the C++ loop run in stretches between checkpoints, its monitor
+lines written as they come, Ctrl-C turned into a checkpoint, and a resumed
+run set back exactly where its checkpoint left it.
+
+A checkpoint is written every `checkpoint_every` iterations, on Ctrl-C (the
+C++ loop stops before its next step) and at the end.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, TextIO
+
+from ... import _core
+from ...errors import NnvaeError, UsageError
+from ...files import LineLog, atomic_text
+from ..checkpoint_file import CheckpointError
+from .checkpoint import CHECKPOINT_NAME, TrainingCheckpoint, save_training_checkpoint
+from .progress import ProgressBar
+
+LOG_NAME = "log.txt"
+LOSSES_NAME = "losses.csv"
+
+
+def empty_history() -> Dict[str, List]:
+    return {"iteration": [], "train_loss": [], "val_loss": []}
+
+
+def start_trainer(cfg, train_images, test_images, saved: Optional[TrainingCheckpoint], resume_path):
+    """A VaeTrainer on the images, set to the checkpoint's point when given."""
+    if saved is not None and saved.state.iteration > cfg.iterations:
+        raise UsageError(f"the checkpoint is at iteration {saved.state.iteration}, past "
+                         f"--iterations {cfg.iterations}: ask for at least as many to continue")
+    trainer = _core.vae.VaeTrainer(cfg, train_images, test_images)
+    if saved is None:
+        return trainer
+    try:
+        trainer.set_parameters(saved.parameters)
+        trainer.solver_state = saved.solver_state
+        trainer.state = saved.state
+    except (ValueError, TypeError) as e:
+        raise NnvaeError(f"{resume_path}: the checkpoint does not fit this run: {e}") from None
+    return trainer
+
+
+def write_losses_csv(path: Path, history: Dict[str, list]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["iteration", "train_loss", "val_loss"])
+    for it, tl, vl in zip(history["iteration"], history["train_loss"], history["val_loss"]):
+        w.writerow([it, f"{tl:.6f}", f"{vl:.6f}"])
+    atomic_text(path, buf.getvalue())
+
+
+def train(trainer, folder: Path, settings: dict, history: Dict[str, list], elapsed: float,
+          resume_path: Optional[str], checkpoint_every: int, out: TextIO, err: TextIO, progress: bool) -> float:
+    """Trains up to settings["iterations"], printing and logging the monitor
+    lines and appending them to `history`; returns the total training
+    seconds (`elapsed` before this session included). A Ctrl-C saves a
+    checkpoint and raises KeyboardInterrupt saying how to resume; a
+    non-finite loss, or a file that cannot be written (disk full), raises
+    NnvaeError naming the last good checkpoint. log.txt and losses.csv grow
+    by whole lines only. A trainer already at `iterations` (a run whose
+    final phase was interrupted) trains no further."""
+    iterations = settings["iterations"]
+    ckpt_path = folder / CHECKPOINT_NAME
+    log_path, csv_path = folder / LOG_NAME, folder / LOSSES_NAME
+    start_it = trainer.iteration
+    last_ckpt = (start_it, Path(resume_path)) if resume_path else None
+    what = f"resumed from {resume_path} at iteration {start_it}" if resume_path else "new run"
+    if start_it >= iterations:
+        what = f"finishing {resume_path}: training reached iteration {start_it} already"
+    bar = ProgressBar(err, iterations, start_it, progress)
+    try:
+        # The monitored losses before the resume point are kept; log.txt grows.
+        write_losses_csv(csv_path, history)
+        log, csv_file = LineLog(log_path), LineLog(csv_path)
+        log.line(f"# {what}: {json.dumps(settings, sort_keys=True)}")
+    except OSError as e:
+        raise NnvaeError(_write_failure(_reason(e), last_ckpt)) from None
+
+    with log, csv_file:
+        write_failed: List[OSError] = []
+        # Ctrl-C (or a failed log write) asks the C++ loop to stop before its
+        # next step (checked there through should_stop); a second Ctrl-C
+        # interrupts at once.
+        stop_requested: list = []
+
+        def on_monitor(iteration: int, tloss: float, vloss: float) -> None:
+            line = _core.vae.vae_format_monitor_line(iteration, tloss, vloss)
+            history["iteration"].append(iteration)
+            history["train_loss"].append(tloss)
+            history["val_loss"].append(vloss)
+            bar.clear()
+            print(line, file=out, flush=True)
+            if write_failed:
+                return
+            try:
+                log.line(line)
+                csv_file.line(f"{iteration},{tloss:.6f},{vloss:.6f}")
+            except OSError as e:  # the loop stops before its next step; the checkpoint keeps the history
+                write_failed.append(e)
+                stop_requested.append("write failed")
+                return
+            bar.show(iteration + 1, tloss, vloss)
+
+        def on_sigint(signum, frame):
+            if stop_requested:
+                raise KeyboardInterrupt
+            stop_requested.append(signum)
+
+        old_handler = None
+        if threading.current_thread() is threading.main_thread():
+            old_handler = signal.signal(signal.SIGINT, on_sigint)
+        t0 = time.monotonic()
+        try:
+            while trainer.iteration < iterations:
+                until = min(iterations, (trainer.iteration // checkpoint_every + 1) * checkpoint_every)
+                bar.show(trainer.iteration)
+                r = trainer.train(until, on_monitor, lambda: bool(stop_requested))
+                run_time = elapsed + time.monotonic() - t0
+                if r["reason"] == "nonfinite":
+                    bar.done()
+                    where = (f"the last good checkpoint, at iteration {last_ckpt[0]}, is {last_ckpt[1]}"
+                             if last_ckpt else "no checkpoint had been saved yet")
+                    raise NnvaeError(f"the training loss became {r['bad_loss']} at iteration {r['iteration']}; "
+                                     f"stopped ({where}); try a smaller --learning-rate")
+                try:
+                    save_training_checkpoint(ckpt_path, trainer, settings, history, run_time)
+                except CheckpointError as e:
+                    bar.done()
+                    cause = e.__cause__ if isinstance(e.__cause__, OSError) else e
+                    raise NnvaeError(_write_failure(f"cannot write {ckpt_path} at iteration {trainer.iteration}: "
+                                                    f"{cause.strerror if isinstance(cause, OSError) else cause}",
+                                                    last_ckpt)) from None
+                last_ckpt = (trainer.iteration, ckpt_path)
+                if write_failed:
+                    bar.done()
+                    raise NnvaeError(_write_failure(_reason(write_failed[0]), last_ckpt))
+                if r["reason"] != "finished":
+                    bar.done()
+                    msg = (f"interrupted at iteration {trainer.iteration}; checkpoint saved to {ckpt_path}; "
+                           f"continue with: nnvae-train --resume {ckpt_path}")
+                    print(msg, file=err, flush=True)
+                    try:
+                        log.line(f"# {msg}")
+                    except OSError:
+                        pass
+                    raise KeyboardInterrupt(msg)
+            bar.done()
+        finally:
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
+    return elapsed + time.monotonic() - t0
+
+
+def _reason(e: OSError) -> str:
+    return f"cannot write {e.filename}: {e.strerror or e}" if e.filename else f"cannot write: {e.strerror or e}"
+
+
+def _write_failure(what: str, last_ckpt) -> str:
+    """One line for a file of the run that could not be written (disk full,
+    permissions), naming the last good checkpoint and how to go on."""
+    if last_ckpt is None:
+        return f"{what}; no checkpoint had been saved yet"
+    return (f"{what}; the last good checkpoint, at iteration {last_ckpt[0]}, is {last_ckpt[1]}: free some space "
+            f"and continue with: nnvae-train --resume {last_ckpt[1]}")
