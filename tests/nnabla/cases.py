@@ -109,6 +109,55 @@ CASES = {
     "one_hot": [{"inputs": [("i5", (4, 1))], "kwargs": {"shape": (5,)}, "grad": [False]},
                 {"inputs": [("i3", (3, 2))], "kwargs": {"shape": (3, 4)}, "grad": [False]}],
     "where": [{"inputs": [("b", (3, 4)), ("n", (3, 4)), ("n", (3, 4))], "grad": [False, True, True]}],
+    # Convolutional networks: every argument combination NNabla's MNIST programs use, plus stride, pad,
+    # dilation and group variations, odd sizes and batch 1. Weights: (out, in / group, kh, kw) for
+    # convolution, (in, out / group, kh, kw) for deconvolution.
+    "convolution": [
+        {"inputs": [("n", (2, 1, 9, 8)), ("n", (4, 1, 5, 5)), ("n", (4,))]},  # LeNet's conv1
+        {"inputs": [("n", (2, 3, 7, 7)), ("n", (6, 3, 3, 3)), ("n", (6,))], "kwargs": {"pad": (1, 1)}},
+        {"inputs": [("n", (1, 4, 8, 7)), ("n", (4, 4, 1, 1))]},  # 1x1 without bias, batch 1
+        {"inputs": [("n", (2, 2, 9, 9)), ("n", (3, 2, 3, 3)), ("n", (3,))],
+         "kwargs": {"pad": (3, 3), "stride": (2, 2)}},
+        {"inputs": [("n", (2, 4, 9, 8)), ("n", (6, 2, 3, 2)), ("n", (6,))],
+         "kwargs": {"pad": (1, 0), "stride": (1, 2), "dilation": (2, 1), "group": 2}},
+        {"inputs": [("n", (2, 3, 6, 5)), ("n", (2, 3, 3, 3))], "kwargs": {"dilation": (2, 2), "pad": (2, 1)}},
+    ],
+    "deconvolution": [
+        {"inputs": [("n", (2, 3, 1, 1)), ("n", (3, 4, 4, 4))]},  # the DCGAN's first layer
+        {"inputs": [("n", (2, 4, 4, 4)), ("n", (4, 2, 4, 4))], "kwargs": {"pad": (1, 1), "stride": (2, 2)}},
+        {"inputs": [("n", (1, 2, 8, 8)), ("n", (2, 3, 4, 4))], "kwargs": {"pad": (3, 3), "stride": (2, 2)}},
+        {"inputs": [("n", (2, 4, 5, 4)), ("n", (4, 3, 3, 3)), ("n", (6,))],
+         "kwargs": {"pad": (1, 1), "stride": (2, 1), "dilation": (1, 2), "group": 2}},
+        {"inputs": [("n", (2, 2, 3, 3)), ("n", (2, 3, 3, 3)), ("n", (3,))],
+         "kwargs": {"stride": (2, 2), "output_padding": (1, 1)}},
+    ],
+    "max_pooling": [
+        {"inputs": [("n", (2, 3, 8, 8))], "kwargs": {"kernel": (2, 2), "stride": (2, 2)}},  # LeNet, ResNet
+        {"inputs": [("n", (2, 3, 7, 6))], "kwargs": {"kernel": (2, 2)}},
+        {"inputs": [("n", (1, 2, 7, 6))], "kwargs": {"kernel": (3, 2), "stride": (2, 2), "ignore_border": False}},
+        {"inputs": [("n", (2, 2, 6, 7))], "kwargs": {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1)}},
+    ],
+    "average_pooling": [
+        {"inputs": [("n", (2, 3, 8, 8))], "kwargs": {"kernel": (2, 2), "stride": (2, 2)}},  # Siamese
+        {"inputs": [("n", (2, 2, 4, 4))], "kwargs": {"kernel": (4, 4), "stride": (4, 4)}},  # ResNet's last
+        {"inputs": [("n", (1, 2, 7, 6))], "kwargs": {"kernel": (3, 2), "stride": (2, 2), "ignore_border": False}},
+        {"inputs": [("n", (2, 2, 6, 7))], "kwargs": {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1)}},
+        {"inputs": [("n", (2, 2, 6, 7))],
+         "kwargs": {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1), "including_pad": False}},
+    ],
+    "batch_normalization": [
+        {"inputs": [("n", (4, 3, 5, 5)), ("n", (1, 3, 1, 1)), ("n", (1, 3, 1, 1)), ("n", (1, 3, 1, 1)),
+                    ("p", (1, 3, 1, 1))], "grad": [True, True, True, False, False]},
+        {"inputs": [("n", (4, 3, 5, 5)), ("n", (1, 3, 1, 1)), ("n", (1, 3, 1, 1)), ("n", (1, 3, 1, 1)),
+                    ("p", (1, 3, 1, 1))], "kwargs": {"batch_stat": False}, "grad": [True, True, True, False, False]},
+        {"inputs": [("n", (6, 5)), ("n", (1, 5)), ("n", (1, 5)), ("n", (1, 5)), ("p", (1, 5))],
+         "grad": [True, True, True, False, False]},  # VAT's, on 2-D input
+        {"inputs": [("n", (2, 3, 3, 5)), ("n", (1, 1, 3, 1)), ("n", (1, 1, 3, 1)), ("n", (1, 1, 3, 1)),
+                    ("p", (1, 1, 3, 1))], "kwargs": {"axes": [2], "decay_rate": 0.5, "eps": 1e-3},
+         "grad": [True, True, True, False, False]},
+    ],
+    "top_n_error": [{"inputs": [("n", (6, 5)), ("i5", (6, 1))], "kwargs": {"axis": 1, "n": 1}, "grad": [False, False]},
+                    {"inputs": [("n", (6, 5)), ("i5", (6, 1))], "kwargs": {"n": 2}, "grad": [False, False]}],
     # Dropout's mask comes from each library's own generator: compared at p = 0 only.
     "dropout": [{"inputs": [("n", (3, 4))], "kwargs": {"p": 0.0}}],
     "constant": [{"inputs": [], "kwargs": {"val": 2.5, "shape": (2, 3)}},
@@ -129,6 +178,7 @@ NOT_COMPARED = {
     "randn": "random: each library has its own generator (nnvae's distribution is tested on its own)",
     "rand": "random: each library has its own generator",
     "randint": "random: each library has its own generator",
+    "image_augmentation": "random: each library draws its own transforms (nnvae's are tested on their own)",
 }
 
 
