@@ -1,0 +1,50 @@
+"""The NNabla-style API at its edges: what NNabla 1.39 does (checked there)
+or a clear error naming the values, never a crash or a silent surprise.
+"""
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import nnvae
+
+pytestmark = pytest.mark.usefixtures("fresh_engine")
+
+
+# --- Variable.from_numpy_array copies, as NNabla's ---------------------------------------
+
+def test_from_numpy_array_copies_the_array_as_nnabla():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    g = np.ones((2, 3), np.float32)
+    x = nnvae.Variable.from_numpy_array(a, g)
+    assert not np.shares_memory(a, x.d) and not np.shares_memory(g, x.g)  # NNabla 1.39: False, False
+    a[0, 0] = 7.0
+    g[0, 0] = 7.0
+    assert x.d[0, 0] == 0.0 and x.g[0, 0] == 1.0
+    x.d[1, 1] = -1.0
+    assert a[1, 1] == 4.0
+    # Zero-copy where NNabla has it: x.d and x.g are views on the variable.
+    x.d[0, 1] = 5.0
+    assert x.d[0, 1] == 5.0 and np.shares_memory(x.d, x.d)
+    n = nnvae.NdArray.from_numpy_array(a)
+    assert not np.shares_memory(a, n.data)  # NNabla 1.39: False
+
+
+def test_resizing_the_numpy_array_leaves_the_variable_intact():
+    # Before: the variable read the array's freed memory (an interpreter crash).
+    code = textwrap.dedent("""
+        import numpy as np, nnvae
+        a = np.arange(1 << 16, dtype=np.float32)
+        x = nnvae.Variable.from_numpy_array(a)
+        a.resize((1 << 22,), refcheck=False)
+        a[:] = -1.0
+        y = (x * 2.0)
+        y.forward()
+        assert np.array_equal(x.d, np.arange(1 << 16, dtype=np.float32)), x.d[:4]
+        assert y.d[3] == 6.0
+        print("intact")
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "intact", r.stderr[-2000:]
