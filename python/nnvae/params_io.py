@@ -106,7 +106,10 @@ class ParameterRecord(NamedTuple):
 # Input validation shared by the writers
 
 def _parameter_items(path: PathLike, params: Mapping[str, Any]) -> List[Tuple[str, np.ndarray]]:
-    """The parameters as (name, C-contiguous little-endian float32 array)."""
+    """The parameters as (name, C-contiguous little-endian float32 array).
+    The files hold float32: values of another dtype are taken only when
+    float32 holds every one of them exactly, so that what load reads back is
+    what was given."""
     if not isinstance(params, Mapping):
         raise ParameterFileError(
             f"{os.fspath(path)}: parameters must be a mapping name -> array, got {type(params).__name__}",
@@ -124,8 +127,34 @@ def _parameter_items(path: PathLike, params: Mapping[str, Any]) -> List[Tuple[st
                 f"{os.fspath(path)}: parameter {name} has dtype {arr.dtype}, expected real numbers",
                 path=path)
         # (np.ascontiguousarray would turn a 0-d array into a 1-d one)
-        items.append((name, np.asarray(arr, dtype="<f4", order="C")))
+        with np.errstate(all="ignore"):  # overflow to inf: reported below
+            f32 = np.asarray(arr, dtype="<f4", order="C")
+        at = _first_inexact(arr, f32)
+        if at is not None:
+            raise ParameterFileError(
+                f"{os.fspath(path)}: parameter {name} has dtype {arr.dtype}: float32 cannot hold its value "
+                f"{arr[at].item()!r} (at index {at}) exactly (it would read back as {float(f32[at])!r}); "
+                f"parameter files hold float32, convert it first if the rounding is wanted", path=path)
+        items.append((name, f32))
     return items
+
+
+def _first_inexact(arr: np.ndarray, f32: np.ndarray) -> Optional[Tuple[int, ...]]:
+    """The first index where f32 (arr cast to float32) differs from arr's
+    value (NaN stands for NaN), or None when every value is exact."""
+    if arr.dtype == np.float32 or arr.dtype.kind == "b" or arr.size == 0:
+        return None
+    wide = f32.astype(np.float64)  # exact: every float32 is a float64
+    if arr.dtype.kind == "f":
+        same = (wide == arr) | (np.isnan(wide) & np.isnan(arr))
+    else:
+        # An integer: compared in its own type, where the float32 value lies
+        # within that type's range (2**63 is a float32, not an int64).
+        info = np.iinfo(arr.dtype)
+        inside = (wide >= float(info.min)) & (wide < 2.0 ** (info.bits - (info.min < 0)))
+        same = inside & (np.where(inside, wide, 0).astype(arr.dtype) == arr)
+    bad = np.argwhere(~same)
+    return tuple(int(i) for i in bad[0]) if len(bad) else None
 
 
 def _need_grad_of(path: PathLike, names: Sequence[str], need_grad: Any) -> List[bool]:
@@ -162,7 +191,9 @@ def _format_of(path: PathLike, cls=ParameterFileError) -> str:
 # Public API: parameters
 
 def save_parameters(path: PathLike, params: Mapping[str, Any], need_grad: Any = None) -> None:
-    """Write `params` (ordered name -> array, cast to float32) to `path`.
+    """Write `params` (ordered name -> array) to `path` as float32: arrays of
+    another real dtype only when float32 holds each value exactly (else
+    ParameterFileError, before anything is written).
 
     The format follows the suffix: `.protobuf` (NNabla's NNablaProtoBuf) or
     `.h5` (NNabla's HDF5 layout, needs h5py). `need_grad` is None (every
@@ -261,8 +292,13 @@ def _import_h5py(path: PathLike):
 
 
 def _check_h5_names(path: PathLike, names: Sequence[str]) -> None:
-    """HDF5 paths: no empty or '.' components, and no name may also be a group."""
+    """HDF5 paths: no NUL byte (HDF5 would cut the name there), no empty or
+    '.' components, and no name may also be a group."""
     for n in names:
+        if "\x00" in n:
+            raise ParameterFileError(
+                f"{os.fspath(path)}: parameter name {n!r} cannot be an HDF5 dataset path (it holds a NUL byte); "
+                f".protobuf files hold any name", path=path)
         parts = n.split("/")
         if any(p in ("", ".", "..") for p in parts):
             raise ParameterFileError(
