@@ -52,7 +52,7 @@ import numpy as np
 
 from . import _core
 from .errors import NnvaeError
-from .files import atomic_write  # re-exported: the one atomic write
+from .files import atomic_write, write_failure  # atomic_write re-exported: the one atomic write
 from .inputs import check_regular_file, read_bounded
 # The checkpoint format has its own module; its names stay importable from here.
 from .checkpoint_file import (CHECKPOINT_MAX_BYTES, CheckpointError, _decode_checkpoint,  # noqa: F401
@@ -213,10 +213,10 @@ def save_parameters(path: PathLike, params: Mapping[str, Any], need_grad: Any = 
     except NnvaeError:
         raise
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as e:  # h5py's too
-        # h5py's OSError carries errno but a many-line text: the errno's text suffices.
-        reason = (os.strerror(e.errno) if isinstance(e, OSError) and e.errno
-                  else " ".join(str(e).split()))
-        raise ParameterFileError(f"{os.fspath(path)}: cannot write parameters: {reason}", path=path) from e
+        # (h5py's OSError carries errno but a many-line text: write_failure
+        # gives the errno's text.)
+        raise ParameterFileError(f"{os.fspath(path)}: cannot write parameters: {write_failure(path, e)}",
+                                 path=path) from e
 
 
 def load_parameter_records(path: PathLike) -> List[ParameterRecord]:
@@ -291,22 +291,21 @@ def _import_h5py(path: PathLike):
     return h5py
 
 
-def _check_h5_names(path: PathLike, names: Sequence[str]) -> None:
+def _check_h5_names(path: PathLike, names: Sequence[str], cls=ParameterFileError) -> None:
     """HDF5 paths: no NUL byte (HDF5 would cut the name there), no empty or
     '.' components, and no name may also be a group."""
     for n in names:
         if "\x00" in n:
-            raise ParameterFileError(
+            raise cls(
                 f"{os.fspath(path)}: parameter name {n!r} cannot be an HDF5 dataset path (it holds a NUL byte); "
                 f".protobuf files hold any name", path=path)
         parts = n.split("/")
         if any(p in ("", ".", "..") for p in parts):
-            raise ParameterFileError(
-                f"{os.fspath(path)}: parameter name {n!r} cannot be an HDF5 dataset path", path=path)
+            raise cls(f"{os.fspath(path)}: parameter name {n!r} cannot be an HDF5 dataset path", path=path)
     groups = {"/".join(n.split("/")[:i]) for n in names for i in range(1, n.count("/") + 1)}
     clash = [n for n in names if n in groups]
     if clash:
-        raise ParameterFileError(
+        raise cls(
             f"{os.fspath(path)}: parameter name {clash[0]!r} is also a group of another name; "
             f"HDF5 cannot store both", path=path)
 
@@ -330,17 +329,10 @@ def _read_h5(path: PathLike) -> List[ParameterRecord]:
             f.visititems(lambda name, obj: datasets.append((name, obj))
                          if isinstance(obj, h5py.Dataset) else None)
             for pos, (name, ds) in enumerate(datasets):
-                if ds.dtype.kind not in "fiu":
-                    raise ParameterFileError(
-                        f"{p}: dataset {name} has dtype {ds.dtype}, expected float32", path=path)
-                # A dataset's shape is the file's word: bounded before its values are read.
-                if ds.ndim > PARAMETER_MAX_DIMS or math.prod(ds.shape) * 4 > PARAMETER_FILE_MAX_BYTES:
-                    raise ParameterFileError(
-                        f"{p}: dataset {name} has shape {ds.shape}, beyond a parameter's limits (at most "
-                        f"{PARAMETER_MAX_DIMS} dimensions and {PARAMETER_FILE_MAX_BYTES} bytes)", path=path)
+                _check_h5_dataset(p, f"dataset {name}", ds)
                 data = np.asarray(ds[()], dtype=np.float32)
-                index = _int_attr(p, name, ds.attrs, "index")
-                need_grad = _int_attr(p, name, ds.attrs, "need_grad")
+                index = _int_attr(p, f"dataset {name}", ds.attrs, "index")
+                need_grad = _int_attr(p, f"dataset {name}", ds.attrs, "need_grad")
                 record = ParameterRecord(name, data, bool(need_grad) if need_grad is not None else True)
                 found.append((index if index is not None else math.inf, pos, record))
     except NnvaeError:
@@ -351,11 +343,22 @@ def _read_h5(path: PathLike) -> List[ParameterRecord]:
     return [rec for _, _, rec in found]
 
 
-def _int_attr(p: str, name: str, attrs, key: str) -> Optional[int]:
+def _check_h5_dataset(p: str, what: str, ds, cls=ParameterFileError) -> None:
+    """An HDF5 dataset of real numbers within a parameter's limits. Its
+    shape is the file's word (a 1 KB file may declare 2**40 elements):
+    checked before its values are read."""
+    if ds.dtype.kind not in "fiu":
+        raise cls(f"{p}: {what} has dtype {ds.dtype}, expected float32", path=p)
+    if ds.ndim > PARAMETER_MAX_DIMS or math.prod(ds.shape) * 4 > PARAMETER_FILE_MAX_BYTES:
+        raise cls(f"{p}: {what} has shape {ds.shape}, beyond a parameter's limits (at most "
+                  f"{PARAMETER_MAX_DIMS} dimensions and {PARAMETER_FILE_MAX_BYTES} bytes)", path=p)
+
+
+def _int_attr(p: str, name: str, attrs, key: str, cls=ParameterFileError) -> Optional[int]:
+    """The integer attribute `key` of `name` (a dataset or a group), or None."""
     if key not in attrs:
         return None
     value = np.asarray(attrs[key])
     if value.size != 1 or value.dtype.kind not in "biu":
-        raise ParameterFileError(f"{p}: dataset {name} has a non-integer {key} attribute {value!r}",
-                                 path=p)
+        raise cls(f"{p}: {name} has a non-integer {key} attribute {value!r}", path=p)
     return int(value.reshape(()))
