@@ -48,3 +48,20 @@ def test_resizing_the_numpy_array_leaves_the_variable_intact():
     """)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "intact", r.stderr[-2000:]
+
+
+# --- shapes beyond int64 name the shape -------------------------------------------------
+
+@pytest.mark.parametrize("shape, shown, why", [
+    ((2 ** 63,), r"\(9223372036854775808,\)", "has an entry beyond 2\\*\\*63 - 1"),
+    ((3, 2 ** 64), r"\(3, 18446744073709551616\)", "has an entry beyond 2\\*\\*63 - 1"),
+    (2 ** 63, r"\(9223372036854775808,\)", "has an entry beyond 2\\*\\*63 - 1"),
+    ((np.uint64(2 ** 63), 1), r"\(9223372036854775808, 1\)", "has an entry beyond 2\\*\\*63 - 1"),
+    ((-2 ** 63 - 1,), r"\(-9223372036854775809,\)", "has a negative entry"),
+])
+def test_a_shape_entry_beyond_int64_names_the_shape(shape, shown, why):
+    # NNabla 1.39 and nnvae before: OverflowError "int too big to convert".
+    with pytest.raises(ValueError, match=rf"^Variable: shape {shown} {why}"):
+        nnvae.Variable(shape)
+    with pytest.raises(ValueError, match=rf"shape {shown} {why}"):
+        nnvae.parameter.get_parameter_or_create("w", shape)
