@@ -44,7 +44,7 @@ FloatArray values_for(py::handle value, const Shape_t& shape, const std::string&
 
 }  // namespace
 
-Shape_t shape_from_py(py::handle obj, const std::string& where) {
+std::vector<int64_t> dims_from_py(py::handle obj, const std::string& where) {
   std::vector<py::int_> entries;
   if (PyIndex_Check(obj.ptr()) && !py::isinstance<py::bool_>(obj)) {
     entries.push_back(shape_entry(obj, where));
@@ -59,7 +59,7 @@ Shape_t shape_from_py(py::handle obj, const std::string& where) {
     for (size_t i = 0; i < entries.size(); ++i) s += (i ? ", " : "") + std::string(py::str(entries[i]));
     return s + (entries.size() == 1 ? ",)" : ")");
   };
-  Shape_t shape;
+  std::vector<int64_t> dims;
   for (auto& e : entries) {
     int overflow = 0;
     long long d = PyLong_AsLongLongAndOverflow(e.ptr(), &overflow);
@@ -67,9 +67,16 @@ Shape_t shape_from_py(py::handle obj, const std::string& where) {
     if (overflow > 0)
       throw std::invalid_argument(where + ": shape " + given() + " has an entry beyond 2**63 - 1, the most "
                                   "elements an array dimension can have");
-    if (overflow < 0 || d < 0) throw std::invalid_argument(where + ": shape " + given() + " has a negative entry");
-    shape.push_back(d);
+    if (overflow < 0) throw std::invalid_argument(where + ": shape " + given() + " has a negative entry");
+    dims.push_back(d);
   }
+  return dims;
+}
+
+Shape_t shape_from_py(py::handle obj, const std::string& where) {
+  Shape_t shape = dims_from_py(obj, where);
+  for (int64_t d : shape)
+    if (d < 0) throw std::invalid_argument(where + ": shape " + shape_str(shape) + " has a negative entry");
   return shape;
 }
 

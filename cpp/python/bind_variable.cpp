@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cstdint>
 #include <iterator>
 #include <memory>
@@ -45,6 +46,30 @@ CgVariablePtr variable_from_numpy(py::handle data, py::handle grad, bool need_gr
   assign(v->variable()->data(), a, what);
   if (!grad.is_none()) assign(v->variable()->grad(), grad, what + ": grad");
   return v;
+}
+
+// The shape of x.reshape(shape, unlink=True): F.reshape's, which infers one
+// -1 entry and checks the size, found by placing a reshape of a leaf of x's
+// shape (no buffer, nothing computed) on this thread with auto-forward off.
+// An entry beyond F.reshape's int is taken as given (the sizes must match).
+Shape_t unlinked_reshape(const CgVariable& x, py::handle shape) {
+  const std::string where = "Variable.reshape";
+  std::vector<int64_t> dims = dims_from_py(shape, where);
+  std::vector<int> target;
+  for (int64_t d : dims)
+    if (d >= INT_MIN && d <= INT_MAX) target.push_back(static_cast<int>(d));
+  if (target.size() != dims.size()) {
+    if (std::any_of(dims.begin(), dims.end(), [](int64_t d) { return d < 0; }))
+      throw std::invalid_argument(where + ": shape " + shape_str(dims) + " has an entry beyond 2**31 - 1 besides "
+                                  "a negative one; give every entry");
+    return dims;
+  }
+  ThreadAutoForwardScope off(false);
+  try {
+    return f::reshape(std::make_shared<CgVariable>(x.shape()), target, true)->shape();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(where + ": " + e.what());
+  }
 }
 
 // `obj` as a plain number (int, float, bool, numpy scalar; not an array,
@@ -173,7 +198,7 @@ valid after the variable is gone.)doc");
             // A leaf of another shape (same size) over the same data and grad
             // buffers; both are made to exist first so that later writes
             // through either variable reach the other.
-            auto out = std::make_shared<CgVariable>(shape_from_py(shape, "Variable.reshape"), need_grad);
+            auto out = std::make_shared<CgVariable>(unlinked_reshape(v, shape), need_grad);
             for (bool grad : {false, true}) {
               const NdArrayPtr& src = grad ? v.variable()->grad() : v.variable()->data();
               array_view(src, grad ? "Variable.reshape: grad" : "Variable.reshape: data");  // allocates, checks

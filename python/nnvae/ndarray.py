@@ -197,9 +197,10 @@ def from_numpy_array(data, grad=None, need_grad=None):
 
 
 def reshape(self, shape, unlink=False):
-    """The same elements under shape. unlink=False: a graph-connected
-    F.reshape (inplace: the buffer is shared, gradients flow back);
-    unlink=True: a leaf over the same data and grad buffers, no parent."""
+    """The same elements under shape (one entry may be -1, inferred as
+    F.reshape does, either way). unlink=False: a graph-connected F.reshape
+    (inplace: the buffer is shared, gradients flow back); unlink=True: a
+    leaf over the same data and grad buffers, no parent."""
     if unlink:
         return self._view(shape, self.need_grad)
     from .functions import reshape as f_reshape

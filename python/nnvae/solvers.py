@@ -93,8 +93,9 @@ class Solver:
         """reset=True forgets every parameter and its state first. Each
         entry is then added with a fresh state, or, for a known name,
         replaced; with retain_state=True (and reset=False) its state is kept
-        (the shapes must match)."""
-        self._engine.set_parameters(param_dict, bool(reset), bool(retain_state))
+        (the shapes must match). Both flags must be bools (TypeError
+        otherwise: bool('no') would be True)."""
+        self._engine.set_parameters(param_dict, _flag(reset, "reset"), _flag(retain_state, "retain_state"))
         if reset:
             self._params.clear()
         self._params.update(param_dict)
@@ -231,6 +232,14 @@ def _real(v, where, argname):
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise TypeError(f"S.{where}: {argname} must be a real number, got {type(v).__name__}")
     return float(v)
+
+
+def _flag(value, argname):
+    # bool only: bool('no') is True, so a string must not be read as a flag.
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"Solver.set_parameters: {argname} must be a bool (True or False), got "
+                        f"{type(value).__name__} {value!r}")
+    return bool(value)
 
 
 def _refuse(where, **hooks):

@@ -1,6 +1,7 @@
 """The NNabla-style API at its edges: what NNabla 1.39 does (checked there)
 or a clear error naming the values, never a crash or a silent surprise.
 """
+import re
 import subprocess
 import sys
 import textwrap
@@ -65,3 +66,43 @@ def test_a_shape_entry_beyond_int64_names_the_shape(shape, shown, why):
         nnvae.Variable(shape)
     with pytest.raises(ValueError, match=rf"shape {shown} {why}"):
         nnvae.parameter.get_parameter_or_create("w", shape)
+
+
+# --- Variable.reshape: -1 with and without unlink ----------------------------------------
+
+def test_reshape_infers_minus_one_with_unlink_as_without():
+    # NNabla 1.39 refuses -1 with unlink=True (a raw RuntimeError: "The total
+    # size must be the same ... Given: -3"); nnvae infers it both ways.
+    x = nnvae.Variable.from_numpy_array(np.arange(12, dtype=np.float32).reshape(2, 6), need_grad=True)
+    linked = x.reshape((3, -1))
+    unlinked = x.reshape((3, -1), unlink=True)
+    assert linked.shape == unlinked.shape == (3, 4)
+    assert unlinked.parent is None and unlinked.need_grad
+    assert np.shares_memory(unlinked.d, x.d)
+    assert x.reshape(-1, unlink=True).shape == (12,)
+    assert x.reshape([-1, 2, 3], unlink=True).shape == (2, 2, 3)
+    for shape, message in [((5, -1), r"cannot infer the -1 entry: input shape \(2, 6\) has 12 elements, not a "
+                                     r"multiple of 5"),
+                           ((-1, -1), "more than one -1 in the target shape"),
+                           ((3, -2), "target shape entry 1 is -2"),
+                           ((5, 2), r"input shape \(2, 6\) has 12 elements but the target shape \(5, 2\) has 10")]:
+        for unlink in (False, True):
+            with pytest.raises(ValueError, match=message):
+                x.reshape(shape, unlink=unlink)
+
+
+# --- Solver.set_parameters: reset and retain_state are bools ----------------------------
+
+@pytest.mark.parametrize("arg", ["reset", "retain_state"])
+@pytest.mark.parametrize("value", ["no", "", 0, 1, None, 1.0])
+def test_set_parameters_flags_must_be_bools(arg, value):
+    # bool('no') is True: a string taken as a flag would reset the solver.
+    import nnvae.solvers as S
+    w = nnvae.parameter.get_parameter_or_create("w", (2,))
+    solver = S.Adam()
+    solver.set_parameters({"w": w})
+    with pytest.raises(TypeError, match=rf"Solver.set_parameters: {arg} must be a bool \(True or False\), got "
+                                        rf"{type(value).__name__} {re.escape(repr(value))}"):
+        solver.set_parameters({"w": w}, **{arg: value})
+    solver.set_parameters({"w": w}, reset=np.bool_(False), retain_state=True)  # numpy's bool is a bool
+    assert solver.parameter_names() == ["w"]
