@@ -14,16 +14,14 @@ std::string type_name(py::handle obj) { return py::str(py::type::handle_of(obj).
 
 namespace {
 
-// An integer for a shape entry: Python int or anything with __index__
+// A shape entry as a Python int: a Python int or anything with __index__
 // (numpy integers), but not bool or float.
-int64_t shape_entry(py::handle obj, const std::string& where) {
+py::int_ shape_entry(py::handle obj, const std::string& where) {
   if (py::isinstance<py::bool_>(obj) || !PyIndex_Check(obj.ptr()))
     throw py::type_error(where + ": shape entries must be integers, got " + type_name(obj));
   py::object index = py::reinterpret_steal<py::object>(PyNumber_Index(obj.ptr()));
   if (!index) throw py::error_already_set();
-  long long v = PyLong_AsLongLong(index.ptr());
-  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
-  return v;
+  return py::reinterpret_borrow<py::int_>(index);
 }
 
 // `value` (a number, or an array-like of exactly the array's shape) converted
@@ -46,15 +44,37 @@ FloatArray values_for(py::handle value, const Shape_t& shape, const std::string&
 
 }  // namespace
 
-Shape_t shape_from_py(py::handle obj, const std::string& where) {
-  Shape_t shape;
+std::vector<int64_t> dims_from_py(py::handle obj, const std::string& where) {
+  std::vector<py::int_> entries;
   if (PyIndex_Check(obj.ptr()) && !py::isinstance<py::bool_>(obj)) {
-    shape.push_back(shape_entry(obj, where));
+    entries.push_back(shape_entry(obj, where));
   } else if (py::isinstance<py::sequence>(obj) && !py::isinstance<py::str>(obj) && !py::isinstance<py::bytes>(obj)) {
-    for (py::handle item : obj) shape.push_back(shape_entry(item, where));
+    for (py::handle item : obj) entries.push_back(shape_entry(item, where));
   } else {
     throw py::type_error(where + ": shape must be an int or a sequence of ints, got " + type_name(obj));
   }
+  // The shape as given (entries of any size), for the messages.
+  auto given = [&] {
+    std::string s = "(";
+    for (size_t i = 0; i < entries.size(); ++i) s += (i ? ", " : "") + std::string(py::str(entries[i]));
+    return s + (entries.size() == 1 ? ",)" : ")");
+  };
+  std::vector<int64_t> dims;
+  for (auto& e : entries) {
+    int overflow = 0;
+    long long d = PyLong_AsLongLongAndOverflow(e.ptr(), &overflow);
+    if (d == -1 && PyErr_Occurred()) throw py::error_already_set();
+    if (overflow > 0)
+      throw std::invalid_argument(where + ": shape " + given() + " has an entry beyond 2**63 - 1, the most "
+                                  "elements an array dimension can have");
+    if (overflow < 0) throw std::invalid_argument(where + ": shape " + given() + " has a negative entry");
+    dims.push_back(d);
+  }
+  return dims;
+}
+
+Shape_t shape_from_py(py::handle obj, const std::string& where) {
+  Shape_t shape = dims_from_py(obj, where);
   for (int64_t d : shape)
     if (d < 0) throw std::invalid_argument(where + ": shape " + shape_str(shape) + " has a negative entry");
   return shape;

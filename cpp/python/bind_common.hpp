@@ -16,6 +16,7 @@
 #include <pybind11/pybind11.h>
 
 #include <string>
+#include <vector>
 
 #include "nnvae/nnvae.hpp"
 
@@ -30,9 +31,12 @@ using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>
 // The Python type name of `obj`, for error messages.
 std::string type_name(py::handle obj);
 
-// A shape given as an int (one dimension) or a sequence of ints (Python ints
-// or anything with __index__, not bool or float); every entry must be >= 0.
-// `where` names the caller in errors.
+// The entries of a shape given as an int (one dimension) or a sequence of
+// ints (Python ints or anything with __index__, not bool or float), negative
+// ones included (a reshape's -1); an entry beyond int64 is refused naming the
+// shape. `where` names the caller in errors.
+std::vector<int64_t> dims_from_py(py::handle obj, const std::string& where);
+// The same for a shape proper: every entry must be >= 0.
 nnvae::Shape_t shape_from_py(py::handle obj, const std::string& where);
 
 py::tuple shape_to_py(const nnvae::Shape_t& shape);

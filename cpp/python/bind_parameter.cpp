@@ -9,11 +9,13 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "bind_common.hpp"
 #include "nnvae/nnvae.hpp"
+#include "nnvae/parameter_file.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -83,6 +85,21 @@ void bind_parameters(py::module_& m) {
                                                            init, need_grad);
       },
       "name"_a, "shape"_a, "initializer"_a, "need_grad"_a);
+  m.def(
+      "_load_parameter_records",
+      [](const std::string& scope, const std::vector<std::tuple<std::string, FloatArray, bool>>& given,
+         const std::string& source) {
+        std::vector<ParameterRecord> records;
+        records.reserve(given.size());
+        for (auto& [name, arr, need_grad] : given)
+          records.push_back({name, Shape_t(arr.shape(), arr.shape() + arr.ndim()),
+                             std::vector<float>(arr.data(), arr.data() + arr.size()), need_grad});
+        ParameterDirectory dir = scope.empty() ? global_parameters() : global_parameters()[scope];
+        load_parameter_records(dir, records, source);
+      },
+      "scope"_a, "records"_a, "source"_a,
+      "Puts [(name, float32 array, need_grad), ...] (a file's records) into the directory under `scope`, all or "
+      "nothing: a ParameterFileError naming `source` changes no parameter.");
   m.def(
       "_clear_parameters",
       [](const std::string& scope) {

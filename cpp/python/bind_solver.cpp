@@ -66,20 +66,37 @@ void bind_solvers(py::module_& m) {
       .def(
           "_set_states",
           [](Solver& s, py::dict states) {
+            // name -> (state name -> array, step count t)
+            const std::string where = "Solver.set_states: ";
             std::map<std::string, Solver::State> in;
             for (auto item : states) {
+              if (!py::isinstance<py::str>(item.first))
+                throw py::type_error(where + "parameter names must be str, got " + type_name(item.first));
               auto name = item.first.cast<std::string>();
               auto pair = item.second.cast<py::tuple>();
               Solver::State st;
               for (auto kv : pair[0].cast<py::dict>()) {
+                if (!py::isinstance<py::str>(kv.first))
+                  throw py::type_error(where + "the state names of " + name + " must be str, got " +
+                                       type_name(kv.first));
+                const auto key = kv.first.cast<std::string>();
                 FloatArray a = FloatArray::ensure(kv.second);
-                if (!a) throw py::type_error("Solver.set_states: state " + kv.first.cast<std::string>() + " of " + name +
-                                             " is not an array of numbers");
+                if (!a) throw py::type_error(where + "state " + key + " of " + name + " is not an array of numbers");
                 auto arr = std::make_shared<NdArray>(Shape_t(a.shape(), a.shape() + a.ndim()));
                 std::memcpy(arr->write(), a.data(), static_cast<size_t>(arr->size()) * sizeof(float));
-                st.arrays[kv.first.cast<std::string>()] = arr;
+                st.arrays[key] = arr;
               }
-              st.t = pair[1].cast<int64_t>();
+              // t: an integer of any size (range checked by the solver).
+              py::handle t = pair[1];
+              if (py::isinstance<py::bool_>(t) || !PyIndex_Check(t.ptr()))
+                throw py::type_error(where + "the step count t of '" + name + "' must be an integer, got " +
+                                     type_name(t));
+              py::object index = py::reinterpret_steal<py::object>(PyNumber_Index(t.ptr()));
+              if (!index) throw py::error_already_set();
+              int overflow = 0;
+              st.t = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
+              if (st.t == -1 && PyErr_Occurred()) throw py::error_already_set();
+              if (overflow) throw std::invalid_argument(step_count_out_of_range(name, py::str(index)));
               in[name] = st;
             }
             py::gil_scoped_release nogil;

@@ -5,15 +5,15 @@
 // Memory rules, so that Python can never reach freed memory:
 //  * Variable.d / .g are numpy views made by array_view (bind_common.hpp):
 //    each keeps the memory it shows alive.
-//  * Variable.from_numpy_array adopts a writable float32 C-contiguous buffer
-//    as it is: the Storage holds a reference to the numpy array and releases
-//    it, under the GIL, when the last array or view using it lets go.
+//  * Variable.from_numpy_array copies the array's values (as NNabla does):
+//    the engine never points into memory numpy may resize or free.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cstdint>
 #include <iterator>
 #include <memory>
@@ -32,21 +32,9 @@ namespace f = nnvae::functions;
 
 namespace {
 
-// A Storage over a numpy array's own buffer; it owns one reference to the
-// array and drops it when the last user lets go.
-Storage storage_of_numpy(py::array a) {
-  float* data = static_cast<float*>(a.mutable_data());
-  PyObject* owner = a.release().ptr();
-  return Storage(data, [owner](float*) {
-    if (!Py_IsInitialized()) return;  // interpreter already gone: nothing left to release
-    py::gil_scoped_acquire gil;
-    Py_DECREF(owner);
-  });
-}
-
-// from_numpy_array: a float32, C-contiguous, aligned, writable, non-empty
-// array is adopted without a copy; anything else is converted to a new
-// float32 C-contiguous buffer first.
+// from_numpy_array: the values copied into the variable's own buffer, as
+// NNabla does (the array may be resized, freed or written afterwards without
+// reaching the variable). Any array-like of numbers, converted to float32.
 CgVariablePtr variable_from_numpy(py::handle data, py::handle grad, bool need_grad) {
   const std::string what = "Variable.from_numpy_array";
   if (data.is_none() || py::isinstance<py::str>(data) || py::isinstance<py::bytes>(data) ||
@@ -54,16 +42,34 @@ CgVariablePtr variable_from_numpy(py::handle data, py::handle grad, bool need_gr
     throw py::type_error(what + ": data must be a numpy array or array-like of numbers, got " + type_name(data));
   FloatArray a = FloatArray::ensure(data);
   if (!a) throw py::type_error(what + ": cannot convert a " + type_name(data) + " to float32 numbers");
-  Shape_t shape(a.shape(), a.shape() + a.ndim());
-  auto v = std::make_shared<CgVariable>(shape, need_grad);
-  bool aligned = reinterpret_cast<std::uintptr_t>(a.data()) % alignof(float) == 0;
-  if (a.writeable() && aligned && a.size() > 0) {
-    v->variable()->data()->adopt(storage_of_numpy(a));
-  } else {
-    assign(v->variable()->data(), a, what);
-  }
+  auto v = std::make_shared<CgVariable>(Shape_t(a.shape(), a.shape() + a.ndim()), need_grad);
+  assign(v->variable()->data(), a, what);
   if (!grad.is_none()) assign(v->variable()->grad(), grad, what + ": grad");
   return v;
+}
+
+// The shape of x.reshape(shape, unlink=True): F.reshape's, which infers one
+// -1 entry and checks the size, found by placing a reshape of a leaf of x's
+// shape (no buffer, nothing computed) on this thread with auto-forward off.
+// An entry beyond F.reshape's int is taken as given (the sizes must match).
+Shape_t unlinked_reshape(const CgVariable& x, py::handle shape) {
+  const std::string where = "Variable.reshape";
+  std::vector<int64_t> dims = dims_from_py(shape, where);
+  std::vector<int> target;
+  for (int64_t d : dims)
+    if (d >= INT_MIN && d <= INT_MAX) target.push_back(static_cast<int>(d));
+  if (target.size() != dims.size()) {
+    if (std::any_of(dims.begin(), dims.end(), [](int64_t d) { return d < 0; }))
+      throw std::invalid_argument(where + ": shape " + shape_str(dims) + " has an entry beyond 2**31 - 1 besides "
+                                  "a negative one; give every entry");
+    return dims;
+  }
+  ThreadAutoForwardScope off(false);
+  try {
+    return f::reshape(std::make_shared<CgVariable>(x.shape()), target, true)->shape();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(where + ": " + e.what());
+  }
 }
 
 // `obj` as a plain number (int, float, bool, numpy scalar; not an array,
@@ -134,7 +140,7 @@ valid after the variable is gone.)doc");
           }),
           "shape"_a = py::tuple(), "need_grad"_a = false)
       .def_static("from_numpy_array", &variable_from_numpy, "data"_a, "grad"_a = py::none(), "need_grad"_a = false,
-                  "A Variable holding `data`; float32 C-contiguous writable arrays are shared, not copied.")
+                  "A Variable holding a copy of `data` (and of `grad`), as float32.")
       .def_property_readonly("shape", [](const CgVariable& v) { return shape_to_py(v.shape()); })
       .def_property_readonly("ndim", [](const CgVariable& v) { return v.variable()->ndim(); })
       .def_property_readonly("size", [](const CgVariable& v) { return v.variable()->size(); })
@@ -175,7 +181,7 @@ valid after the variable is gone.)doc");
             // A leaf of another shape (same size) over the same data and grad
             // buffers; both are made to exist first so that later writes
             // through either variable reach the other.
-            auto out = std::make_shared<CgVariable>(shape_from_py(shape, "Variable.reshape"), need_grad);
+            auto out = std::make_shared<CgVariable>(unlinked_reshape(v, shape), need_grad);
             for (bool grad : {false, true}) {
               const NdArrayPtr& src = grad ? v.variable()->grad() : v.variable()->data();
               array_view(src, grad ? "Variable.reshape: grad" : "Variable.reshape: data");  // allocates, checks

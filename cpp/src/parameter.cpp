@@ -72,6 +72,32 @@ CgVariablePtr ParameterDirectory::get_parameter(const std::string& name) const {
   return it == store_->index.end() ? nullptr : store_->params[it->second].second;
 }
 
+namespace {
+
+// Puts (full, v) into `params` in NNabla's order: the scopes form a tree
+// whose nodes keep their children (parameters and scopes) in the order they
+// first appeared, walked depth first. A scope's parameters are therefore
+// contiguous, and a new one goes right after the last parameter of the
+// deepest scope of its name that already exists ("a/x", "b/y", then "a/z":
+// a/x, a/z, b/y), else last. Returns its position.
+size_t place(std::vector<std::pair<std::string, CgVariablePtr>>& params, const std::string& full, CgVariablePtr v) {
+  size_t at = params.size();
+  for (size_t cut = full.rfind('/'); cut != std::string::npos && cut > 0; cut = full.rfind('/', cut - 1)) {
+    const std::string scope = full.substr(0, cut + 1);  // with its '/'
+    size_t last = SIZE_MAX;
+    for (size_t i = 0; i < params.size(); ++i)
+      if (params[i].first.compare(0, scope.size(), scope) == 0) last = i;
+    if (last != SIZE_MAX) {
+      at = last + 1;
+      break;
+    }
+  }
+  params.insert(params.begin() + static_cast<std::ptrdiff_t>(at), {full, std::move(v)});
+  return at;
+}
+
+}  // namespace
+
 CgVariablePtr ParameterDirectory::get_parameter_or_create(const std::string& name, const Shape_t& shape,
                                                           Initializer* initializer, bool need_grad) {
   std::string full = full_name(name);
@@ -88,26 +114,26 @@ CgVariablePtr ParameterDirectory::get_parameter_or_create(const std::string& nam
     initializer->initialize(v->variable()->data());
   else
     v->variable()->data()->zero();
-  // NNabla's order: the scopes form a tree whose nodes keep their children
-  // (parameters and scopes) in the order they first appeared, walked depth
-  // first. A scope's parameters are therefore contiguous, and a new one goes
-  // right after the last parameter of the deepest scope of its name that
-  // already exists ("a/x", "b/y", then "a/z": a/x, a/z, b/y), else last.
   auto& params = store_->params;
-  size_t at = params.size();
-  for (size_t cut = full.rfind('/'); cut != std::string::npos && cut > 0; cut = full.rfind('/', cut - 1)) {
-    const std::string scope = full.substr(0, cut + 1);  // with its '/'
-    size_t last = SIZE_MAX;
-    for (size_t i = 0; i < params.size(); ++i)
-      if (params[i].first.compare(0, scope.size(), scope) == 0) last = i;
-    if (last != SIZE_MAX) {
-      at = last + 1;
-      break;
-    }
-  }
-  params.insert(params.begin() + static_cast<std::ptrdiff_t>(at), {full, v});
+  size_t at = place(params, full, v);
   for (size_t i = at; i < params.size(); ++i) store_->index[params[i].first] = i;
   return v;
+}
+
+void ParameterDirectory::add_parameters(const std::vector<std::pair<std::string, CgVariablePtr>>& params) {
+  // Built aside and swapped in: nothing changes unless every one is added.
+  auto all = store_->params;
+  std::unordered_map<std::string, size_t> index = store_->index;
+  for (auto& [name, v] : params) {
+    const std::string full = full_name(name);
+    if (!v) throw std::invalid_argument("add_parameters: parameter " + full + " is null");
+    if (!index.emplace(full, 0).second)
+      throw std::invalid_argument("add_parameters: parameter " + full + " exists already");
+    place(all, full, v);
+  }
+  for (size_t i = 0; i < all.size(); ++i) index[all[i].first] = i;
+  std::swap(store_->params, all);
+  std::swap(store_->index, index);
 }
 
 void ParameterDirectory::clear() {

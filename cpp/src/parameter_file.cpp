@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 
 #include "nnvae/input_file.hpp"
 
@@ -101,18 +102,53 @@ void save_parameters(const ParameterDirectory& params, const std::string& path) 
 }
 
 void load_parameters(ParameterDirectory& params, const std::string& path) {
-  auto records = read_parameter_file(path);
+  load_parameter_records(params, read_parameter_file(path), path);
+}
+
+void load_parameter_records(ParameterDirectory& params, const std::vector<ParameterRecord>& records,
+                            const std::string& source) {
+  // 1. Check every record, against the others and against the directory.
+  std::unordered_set<std::string> names;
   for (auto& rec : records) {
+    if (rec.name.empty()) throw ParameterFileError(source, "a parameter has an empty name");
+    if (!names.insert(rec.name).second) throw ParameterFileError(source, "parameter " + rec.name + " appears twice");
+    if (int64_t(rec.data.size()) != shape_size(rec.shape))
+      throw ParameterFileError(source, "parameter " + rec.name + " has " + std::to_string(rec.data.size()) +
+                                           " values but its shape " + shape_str(rec.shape) + " needs " +
+                                           std::to_string(shape_size(rec.shape)));
     auto existing = params.get_parameter(rec.name);
     if (existing && existing->variable()->shape() != rec.shape)
-      throw ParameterFileError(path, "parameter " + rec.name + " has shape " + shape_str(rec.shape) +
-                                         " in the file but " + shape_str(existing->variable()->shape()) +
-                                         " in the model");
+      throw ParameterFileError(source, "parameter " + rec.name + " has shape " + shape_str(rec.shape) +
+                                           " in the file but " + shape_str(existing->variable()->shape()) +
+                                           " in the model");
   }
+  // 2. Allocate: the new parameters, made and filled aside; a buffer for
+  // each existing parameter that has none yet.
+  std::vector<std::pair<std::string, CgVariablePtr>> created;
+  struct Update {
+    CgVariablePtr var;
+    Storage fresh;  // null when the parameter has its buffer
+    const ParameterRecord* rec;
+  };
+  std::vector<Update> updates;
   for (auto& rec : records) {
-    auto v = params.get_parameter_or_create(rec.name, rec.shape, nullptr, rec.need_grad);
-    v->set_need_grad(rec.need_grad);
+    if (auto existing = params.get_parameter(rec.name)) {
+      Storage fresh;
+      if (!existing->variable()->data()->allocated()) fresh = allocate_storage(existing->variable()->size());
+      updates.push_back({existing, fresh, &rec});
+      continue;
+    }
+    auto v = make_parameter(rec.shape, rec.need_grad);
     std::copy(rec.data.begin(), rec.data.end(), v->variable()->data()->write());
+    created.emplace_back(rec.name, v);
+  }
+  // 3. Commit: the new parameters all at once, then the values copied in.
+  params.add_parameters(created);
+  for (auto& u : updates) {
+    NdArray& data = *u.var->variable()->data();
+    if (u.fresh) data.adopt(u.fresh);
+    std::copy(u.rec->data.begin(), u.rec->data.end(), data.write());
+    u.var->set_need_grad(u.rec->need_grad);
   }
 }
 

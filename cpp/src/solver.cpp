@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 #ifdef _OPENMP
 #include <omp.h>
@@ -119,19 +120,60 @@ std::map<std::string, Solver::State> Solver::get_states() const {
   return out;
 }
 
+std::string step_count_out_of_range(const std::string& name, const std::string& t) {
+  return "set_states: parameter " + name + ": step count t = " + t + " is outside [0, " +
+         std::to_string(Solver::kMaxStepCount) + "] (NNabla's state files hold it as a uint32)";
+}
+
+namespace {
+
+// "mean, var", or "no state arrays".
+std::string key_list(const std::vector<std::string>& keys) {
+  if (keys.empty()) return "no state arrays";
+  std::string out;
+  for (auto& k : keys) out += (out.empty() ? "" : ", ") + k;
+  return out;
+}
+
+// The solver nnvae has whose state arrays are `keys`, or "".
+std::string solver_keeping(const std::vector<std::string>& keys) {
+  const std::unique_ptr<Solver> solvers[] = {std::make_unique<AdamSolver>(0.001f, 0.9f, 0.999f, 1e-8f),
+                                             std::make_unique<SgdSolver>(0.001f)};
+  for (auto& s : solvers)
+    if (s->state_keys() == keys) return s->name();
+  return "";
+}
+
+}  // namespace
+
 void Solver::set_states(const std::map<std::string, State>& states) {
   std::lock_guard<std::mutex> lock(mutex_);
+  const std::vector<std::string> own = state_keys();
   for (auto& p : params_) {
     auto it = states.find(p.name);
     if (it == states.end()) throw std::invalid_argument("set_states: no state for parameter " + p.name);
-    for (auto& [key, arr] : p.state.arrays) {
-      auto jt = it->second.arrays.find(key);
-      if (jt == it->second.arrays.end() || !jt->second || jt->second->shape() != arr->shape())
-        throw std::invalid_argument("set_states: state " + key + " of parameter " + p.name + " is missing or has shape " +
-                                    (jt == it->second.arrays.end() || !jt->second ? std::string("none")
-                                                                                   : shape_str(jt->second->shape())) +
-                                    " instead of " + shape_str(arr->shape()));
+    const State& given = it->second;
+    std::vector<std::string> keys;  // sorted: a std::map's keys
+    for (auto& kv : given.arrays) keys.push_back(kv.first);
+    if (keys != own) {
+      const std::string other = solver_keeping(keys);
+      if (!other.empty())
+        throw std::invalid_argument("set_states: parameter " + p.name + " has the states of " + other + " (" +
+                                    key_list(keys) + ") but this solver is " + name() + " (" + key_list(own) + ")");
+      throw std::invalid_argument("set_states: parameter " + p.name + " has state arrays (" + key_list(keys) +
+                                  ") but this solver, " + name() + ", keeps (" + key_list(own) + ")");
     }
+    for (auto& [key, arr] : p.state.arrays) {
+      const NdArrayPtr& g = given.arrays.at(key);
+      if (g && g->cleared())
+        throw std::invalid_argument("set_states: state " + key + " of parameter " + p.name + " was freed");
+      if (!g || g->shape() != arr->shape())
+        throw std::invalid_argument("set_states: state " + key + " of parameter " + p.name + " is missing or has shape " +
+                                    (g ? shape_str(g->shape()) : std::string("none")) + " instead of " +
+                                    shape_str(arr->shape()));
+    }
+    if (given.t < 0 || given.t > kMaxStepCount)
+      throw std::invalid_argument(step_count_out_of_range(p.name, std::to_string(given.t)));
   }
   for (auto& p : params_) {
     const State& s = states.at(p.name);

@@ -93,18 +93,25 @@ def load_parameters(path, proto=None, needs_proto=False, extension=".nntxt"):
     """Reads an NNabla parameter file (`.protobuf` or `.h5`) into the
     parameter directory under the current scope: parameters that exist take
     the values (shapes must match), others are created; each takes the
-    file's need_grad. (extension only concerns file objects in NNabla;
-    proto and needs_proto, for network definitions, are not supported.)"""
+    file's need_grad. All or nothing: every record is checked before any
+    parameter changes, so a load that fails (ParameterFileError, a
+    ValueError) leaves every parameter as it was. (extension only concerns
+    file objects in NNabla; proto and needs_proto, for network definitions,
+    are not supported.)"""
     from . import params_io
+    from .parameter import _check_name, current_scope_path
     if proto is not None or needs_proto:
         raise ValueError("nnvae.load_parameters: proto= and needs_proto=True (network definitions) are not "
                          "supported by nnvae; it reads parameters only")
     _file_format(path, None, "nnvae.load_parameters")
-    from .parameter import get_parameter_or_create
-    for record in params_io.load_parameter_records(path):
-        var = get_parameter_or_create(record.name, record.data.shape, record.data, bool(record.need_grad))
-        var.d = record.data
-        var.need_grad = bool(record.need_grad)
+    records = params_io.load_parameter_records(path)
+    for record in records:
+        _check_name(record.name, f"nnvae.load_parameters: {_os.fspath(path)}")
+    try:
+        _core._load_parameter_records(current_scope_path(), [(r.name, r.data, bool(r.need_grad)) for r in records],
+                                      _os.fspath(path))
+    except _core.ParameterFileError as e:
+        raise params_io.ParameterFileError(str(e), path=path) from None
 
 
 def _auto_flag(auto, where):

@@ -33,6 +33,8 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None], *,
     """
     path = Path(os.fspath(path))
     folder = path.parent
+    if path.is_dir():  # refused before the data is written, not at the rename
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
     remove_stale_temps(folder, path.name)
     # A random name created with O_EXCL: never clobbers anything, and its mode
     # follows the umask like an ordinary new file.
@@ -71,6 +73,25 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None], *,
         pass
     finally:
         os.close(dfd)
+
+
+def write_failure(path: PathLike, e: BaseException) -> str:
+    """Why `path` could not be written, in words for a message that already
+    names it: "it is a folder", "the folder F does not exist", "F is a file,
+    not a folder", or the system's (or library's) reason."""
+    path = Path(os.fspath(path))
+    err = getattr(e, "errno", None)
+    if err == errno.EISDIR or (err is not None and path.is_dir()):
+        return "it is a folder"
+    if err in (errno.ENOENT, errno.ENOTDIR):
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            return f"{blocker} is a file, not a folder"
+        if not path.parent.is_dir():
+            return f"the folder {path.parent} does not exist"
+    if isinstance(e, OSError) and err:
+        return os.strerror(err)
+    return " ".join(str(e).split()) or type(e).__name__
 
 
 def atomic_text(path: PathLike, text: str) -> None:

@@ -56,8 +56,8 @@ class NdArray:
 
     @staticmethod
     def from_numpy_array(nparr):
-        """An NdArray holding nparr's values (float32 C-contiguous arrays are
-        shared, others converted)."""
+        """An NdArray holding a float32 copy of nparr's values (as NNabla:
+        later changes to nparr do not reach it)."""
         return NdArray._of(_core.Variable.from_numpy_array(nparr), False)
 
     @property
@@ -186,8 +186,9 @@ def backward(self, grad=1, clear_buffer=False, communicator_callbacks=None, func
 
 
 def from_numpy_array(data, grad=None, need_grad=None):
-    """A Variable holding data (float32 C-contiguous writable arrays are
-    shared, not copied) and optionally grad; need_grad None means False."""
+    """A Variable holding a float32 copy of data (as NNabla: later changes
+    to the array do not reach it) and optionally of grad; need_grad None
+    means False. Its .d and .g are then views on the variable's own memory."""
     if isinstance(data, NdArray):
         data = data.data
     if isinstance(grad, NdArray):
@@ -196,9 +197,10 @@ def from_numpy_array(data, grad=None, need_grad=None):
 
 
 def reshape(self, shape, unlink=False):
-    """The same elements under shape. unlink=False: a graph-connected
-    F.reshape (inplace: the buffer is shared, gradients flow back);
-    unlink=True: a leaf over the same data and grad buffers, no parent."""
+    """The same elements under shape (one entry may be -1, inferred as
+    F.reshape does, either way). unlink=False: a graph-connected F.reshape
+    (inplace: the buffer is shared, gradients flow back); unlink=True: a
+    leaf over the same data and grad buffers, no parent."""
     if unlink:
         return self._view(shape, self.need_grad)
     from .functions import reshape as f_reshape

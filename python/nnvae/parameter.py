@@ -135,7 +135,7 @@ def _as_initializer(init, shape, where):
     if callable(init):
         init = init(tuple(shape))
     if isinstance(init, (np.ndarray, list, tuple)):
-        values = np.ascontiguousarray(init, dtype=np.float32)
+        values = np.asarray(init, dtype=np.float32, order="C")  # (ascontiguousarray makes 0-d arrays 1-d)
         if values.shape != tuple(shape):
             raise ValueError(f"{where}: an initial value of shape {values.shape} does not fit the "
                              f"parameter's shape {tuple(shape)}")

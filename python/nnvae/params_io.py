@@ -46,7 +46,7 @@ import numpy as np
 
 from . import _core
 from .errors import NnvaeError
-from .files import atomic_write  # re-exported: the one atomic write
+from .files import atomic_write, write_failure  # atomic_write re-exported: the one atomic write
 from .inputs import check_regular_file, read_bounded
 
 # The largest parameter file read (protobuf's own message limit, the C++
@@ -94,7 +94,10 @@ class ParameterRecord(NamedTuple):
 # Input validation shared by the writers
 
 def _parameter_items(path: PathLike, params: Mapping[str, Any]) -> List[Tuple[str, np.ndarray]]:
-    """The parameters as (name, C-contiguous little-endian float32 array)."""
+    """The parameters as (name, C-contiguous little-endian float32 array).
+    The files hold float32: values of another dtype are taken only when
+    float32 holds every one of them exactly, so that what load reads back is
+    what was given."""
     if not isinstance(params, Mapping):
         raise ParameterFileError(
             f"{os.fspath(path)}: parameters must be a mapping name -> array, got {type(params).__name__}",
@@ -112,8 +115,34 @@ def _parameter_items(path: PathLike, params: Mapping[str, Any]) -> List[Tuple[st
                 f"{os.fspath(path)}: parameter {name} has dtype {arr.dtype}, expected real numbers",
                 path=path)
         # (np.ascontiguousarray would turn a 0-d array into a 1-d one)
-        items.append((name, np.asarray(arr, dtype="<f4", order="C")))
+        with np.errstate(all="ignore"):  # overflow to inf: reported below
+            f32 = np.asarray(arr, dtype="<f4", order="C")
+        at = _first_inexact(arr, f32)
+        if at is not None:
+            raise ParameterFileError(
+                f"{os.fspath(path)}: parameter {name} has dtype {arr.dtype}: float32 cannot hold its value "
+                f"{arr[at].item()!r} (at index {at}) exactly (it would read back as {float(f32[at])!r}); "
+                f"parameter files hold float32, convert it first if the rounding is wanted", path=path)
+        items.append((name, f32))
     return items
+
+
+def _first_inexact(arr: np.ndarray, f32: np.ndarray) -> Optional[Tuple[int, ...]]:
+    """The first index where f32 (arr cast to float32) differs from arr's
+    value (NaN stands for NaN), or None when every value is exact."""
+    if arr.dtype == np.float32 or arr.dtype.kind == "b" or arr.size == 0:
+        return None
+    wide = f32.astype(np.float64)  # exact: every float32 is a float64
+    if arr.dtype.kind == "f":
+        same = (wide == arr) | (np.isnan(wide) & np.isnan(arr))
+    else:
+        # An integer: compared in its own type, where the float32 value lies
+        # within that type's range (2**63 is a float32, not an int64).
+        info = np.iinfo(arr.dtype)
+        inside = (wide >= float(info.min)) & (wide < 2.0 ** (info.bits - (info.min < 0)))
+        same = inside & (np.where(inside, wide, 0).astype(arr.dtype) == arr)
+    bad = np.argwhere(~same)
+    return tuple(int(i) for i in bad[0]) if len(bad) else None
 
 
 def _need_grad_of(path: PathLike, names: Sequence[str], need_grad: Any) -> List[bool]:
@@ -150,7 +179,9 @@ def _format_of(path: PathLike, cls=ParameterFileError) -> str:
 # Public API: parameters
 
 def save_parameters(path: PathLike, params: Mapping[str, Any], need_grad: Any = None) -> None:
-    """Write `params` (ordered name -> array, cast to float32) to `path`.
+    """Write `params` (ordered name -> array) to `path` as float32: arrays of
+    another real dtype only when float32 holds each value exactly (else
+    ParameterFileError, before anything is written).
 
     The format follows the suffix: `.protobuf` (NNabla's NNablaProtoBuf) or
     `.h5` (NNabla's HDF5 layout, needs h5py). `need_grad` is None (every
@@ -170,10 +201,10 @@ def save_parameters(path: PathLike, params: Mapping[str, Any], need_grad: Any = 
     except NnvaeError:
         raise
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as e:  # h5py's too
-        # h5py's OSError carries errno but a many-line text: the errno's text suffices.
-        reason = (os.strerror(e.errno) if isinstance(e, OSError) and e.errno
-                  else " ".join(str(e).split()))
-        raise ParameterFileError(f"{os.fspath(path)}: cannot write parameters: {reason}", path=path) from e
+        # (h5py's OSError carries errno but a many-line text: write_failure
+        # gives the errno's text.)
+        raise ParameterFileError(f"{os.fspath(path)}: cannot write parameters: {write_failure(path, e)}",
+                                 path=path) from e
 
 
 def load_parameter_records(path: PathLike) -> List[ParameterRecord]:
@@ -247,17 +278,21 @@ def _import_h5py(path: PathLike):
     return h5py
 
 
-def _check_h5_names(path: PathLike, names: Sequence[str]) -> None:
-    """HDF5 paths: no empty or '.' components, and no name may also be a group."""
+def _check_h5_names(path: PathLike, names: Sequence[str], cls=ParameterFileError) -> None:
+    """HDF5 paths: no NUL byte (HDF5 would cut the name there), no empty or
+    '.' components, and no name may also be a group."""
     for n in names:
+        if "\x00" in n:
+            raise cls(
+                f"{os.fspath(path)}: parameter name {n!r} cannot be an HDF5 dataset path (it holds a NUL byte); "
+                f".protobuf files hold any name", path=path)
         parts = n.split("/")
         if any(p in ("", ".", "..") for p in parts):
-            raise ParameterFileError(
-                f"{os.fspath(path)}: parameter name {n!r} cannot be an HDF5 dataset path", path=path)
+            raise cls(f"{os.fspath(path)}: parameter name {n!r} cannot be an HDF5 dataset path", path=path)
     groups = {"/".join(n.split("/")[:i]) for n in names for i in range(1, n.count("/") + 1)}
     clash = [n for n in names if n in groups]
     if clash:
-        raise ParameterFileError(
+        raise cls(
             f"{os.fspath(path)}: parameter name {clash[0]!r} is also a group of another name; "
             f"HDF5 cannot store both", path=path)
 
@@ -281,17 +316,10 @@ def _read_h5(path: PathLike) -> List[ParameterRecord]:
             f.visititems(lambda name, obj: datasets.append((name, obj))
                          if isinstance(obj, h5py.Dataset) else None)
             for pos, (name, ds) in enumerate(datasets):
-                if ds.dtype.kind not in "fiu":
-                    raise ParameterFileError(
-                        f"{p}: dataset {name} has dtype {ds.dtype}, expected float32", path=path)
-                # A dataset's shape is the file's word: bounded before its values are read.
-                if ds.ndim > PARAMETER_MAX_DIMS or math.prod(ds.shape) * 4 > PARAMETER_FILE_MAX_BYTES:
-                    raise ParameterFileError(
-                        f"{p}: dataset {name} has shape {ds.shape}, beyond a parameter's limits (at most "
-                        f"{PARAMETER_MAX_DIMS} dimensions and {PARAMETER_FILE_MAX_BYTES} bytes)", path=path)
+                _check_h5_dataset(p, f"dataset {name}", ds)
                 data = np.asarray(ds[()], dtype=np.float32)
-                index = _int_attr(p, name, ds.attrs, "index")
-                need_grad = _int_attr(p, name, ds.attrs, "need_grad")
+                index = _int_attr(p, f"dataset {name}", ds.attrs, "index")
+                need_grad = _int_attr(p, f"dataset {name}", ds.attrs, "need_grad")
                 record = ParameterRecord(name, data, bool(need_grad) if need_grad is not None else True)
                 found.append((index if index is not None else math.inf, pos, record))
     except NnvaeError:
@@ -302,11 +330,22 @@ def _read_h5(path: PathLike) -> List[ParameterRecord]:
     return [rec for _, _, rec in found]
 
 
-def _int_attr(p: str, name: str, attrs, key: str) -> Optional[int]:
+def _check_h5_dataset(p: str, what: str, ds, cls=ParameterFileError) -> None:
+    """An HDF5 dataset of real numbers within a parameter's limits. Its
+    shape is the file's word (a 1 KB file may declare 2**40 elements):
+    checked before its values are read."""
+    if ds.dtype.kind not in "fiu":
+        raise cls(f"{p}: {what} has dtype {ds.dtype}, expected float32", path=p)
+    if ds.ndim > PARAMETER_MAX_DIMS or math.prod(ds.shape) * 4 > PARAMETER_FILE_MAX_BYTES:
+        raise cls(f"{p}: {what} has shape {ds.shape}, beyond a parameter's limits (at most "
+                  f"{PARAMETER_MAX_DIMS} dimensions and {PARAMETER_FILE_MAX_BYTES} bytes)", path=p)
+
+
+def _int_attr(p: str, name: str, attrs, key: str, cls=ParameterFileError) -> Optional[int]:
+    """The integer attribute `key` of `name` (a dataset or a group), or None."""
     if key not in attrs:
         return None
     value = np.asarray(attrs[key])
     if value.size != 1 or value.dtype.kind not in "biu":
-        raise ParameterFileError(f"{p}: dataset {name} has a non-integer {key} attribute {value!r}",
-                                 path=p)
+        raise cls(f"{p}: {name} has a non-integer {key} attribute {value!r}", path=p)
     return int(value.reshape(()))

@@ -23,17 +23,38 @@ formats, chosen by the suffix: `.h5` (needs h5py): a group per parameter, by
 its full name, with attribute `index` (order), holding one float32 dataset
 per state (attribute `index`) and an int64 scalar dataset `t`; `.protobuf`:
 the Optimizer message NNabla writes, encoded and decoded by the C++ codec
-(nnvae/solver_state_file.hpp), t a uint32.
+(nnvae/solver_state_file.hpp), t a uint32 (so set_states takes t in
+[0, 2**32 − 1]). Reading is bounded as for parameter files: a regular file of
+at most PARAMETER_FILE_MAX_BYTES, each array's declared shape checked before
+its values are read. A state file that cannot be read or written, or whose
+states do not fit the solver (another solver's arrays, other shapes), raises
+SolverStateError (a ValueError) naming the file; a failed load changes no
+state.
 """
+import math
 import numbers
 import os
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 
 from . import _core
+from .errors import NnvaeError
+from .files import atomic_write, write_failure
+from .inputs import check_regular_file, read_bounded
+from .params_io import PARAMETER_FILE_MAX_BYTES, _check_h5_dataset, _check_h5_names, _int_attr
 
-__all__ = ["Solver", "SolverState", "Adam", "Sgd"]
+__all__ = ["Solver", "SolverState", "SolverStateError", "Adam", "Sgd"]
+
+
+class SolverStateError(NnvaeError, ValueError):
+    """A solver state file cannot be read or written, is malformed, or holds
+    states that do not fit the solver; the message names the file."""
+
+    def __init__(self, message, *, path=None):
+        super().__init__(message)
+        self.path = None if path is None else os.fspath(path)
 
 
 class SolverState:
@@ -72,8 +93,9 @@ class Solver:
         """reset=True forgets every parameter and its state first. Each
         entry is then added with a fresh state, or, for a known name,
         replaced; with retain_state=True (and reset=False) its state is kept
-        (the shapes must match)."""
-        self._engine.set_parameters(param_dict, bool(reset), bool(retain_state))
+        (the shapes must match). Both flags must be bools (TypeError
+        otherwise: bool('no') would be True)."""
+        self._engine.set_parameters(param_dict, _flag(reset, "reset"), _flag(retain_state, "retain_state"))
         if reset:
             self._params.clear()
         self._params.update(param_dict)
@@ -120,15 +142,24 @@ class Solver:
         return out
 
     def set_states(self, states):
-        """Restores states as get_states gives them (every parameter, each
-        with its state arrays of the parameter's shape)."""
+        """Restores states as get_states gives them: every parameter's, with
+        this solver's state arrays (another solver's are refused, naming
+        both), each of the parameter's shape, t an integer in [0, 2**32 − 1]
+        (a uint32 in NNabla's state files). All or nothing."""
+        if not isinstance(states, Mapping):
+            raise TypeError(f"Solver.set_states: states must be a mapping name -> SolverState (as get_states "
+                            f"gives), got {type(states).__name__}")
         raw = {}
         for name, st in states.items():
+            if not isinstance(name, str):
+                raise TypeError(f"Solver.set_states: parameter names must be str, got {type(name).__name__}")
             if not hasattr(st, "pstate") or not hasattr(st, "t"):
                 raise TypeError(f"Solver.set_states: the state of {name!r} must have .pstate and .t "
                                 f"(a SolverState), got {type(st).__name__}")
-            arrays = {k: _values(v) for k, v in st.pstate.items()}
-            raw[name] = (arrays, int(st.t))
+            if not isinstance(st.pstate, Mapping):
+                raise TypeError(f"Solver.set_states: the pstate of {name!r} must be a mapping state name -> "
+                                f"array, got {type(st.pstate).__name__}")
+            raw[name] = ({k: _values(v) for k, v in st.pstate.items()}, st.t)
         missing = [n for n in self._engine.parameter_names() if n not in raw]
         if missing:
             raise ValueError(f"Solver.set_states: no state for parameter(s) {missing}")
@@ -136,59 +167,49 @@ class Solver:
 
     def save_states(self, path):
         """Writes get_states() to path, NNabla's .protobuf or .h5 (needs h5py)
-        state file by the suffix."""
-        from .files import atomic_write
+        state file by the suffix, atomically. Raises SolverStateError."""
+        fmt = _state_format(path, "save_states")
         states = self.get_states()
-        if _state_format(path, "save_states") == ".protobuf":
-            data = _core.encode_solver_states_protobuf(
-                [(name, st.t, [(key, _values(v)) for key, v in st.pstate.items()]) for name, st in states.items()])
-            atomic_write(path, lambda f: f.write(data))
-            return
-        h5py = _h5py(path, "save_states")
-
-        def write(tmp):
-            with h5py.File(tmp, "w") as f:
-                for i, (name, st) in enumerate(states.items()):
-                    g = f.create_group(name)
-                    g.attrs["index"] = i
-                    for j, (key, var) in enumerate(st.pstate.items()):
-                        ds = g.create_dataset(key, data=np.asarray(var.d, dtype=np.float32))
-                        ds.attrs["index"] = j
-                    g.create_dataset("t", data=np.int64(st.t))
-
-        atomic_write(path, None, by_name=write)
+        p = os.fspath(path)
+        try:
+            if fmt == ".protobuf":
+                data = _core.encode_solver_states_protobuf(
+                    [(name, st.t, [(key, _values(v)) for key, v in st.pstate.items()])
+                     for name, st in states.items()])
+                atomic_write(path, lambda f: f.write(data))
+            else:
+                h5py = _h5py(path, "writing")
+                _check_h5_names(p, list(states), SolverStateError)
+                atomic_write(path, None, by_name=lambda tmp: _write_h5_states(h5py, tmp, states))
+        except SolverStateError as e:
+            raise SolverStateError(f"Solver.save_states: {e}", path=p) from None
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as e:  # h5py's too
+            raise SolverStateError(f"Solver.save_states: {p}: cannot write the solver states: "
+                                   f"{write_failure(path, e)}", path=p) from e
 
     def load_states(self, path):
         """Reads a state file written by save_states (or by NNabla), .protobuf
-        or .h5 by the suffix, and restores it with set_states."""
-        if _state_format(path, "load_states") == ".protobuf":
-            from .inputs import read_bounded
-            data = read_bounded(path, _core.PARAMETER_FILE_MAX_BYTES, "solver state file", ValueError)
-            try:
-                decoded = _core.decode_solver_states_protobuf(data, os.fspath(path))
-            except _core.ParameterFileError as e:
-                raise ValueError(f"Solver.load_states: {e}") from None
-            except UnicodeDecodeError as e:  # a name pybind11 cannot turn into str
-                raise ValueError(f"Solver.load_states: {os.fspath(path)}: a parameter or state name is not valid "
-                                 f"UTF-8 ({e.reason} at its byte {e.start})") from None
-            self.set_states(OrderedDict((name, SolverState._of(OrderedDict(arrays), int(t)))
-                                        for name, t, arrays in decoded))
-            return
-        h5py = _h5py(path, "load_states")
-        states = []
+        or .h5 by the suffix, and restores it with set_states (all or
+        nothing). Only a regular file within PARAMETER_FILE_MAX_BYTES is read
+        (a FIFO is refused, not waited on). Raises SolverStateError naming the
+        file."""
+        p = os.fspath(path)
+        fmt = _state_format(path, "load_states")
         try:
-            with h5py.File(path, "r") as f:
-                def visit(name, obj):
-                    if isinstance(obj, h5py.Group) and "t" in obj and isinstance(obj["t"], h5py.Dataset):
-                        keys = sorted((k for k in obj if k != "t"), key=lambda k: int(obj[k].attrs.get("index", 0)))
-                        pstate = OrderedDict((k, np.asarray(obj[k][()], dtype=np.float32)) for k in keys)
-                        states.append((int(obj.attrs.get("index", 0)), name,
-                                       SolverState._of(pstate, int(obj["t"][()]))))
-                f.visititems(visit)
-        except OSError as e:
-            raise ValueError(f"Solver.load_states: cannot read {os.fspath(path)}: {e}") from e
-        states.sort(key=lambda s: s[0])
-        self.set_states(OrderedDict((name, st) for _, name, st in states))
+            if fmt == ".protobuf":
+                states = _read_protobuf_states(path)
+            else:
+                shapes = {name: tuple(v.shape) for name, v in self._params.items()}
+                states = _read_h5_states(_h5py(path, "reading"), path, shapes)
+            try:
+                self.set_states(states)
+            except (ValueError, TypeError) as e:  # the file's states do not fit this solver
+                reason = str(e)
+                for prefix in ("Solver.set_states: ", "set_states: "):
+                    reason = reason[len(prefix):] if reason.startswith(prefix) else reason
+                raise SolverStateError(f"{p}: {reason}", path=p) from None
+        except SolverStateError as e:
+            raise SolverStateError(f"Solver.load_states: {e}", path=p) from None
 
     def __repr__(self):
         return f"<Solver {self.name}>"
@@ -213,6 +234,14 @@ def _real(v, where, argname):
     return float(v)
 
 
+def _flag(value, argname):
+    # bool only: bool('no') is True, so a string must not be read as a flag.
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"Solver.set_parameters: {argname} must be a bool (True or False), got "
+                        f"{type(value).__name__} {value!r}")
+    return bool(value)
+
+
 def _refuse(where, **hooks):
     for name, value in hooks.items():
         if value is not None:
@@ -232,14 +261,97 @@ def _state_format(path, where):
     for suffix in (".protobuf", ".h5"):
         if os.fspath(path).endswith(suffix):
             return suffix
-    raise ValueError(f"Solver.{where}: {os.fspath(path)}: the state file must end in .protobuf or .h5 "
-                     f"(NNabla's formats)")
+    raise SolverStateError(f"Solver.{where}: {os.fspath(path)}: the state file must end in .protobuf or .h5 "
+                           f"(NNabla's formats)", path=path)
 
 
-def _h5py(path, where):
+def _h5py(path, doing):
     try:
         import h5py
-    except ImportError as e:
-        raise ImportError(f"Solver.{where}: {os.fspath(path)}: writing .h5 files needs h5py "
-                          f"(pip install h5py)") from e
+    except ImportError:
+        raise SolverStateError(f"{os.fspath(path)}: {doing} .h5 state files needs the h5py package (pip install "
+                               f"h5py); .protobuf works without it", path=path) from None
     return h5py
+
+
+# --- the state files ---------------------------------------------------------------------
+# .protobuf: NNabla's Optimizer message, by the C++ codec. .h5: a group per
+# parameter (its full name, attribute `index`), holding one float32 dataset
+# per state (attribute `index`) and an int64 scalar dataset `t`.
+
+def _read_protobuf_states(path):
+    p = os.fspath(path)
+    data = read_bounded(path, PARAMETER_FILE_MAX_BYTES, "solver state file", SolverStateError)
+    try:
+        decoded = _core.decode_solver_states_protobuf(data, p)
+    except _core.ParameterFileError as e:
+        raise SolverStateError(str(e), path=p) from None
+    except UnicodeDecodeError as e:  # a name pybind11 cannot turn into str
+        raise SolverStateError(f"{p}: a parameter or state name is not valid UTF-8 ({e.reason} at its byte "
+                               f"{e.start})", path=p) from None
+    except MemoryError:
+        raise SolverStateError(f"{p}: not enough memory to decode its {len(data)} bytes of states", path=p) from None
+    return OrderedDict((name, SolverState._of(OrderedDict(arrays), int(t))) for name, t, arrays in decoded)
+
+
+def _write_h5_states(h5py, tmp, states):
+    with h5py.File(tmp, "w") as f:
+        for i, (name, st) in enumerate(states.items()):
+            g = f.create_group(name)
+            g.attrs["index"] = i
+            for j, (key, var) in enumerate(st.pstate.items()):
+                ds = g.create_dataset(key, data=np.asarray(_values(var), dtype=np.float32))
+                ds.attrs["index"] = j
+            g.create_dataset("t", data=np.int64(st.t))
+
+
+def _read_h5_states(h5py, path, shapes):
+    """The states of an .h5 file, by parameter (in `index` order). Only the
+    parameters in `shapes` (name -> the solver's parameter shape) have their
+    arrays read, each checked against that shape first; links to elsewhere
+    (soft, external) are refused, never followed."""
+    p = os.fspath(path)
+    check_regular_file(path, PARAMETER_FILE_MAX_BYTES, "solver state file", SolverStateError)
+    found = []
+    try:
+        with h5py.File(p, "r") as f:
+            groups = []
+            f.visititems(lambda name, obj: groups.append((name, obj))
+                         if isinstance(obj, h5py.Group) and "t" in obj else None)
+            for pos, (name, g) in enumerate(groups):
+                members = {}
+                for key in g:
+                    if not isinstance(g.get(key, getlink=True), h5py.HardLink):
+                        raise SolverStateError(f"{p}: {name}/{key} is a link to elsewhere; a state file holds "
+                                               f"its arrays", path=p)
+                    members[key] = g[key]
+                t = members.pop("t")
+                if not isinstance(t, h5py.Dataset) or t.shape != () or t.dtype.kind not in "iu":
+                    raise SolverStateError(f"{p}: the step count t of parameter {name} is not an integer scalar",
+                                           path=p)
+                pstate = []
+                for key, ds in members.items():
+                    what = f"state {key} of parameter {name}"
+                    if not isinstance(ds, h5py.Dataset):
+                        raise SolverStateError(f"{p}: {what} is not a dataset", path=p)
+                    _check_h5_dataset(p, what, ds, SolverStateError)
+                    if name in shapes and ds.shape != shapes[name]:
+                        raise SolverStateError(f"{p}: {what} has shape {ds.shape} but the parameter's is "
+                                               f"{shapes[name]}", path=p)
+                    index = _int_attr(p, what, ds.attrs, "index", SolverStateError)
+                    pstate.append((math.inf if index is None else index, key, ds))
+                pstate.sort(key=lambda e: (e[0], e[1]))
+                arrays = OrderedDict((key, np.asarray(ds[()], dtype=np.float32) if name in shapes else None)
+                                     for _, key, ds in pstate)
+                index = _int_attr(p, f"parameter {name}", g.attrs, "index", SolverStateError)
+                found.append((math.inf if index is None else index, pos, name,
+                              SolverState._of(arrays, int(t[()]))))
+    except SolverStateError:
+        raise
+    except MemoryError:
+        raise SolverStateError(f"{p}: not enough memory to read its states", path=p) from None
+    except Exception as e:  # h5py raises OSError, KeyError, RuntimeError, ... on bad files
+        raise SolverStateError(f"{p}: not a readable HDF5 solver state file: {' '.join(str(e).split())}",
+                               path=p) from None
+    found.sort(key=lambda s: (s[0], s[1]))
+    return OrderedDict((name, st) for _, _, name, st in found if name in shapes)

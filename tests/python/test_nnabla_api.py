@@ -103,6 +103,7 @@ NNABLA_SIGNATURES = {
 NOT_IN_NNABLA = {
     "nn.set_num_threads", "nn.get_num_threads", "nn.__version__", "nn.cmake_prefix_path",
     "S.Solver",  # NNabla's solver class is nnabla.solver.Solver, not exported by nnabla.solvers
+    "S.SolverStateError",  # what load_states / save_states raise (NNabla: assorted built-in errors)
     "F.sqrt", "F.square", "F.neg", "F.sub_scalar", "F.div_scalar", "F.log1p", "F.expm1", "F.matmul",
     "I.Initializer",  # NNabla's base class takes no parameters worth comparing
     "P.current_scope_path",  # the current scope as a "a/b" string

@@ -6,7 +6,8 @@
 // parameters, so it is reported in one line and the directory is left as it
 // is (training starts from fresh parameters). Any other failure (a damaged
 // file, a shape that does not fit, an unwritable folder) is reported with the
-// file and the reason.
+// file and the reason; a failed load changes no parameter (nnvae's load is
+// all or nothing).
 #pragma once
 #include <iostream>
 #include <string>

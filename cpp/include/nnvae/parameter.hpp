@@ -70,6 +70,11 @@ class ParameterDirectory {
   // filled by `initializer` (zeros if null).
   CgVariablePtr get_parameter_or_create(const std::string& name, const Shape_t& shape,
                                         Initializer* initializer = nullptr, bool need_grad = true);
+  // Adds each (name, variable) under this directory's scope, in order, each
+  // placed as get_parameter_or_create places a new one. All or nothing: a
+  // name that exists (or is given twice) or a null variable is refused
+  // before any is added (loading a parameter file relies on this).
+  void add_parameters(const std::vector<std::pair<std::string, CgVariablePtr>>& params);
   // Removes the parameters under this directory's scope ("enc" removes
   // "enc/..." and keeps "encoder/W"): every parameter at the top level.
   // Variables already handed out keep working; they are only forgotten.

@@ -79,8 +79,15 @@ void write_parameter_file(const std::string& path, const std::vector<ParameterRe
 std::vector<ParameterRecord> parameter_records(const ParameterDirectory& params);
 void save_parameters(const ParameterDirectory& params, const std::string& path);
 // Reads `path` and puts each parameter into `params` under its scope: an
-// existing name of the same shape takes the file's values, a new name is
-// created (in file order). A shape mismatch is an error and changes nothing.
+// existing name of the same shape takes the file's values and need_grad, a
+// new name is created (in file order). All or nothing: every record is
+// checked (a shape other than the existing parameter's is an error naming
+// both) and every buffer allocated before the first parameter changes, so a
+// load that fails leaves the directory as it was.
 void load_parameters(ParameterDirectory& params, const std::string& path);
+// The same with records already read (the Python package's .h5 files);
+// `source` names them in errors.
+void load_parameter_records(ParameterDirectory& params, const std::vector<ParameterRecord>& records,
+                            const std::string& source);
 
 }  // namespace nnvae

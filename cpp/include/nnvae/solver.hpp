@@ -21,9 +21,15 @@ class Solver {
     std::map<std::string, NdArrayPtr> arrays;
     int64_t t = 0;
   };
+  // The largest step count t a state may hold: NNabla's state files keep it
+  // as a uint32.
+  static constexpr int64_t kMaxStepCount = 4294967295;
 
   virtual ~Solver() = default;
   virtual std::string name() const = 0;
+  // The names of the state arrays kept per parameter (Adam: mean, var; SGD:
+  // none), sorted.
+  virtual std::vector<std::string> state_keys() const = 0;
 
   // reset=true first forgets every parameter and its state. Then each
   // (name, variable): a new name is added with a fresh state; a known name
@@ -44,7 +50,10 @@ class Solver {
 
   // A snapshot (copies of the state arrays), for checkpoints.
   std::map<std::string, State> get_states() const;
-  // Restores states saved by get_states (names and array shapes must match).
+  // Restores states saved by get_states: a state for every parameter, with
+  // exactly this solver's state arrays (another solver's are refused, naming
+  // both), each of the parameter's shape, and 0 <= t <= kMaxStepCount. All
+  // or nothing: every state is checked before any is set.
   void set_states(const std::map<std::string, State>& states);
 
  protected:
@@ -80,6 +89,7 @@ class AdamSolver : public Solver {
   static constexpr const char* kVar = "var";
   AdamSolver(float alpha, float beta1, float beta2, float eps);
   std::string name() const override { return "Adam"; }
+  std::vector<std::string> state_keys() const override { return {kMean, kVar}; }
 
  private:
   void init_state(Param& p) override;
@@ -94,11 +104,16 @@ class SgdSolver : public Solver {
  public:
   explicit SgdSolver(float lr);
   std::string name() const override { return "Sgd"; }
+  std::vector<std::string> state_keys() const override { return {}; }
 
  private:
   void init_state(Param&) override {}
   void update_one(Param& p) override;
 };
+
+// The message for a step count t outside [0, Solver::kMaxStepCount] in the
+// state of parameter `name`; t as text (a Python int may not fit int64).
+std::string step_count_out_of_range(const std::string& name, const std::string& t);
 
 std::shared_ptr<AdamSolver> create_AdamSolver(const Context& ctx, float alpha = 0.001f, float beta1 = 0.9f,
                                               float beta2 = 0.999f, float eps = 1e-8f);
