@@ -77,3 +77,6 @@ CgVariablePtr operator-(const CgVariablePtr& a);
 
 // The second set of functions (softmax, concatenate, max, batch_matmul, ...).
 #include "nnvae/functions_more.hpp"
+
+// Convolution, deconvolution and pooling.
+#include "nnvae/functions_conv.hpp"
