@@ -30,7 +30,8 @@ void check_against_reference(bool deconv, const Shape_t& xs, const Shape_t& ws, 
   auto x = random_leaf(xs, -1.f, 1.f, 3);
   auto w = random_leaf(ws, -1.f, 1.f, 4);
   auto b = with_bias ? random_leaf(bs, -1.f, 1.f, 5) : nullptr;
-  auto y = f::convolution(x, w, b, base_axis, pad, stride, dilation, group, false);
+  auto y = deconv ? f::deconvolution(x, w, b, base_axis, pad, stride, dilation, group, false, output_padding)
+                  : f::convolution(x, w, b, base_axis, pad, stride, dilation, group, false);
   RefConv ref(deconv, xs, ws, base_axis, pad, stride, dilation, group, output_padding);
   CHECK_EQ(shape_str(y->shape()), shape_str(ref.y_shape()));
   y->forward();
@@ -245,6 +246,115 @@ TEST(convolution_bad_arguments_name_the_shapes) {
   CHECK_THROWS_WITH(f::convolution(leaf({2, 3, 0, 5}, {}), w, b), "convolution: x of shape (2, 3, 0, 5) has an "
                                                                    "empty spatial axis");
   CHECK_THROWS_WITH(f::convolution(nullptr, w, b), "convolution: input 0 is null");
+}
+
+// --- deconvolution ------------------------------------------------------------
+
+TEST(deconvolution_matches_direct_loops) {
+  check_against_reference(true, {2, 3, 4, 5}, {3, 2, 3, 2}, true, 1, {}, {}, {}, 1);
+  check_against_reference(true, {1, 4, 3, 4}, {4, 3, 2, 3}, true, 1, {1, 0}, {2, 3}, {1, 2}, 2, {1, 2});
+  check_against_reference(true, {2, 6, 3, 3}, {6, 1, 3, 3}, false, 1, {1, 1}, {2, 2}, {1, 1}, 3, {0, 1});
+  check_against_reference(true, {2, 4, 3, 2}, {4, 3, 1, 1}, true, 1, {}, {}, {}, 1);  // 1x1: no copy
+  check_against_reference(true, {3, 2, 5}, {2, 3, 4}, true, 1, {1}, {3}, {1}, 1, {2});
+  check_against_reference(true, {2, 2, 3, 2, 2}, {2, 2, 2, 2, 3}, true, 1, {0, 1, 1}, {2, 1, 2}, {1, 2, 1}, 1);
+  check_against_reference(true, {2, 2, 2, 3, 3}, {2, 2, 2, 2}, true, 2, {}, {2, 2}, {}, 1);  // two batch axes
+}
+
+TEST(deconvolution_on_two_threads_matches_direct_loops) {
+  with_threads(2, [] {
+    check_against_reference(true, {5, 16, 10, 10}, {16, 8, 4, 4}, true, 1, {1, 1}, {2, 2}, {}, 1, {}, 1e-4);
+    check_against_reference(true, {4, 16, 12, 12}, {16, 4, 3, 3}, true, 1, {1, 1}, {}, {}, 2, {}, 1e-4);
+  });
+}
+
+TEST(deconvolution_finite_differences) {
+  auto x = random_leaf({2, 4, 3, 3}, -1.f, 1.f, 31);
+  auto w = random_leaf({4, 2, 2, 3}, -1.f, 1.f, 32);
+  auto b = random_leaf({4}, -1.f, 1.f, 33);
+  CHECK_GRADIENTS(f::deconvolution(x, w, b, 1, {1, 0}, {2, 1}, {1, 2}, 2, false, {1, 0}), {x, w, b});
+  CHECK_GRADIENTS(f::deconvolution(x, w, nullptr, 1, {0, 1}, {1, 2}, {1, 1}, 1, false), {x, w});
+}
+
+// NNabla 1.39.0's values, obtained as for convolution_matches_nnabla:
+// F.deconvolution(x, w, b, pad=(1, 0), stride=(2, 2), output_padding=(1, 1))
+// on x (1, 2, 3, 2), w (2, 2, 2, 3), b (2,); and F.deconvolution(x, w, None,
+// pad=(0, 1), stride=(1, 2), dilation=(2, 1), group=2) on x (1, 4, 2, 3),
+// w (4, 1, 2, 2); x, w, b and dy from the same patterns.
+TEST(deconvolution_matches_nnabla) {
+  auto x = leaf({1, 2, 3, 2}, pattern(12, 7, 11, 5, 4));
+  auto w = leaf({2, 2, 2, 3}, pattern(24, 5, 9, 4, 8));
+  auto b = leaf({2}, pattern(2, 1, 3, 1, 2));
+  f::DeconvolutionOpts opts;
+  opts.pad({1, 0}).stride({2, 2}).output_padding({1, 1});
+  auto y = f::deconvolution(x, w, b, 1, 1, opts);
+  CHECK_EQ(shape_str(y->shape()), "(1, 2, 5, 6)");
+  y->forward();
+  CHECK_ALL_NEAR(
+      data_of(y),
+      std::vector<float>({-0.9375,  0.3125,  -0.84375, -0.625,  -0.3125,  -0.5,     -0.5,     -0.3125,  -1.125,
+                          -0.53125, -0.6875, -0.5,     -0.5,    -0.875,   -0.46875, -0.4375,  -0.03125, -0.5,
+                          -0.6875,  -0.40625, -0.625,  -0.28125, -0.6875, -0.5,     -0.40625, -0.6875,  -0.4375,
+                          -0.9375,  -0.78125, -0.5,    0.875,   -0.40625, 0.59375,  0.0625,   -0.1875,  0.0,
+                          0.5625,   -0.375,  -0.15625, 0.71875, -0.28125, 0.0,      0.0,      0.1875,   -0.625,
+                          -0.03125, -0.1875, 0.0,      0.09375, 0.09375,  0.8125,   -0.53125, 0.46875,  0.0,
+                          -0.1875,  0.09375, -0.125,   0.21875, -0.1875,  0.0}),
+      1e-6);
+  for (auto& v : {x, w, b}) v->variable()->grad()->zero();
+  y->backward(leaf(y->shape(), pattern(60, 3, 7, 3, 2), false)->variable()->data());
+  CHECK_ALL_NEAR(grad_of(x), std::vector<float>({-1.0, 0.0625, -0.4375, -0.0625, -1.25, -0.4375, 1.0625, 0.25,
+                                                 1.4375, 1.25, -0.125, 1.4375}),
+                 1e-6);
+  CHECK_ALL_NEAR(grad_of(w), std::vector<float>({-0.375, 3.5,   -0.5,   1.875, -0.625, 2.125, -0.5,   -1.0,
+                                                 -0.625, 2.125, -0.375, -2.0,  -1.375, 4.75,  -0.5,   -0.25,
+                                                 -1.375, 6.25,  -0.5,   -2.25, 0.375,  6.25,  -1.0,   -1.25}),
+                 1e-6);
+  CHECK_ALL_NEAR(grad_of(b), std::vector<float>({-1.5, 1.0}), 1e-6);
+
+  auto x2 = leaf({1, 4, 2, 3}, pattern(24, 7, 11, 5, 4));
+  auto w2 = leaf({4, 1, 2, 2}, pattern(16, 5, 9, 4, 8));
+  auto y2 = f::deconvolution(x2, w2, nullptr, 1, {0, 1}, {1, 2}, {2, 1}, 2, false, {});
+  y2->forward();
+  CHECK_ALL_NEAR(data_of(y2), std::vector<float>({0.21875, -0.25,   0.0625,  0.5,     0.4375,  -0.0625, -0.0625,
+                                                  0.6875,  0.1875,  -0.1875, 0.125,   0.3125,  0.6875,  -0.0625,
+                                                  -0.0625, 0.4375,  -0.25,   -0.25,   0.5,     0.1875,  -0.0625,
+                                                  -0.3125, 0.6875,  0.125,   -0.1875, -0.4375, 0.3125,  0.4375,
+                                                  -0.0625, -0.5625, 0.4375,  0.3125}),
+                 1e-6);
+  for (auto& v : {x2, w2}) v->variable()->grad()->zero();
+  y2->backward(leaf(y2->shape(), pattern(32, 3, 7, 3, 2), false)->variable()->data());
+  CHECK_ALL_NEAR(grad_of(x2), std::vector<float>({-0.1875, -0.5,    -0.125, -0.125,  0.0,     0.75,
+                                                  -0.5625, 0.125,   0.0,    -0.125,  -0.375,  0.375,
+                                                  -0.5625, 0.0,     0.0625, 0.3125,  -0.5625, -0.0625,
+                                                  -0.3125, 0.125,   -0.0625, 0.0625, -0.5625, 0.1875}),
+                 1e-6);
+  CHECK_ALL_NEAR(grad_of(w2), std::vector<float>({1.125, 4.0, 0.375, -1.875, 2.625, -0.875, -1.125, -0.375, 1.625,
+                                                  0.375, -0.375, -1.25, 2.375, -1.125, -0.875, -0.5}),
+                 1e-6);
+}
+
+TEST(deconvolution_bad_arguments_name_the_shapes) {
+  auto x = leaf({2, 4, 3, 3}, std::vector<float>(72, 0.f));
+  auto w = leaf({4, 2, 3, 3}, std::vector<float>(72, 0.f));
+  CHECK_THROWS_WITH(f::deconvolution(x, w, nullptr, 1, {3, 0}),
+                    "deconvolution: the output would be empty on spatial axis 0: stride·(3 − 1) − 2·pad + "
+                    "dilation·(kernel − 1) + 1 + output_padding = -1 (x shape (2, 4, 3, 3), W shape (4, 2, 3, 3), "
+                    "pad (3, 0)");
+  CHECK_THROWS_WITH(f::deconvolution(x, w, nullptr, 1, {}, {2, 2}, {}, 1, false, {2, 0}),
+                    "deconvolution: output_padding (2, 0) must be smaller than stride (2, 2)");
+  CHECK_THROWS_WITH(f::deconvolution(x, w, nullptr, 1, {}, {}, {}, 1, false, {-1, 0}),
+                    "deconvolution: output_padding (-1, 0) has -1 on spatial axis 0; it must be >= 0");
+  CHECK_THROWS_WITH(f::deconvolution(x, leaf({3, 2, 3, 3}, std::vector<float>(54, 0.f)), nullptr),
+                    "deconvolution: x has 4 channels (shape (2, 4, 3, 3), base_axis 1) but W of shape (3, 2, 3, 3) "
+                    "expects 3 on axis 0");
+  CHECK_THROWS_WITH(f::deconvolution(x, w, nullptr, 1, {}, {}, {}, 3),
+                    "deconvolution: group 3 does not divide the 4 input channels");
+  CHECK_THROWS_WITH(f::deconvolution(x, w, leaf({2}, {0, 0}), 1, {}, {}, {}, 2),
+                    "deconvolution: b has shape (2,) but W shape (4, 2, 3, 3) and group 2 make 4 output channels");
+  CHECK_THROWS_WITH(f::deconvolution(x, w, nullptr, 1, {}, {0, 1}), "deconvolution: stride (0, 1) has 0");
+  CHECK_THROWS_WITH(f::deconvolution(leaf({4, 3, 3}, std::vector<float>(36, 0.f)), w, nullptr),
+                    "deconvolution: x of shape (4, 3, 3) has 1 spatial axes");
+  CHECK_THROWS_WITH(f::deconvolution(x, w, nullptr, 1, {}, {}, {}, 1, true),
+                    "deconvolution: channel_last=true is not implemented");
 }
 
 NNVAE_TEST_MAIN()
