@@ -3,6 +3,7 @@
 // build it, and the two copies between an image and its columns (im2col,
 // col2im) that turn both functions into matrix products.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -76,15 +77,18 @@ int sample_threads(int64_t samples, int64_t work);
 int current_thread();
 
 // Runs body(n, t) for every sample n in [0, samples), t the index in
-// [0, threads) of the thread running it, on `threads` threads (static
-// schedule: each thread a contiguous run of samples), or in order.
+// [0, threads) of the thread running it, on `threads` threads, or in order.
+// The samples go out in runs of about samples / (4·threads), each to
+// whichever thread is free: a thread the system preempts (the machine is
+// shared) then holds up only its current run, not a fixed half of the batch.
 template <class Body>
 void for_each_sample(int64_t samples, int threads, Body&& body) {
   if (threads <= 1) {
     for (int64_t n = 0; n < samples; ++n) body(n, 0);
     return;
   }
-#pragma omp parallel for num_threads(threads) schedule(static)
+  const int64_t run = std::max<int64_t>(1, samples / (4 * threads));
+#pragma omp parallel for num_threads(threads) schedule(dynamic, run)
   for (int64_t n = 0; n < samples; ++n) body(n, current_thread());
 }
 
