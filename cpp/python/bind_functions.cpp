@@ -15,6 +15,36 @@ namespace f = nnvae::functions;
 
 namespace {
 
+// sig::<name>: the pointer type of the table's declaration of f::<name>, so
+// that a name with hand-written overloads (convolution's short form) binds
+// the table's one.
+namespace sig {
+#include "nnvae/detail/open_table.hpp"
+#define VAR(n) CgVariablePtr
+#define OPT_VAR(n) CgVariablePtr
+#define REAL(n, ...) double
+#define FLOAT(n, ...) float
+#define INT(n, ...) int
+#define FLAG(n, ...) bool
+#define INTS(n, ...) const std::vector<int>&
+#define SHAPE(n, ...) const std::vector<int>&
+#define AXIS(n, ...) int
+#define SPATIAL(n) const std::vector<int>&
+#define SPATIAL_OPTS(n) const std::vector<int>&
+#define FLAG_OPTS(n, ...) bool
+#define INTS_REQ(n) const std::vector<int>&
+#define SHAPE_REQ(n) const std::vector<int>&
+#define NNVAE_FUNCTION(name, type, form, doc, args) NNVAE_SIGNATURE_##form(name, args)
+#define NNVAE_SIGNATURE_GEN(name, args) using name = CgVariablePtr(*) args;
+#define NNVAE_SIGNATURE_CPP(name, args) using name = CgVariablePtr(*) args;
+#define NNVAE_SIGNATURE_HAND(name, args)
+#include "nnvae/functions.def"
+#undef NNVAE_SIGNATURE_GEN
+#undef NNVAE_SIGNATURE_CPP
+#undef NNVAE_SIGNATURE_HAND
+#include "nnvae/detail/close_table.hpp"
+}  // namespace sig
+
 py::dict row_to_py(const FunctionRow& row) {
   py::list arguments;
   for (const FunctionArgument& a : row.arguments)
@@ -41,11 +71,13 @@ void bind_functions(py::module_& m) {
 #define SHAPE(n, ...) py::arg(#n)
 #define AXIS(n, ...) py::arg(#n)
 #define SPATIAL(n) py::arg(#n)
+#define SPATIAL_OPTS(n) py::arg(#n)
+#define FLAG_OPTS(n, ...) py::arg(#n)
 #define INTS_REQ(n) py::arg(#n)
 #define SHAPE_REQ(n) py::arg(#n)
 #define NNVAE_FUNCTION(name, type, form, doc, args) NNVAE_BIND_##form(name, doc, args)
-#define NNVAE_BIND_GEN(name, doc, args) fm.def(#name, &f::name, doc, NNVAE_UNPAREN args);
-#define NNVAE_BIND_CPP(name, doc, args) fm.def(#name, &f::name, doc, NNVAE_UNPAREN args);
+#define NNVAE_BIND_GEN(name, doc, args) fm.def(#name, static_cast<sig::name>(&f::name), doc, NNVAE_UNPAREN args);
+#define NNVAE_BIND_CPP(name, doc, args) fm.def(#name, static_cast<sig::name>(&f::name), doc, NNVAE_UNPAREN args);
 #define NNVAE_BIND_HAND(name, doc, args)
 #define NNVAE_UNPAREN(...) __VA_ARGS__
 #include "nnvae/functions.def"

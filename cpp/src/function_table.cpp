@@ -17,6 +17,8 @@ const std::vector<FunctionRow>& function_table() {
 #define SHAPE(n, ...) FunctionArgument{#n, "SHAPE", #__VA_ARGS__}
 #define AXIS(n, ...) FunctionArgument{#n, "AXIS", #__VA_ARGS__}
 #define SPATIAL(n) FunctionArgument{#n, "SPATIAL", nullptr}
+#define SPATIAL_OPTS(n) FunctionArgument{#n, "SPATIAL", nullptr}
+#define FLAG_OPTS(n, ...) FunctionArgument{#n, "FLAG", #__VA_ARGS__}
 #define INTS_REQ(n) FunctionArgument{#n, "INTS", nullptr}
 #define SHAPE_REQ(n) FunctionArgument{#n, "SHAPE", nullptr}
 #define NNVAE_FUNCTION(name, type, form, doc, args) FunctionRow{#name, #type, #form, doc, {NNVAE_UNPAREN args}},

@@ -28,6 +28,8 @@ namespace functions {
 #define SHAPE(n, ...) const std::vector<int>& n = __VA_ARGS__
 #define AXIS(n, ...) int n = __VA_ARGS__
 #define SPATIAL(n) const std::vector<int>& n = {}
+#define SPATIAL_OPTS(n) const std::vector<int>& n
+#define FLAG_OPTS(n, ...) bool n
 #define INTS_REQ(n) const std::vector<int>& n
 #define SHAPE_REQ(n) const std::vector<int>& n
 #define NNVAE_FUNCTION(name, type, form, doc, args) NNVAE_DECLARE_##form(name, args)
@@ -77,3 +79,6 @@ CgVariablePtr operator/(double s, const CgVariablePtr& a);
 CgVariablePtr operator-(const CgVariablePtr& a);
 
 }  // namespace nnvae
+
+// The short forms of convolution, deconvolution and pooling (option structs).
+#include "nnvae/convolution_opts.hpp"

@@ -20,6 +20,10 @@
 #pragma pop_macro("AXIS")
 #undef SPATIAL
 #pragma pop_macro("SPATIAL")
+#undef SPATIAL_OPTS
+#pragma pop_macro("SPATIAL_OPTS")
+#undef FLAG_OPTS
+#pragma pop_macro("FLAG_OPTS")
 #undef INTS_REQ
 #pragma pop_macro("INTS_REQ")
 #undef SHAPE_REQ

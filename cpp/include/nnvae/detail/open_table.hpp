@@ -24,6 +24,10 @@
 #undef AXIS
 #pragma push_macro("SPATIAL")
 #undef SPATIAL
+#pragma push_macro("SPATIAL_OPTS")
+#undef SPATIAL_OPTS
+#pragma push_macro("FLAG_OPTS")
+#undef FLAG_OPTS
 #pragma push_macro("INTS_REQ")
 #undef INTS_REQ
 #pragma push_macro("SHAPE_REQ")
