@@ -265,7 +265,7 @@ void bind_training(py::module_& m) {
             py::gil_scoped_release release;
             return negative_elbo(v.parameters, v.latent, v.hidden, set, batch_size, seed, fn);
           },
-          py::arg("images"), py::arg("batch_size") = 100, py::arg("seed") = kEvaluationSeed,
+          py::arg("images"), py::arg("batch_size") = kEvaluationBatchSize, py::arg("seed") = kEvaluationSeed,
           py::arg("progress") = py::none(),
           "mean one-sample negative ELBO of uint8 images, nats per image; progress(done, total) per batch")
       .def(
@@ -307,6 +307,7 @@ void bind_training(py::module_& m) {
           },
           py::arg("z"), "pixel probabilities (N, 28, 28) decoded from z (N, latent)");
   m.attr("VAE_EVAL_SEED") = kEvaluationSeed;
+  m.attr("VAE_EVAL_BATCH_SIZE") = kEvaluationBatchSize;
 
   py::class_<VaeTrainer>(m, "VaeTrainer", "The tutorial's training loop on uint8 images")
       .def(py::init([](const VaeConfig& c, const py::array& train, const py::array& test) {
@@ -346,7 +347,8 @@ void bind_training(py::module_& m) {
           },
           "the loop's TrainerState (a copy)");
 
-  m.def("vae_parameter_shapes", &vae_parameter_shapes, py::arg("latent") = 50, py::arg("hidden") = 500);
+  m.def("vae_parameter_shapes", &vae_parameter_shapes, py::arg("latent") = kTutorialLatent,
+        py::arg("hidden") = kTutorialHidden);
   m.def(
       "vae_format_monitor_line",
       [](int64_t it, double tl, double vl) { return format_monitor_line({it, tl, vl}); }, py::arg("iteration"),
