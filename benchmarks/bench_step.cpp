@@ -1,6 +1,6 @@
 // bench_step: times nnvae's VAE training step with no Python in the loop.
 //
-// A worker driven by benchmarks/bench_train.py (nnvae bench) over stdin and
+// A worker driven by benchmarks/bench_train.py over stdin and
 // stdout, so that the engine and the PyTorch twin can be measured alternately,
 // each warmed up in its own long-lived process:
 //
@@ -52,11 +52,13 @@ class GraphStepper {
  public:
   GraphStepper(int batch, const std::vector<uint8_t>& images, int64_t count)
       : batch_(batch), images_(images), count_(count) {
-    set_seed(313);
-    auto net = vae::build_vae(std::make_shared<CgVariable>(Shape_t{batch, 1, 28, 28}, false), params_);
+    const vae::VaeConfig recipe;  // the tutorial's seed, model size and Adam settings
+    set_seed(recipe.seed);
+    auto net = vae::build_vae(std::make_shared<CgVariable>(Shape_t{batch, 1, 28, 28}, false), params_,
+                              recipe.latent, recipe.hidden);
     x_ = net.x;
     loss_ = net.loss;
-    solver_ = create_AdamSolver(ctx_, 3e-4f, 0.9f, 0.999f, 1e-8f);
+    solver_ = create_AdamSolver(ctx_, recipe.learning_rate, recipe.beta1, recipe.beta2, recipe.eps);
     solver_->set_parameters(params_.get_parameters());
   }
 
@@ -130,7 +132,7 @@ struct Product {
 // backward dX = dY·Wᵀ (all but fc1, whose input needs no gradient) and
 // dW = Xᵀ·dY.
 std::vector<Product> step_products(int64_t B) {
-  const auto layers = vae::vae_layers(50, 500);  // the default model's sizes
+  const auto layers = vae::vae_layers(vae::kTutorialLatent, vae::kTutorialHidden);
   std::vector<Product> ps;
   for (auto& l : layers) ps.push_back({l.name + " X.W", B, l.n_in, l.n_out, 0});
   for (auto& l : layers) {

@@ -148,12 +148,12 @@ def auto_forward(auto=True):
 
 def set_num_threads(n):
     """Threads for matrix products and long elementwise loops, 1 <= n <=
-    nnvae._core.MAX_THREADS (4 x this machine's cores, between 8 and 1024)."""
+    nnvae._core.MAX_THREADS (the engine's bound for this machine)."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"nnvae.set_num_threads: n must be an int, got {type(n).__name__}")
     if not 1 <= n <= _core.MAX_THREADS:
-        raise ValueError(f"nnvae.set_num_threads: n must be in [1, {_core.MAX_THREADS}] (at most 4 x this "
-                         f"machine's cores, between 8 and 1024), got {n}")
+        raise ValueError(f"nnvae.set_num_threads: n must be in [1, {_core.MAX_THREADS}] (nnvae._core.MAX_THREADS, "
+                         f"the most this machine can sensibly run), got {n}")
     _core.set_num_threads(n)
 
 

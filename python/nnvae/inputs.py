@@ -1,7 +1,5 @@
-"""The commands' input layer: numbers checked before they reach C++, and
-files read only when they are regular files of a bounded size.
+"""Files read only when they are regular files of a bounded size.
 
-    p.add_argument("--k", type=integer(1, 100_000), default=100)
     data = read_bounded(path, PARAMETER_FILE_MAX_BYTES, "parameter file", ParameterFileError)
     size = check_regular_file(path, limit, "parameter file", ParameterFileError)
 
@@ -13,33 +11,10 @@ path with an embedded NUL byte is refused rather than cut short.
 """
 from __future__ import annotations
 
-import argparse
 import os
-from typing import Callable, Optional
 
 from . import _core
 from .errors import NnvaeError
-
-# int32's range: the C++ side holds counts, sizes and indices the commands
-# take in `int`; a number the command line accepts always fits there.
-INT32_MAX = 2 ** 31 - 1
-
-
-def integer(lo: int, hi: int) -> Callable[[str], int]:
-    """An argparse `type`: a whole decimal number in [lo, hi] (one-line
-    usage error, exit 2, otherwise)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text, 10)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"must be from {lo} to {hi}, got {text}")
-        return value
-
-    parse.__name__ = "integer"  # argparse names the type in its message
-    return parse
 
 
 def _error(error, message: str, path) -> Exception:
@@ -87,16 +62,3 @@ def read_bounded(path, limit: int, what: str, error=NnvaeError) -> bytes:
     if len(data) > limit:
         raise _error(error, f"{p}: grew beyond {human_size(limit)} while being read", path)
     return data
-
-
-def describe(e: BaseException) -> Optional[str]:
-    """One line for the errors every command may meet outside its own checks
-    (out of memory, a failed read or write); None for the others."""
-    if isinstance(e, MemoryError):
-        detail = " ".join(str(e).split())
-        return detail if detail.startswith("out of memory") else f"out of memory{': ' + detail if detail else ''}"
-    if isinstance(e, OSError):
-        name = e.filename if e.filename is not None else None
-        reason = e.strerror or str(e) or type(e).__name__
-        return f"{name}: {reason}" if name is not None else reason
-    return None

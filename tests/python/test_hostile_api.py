@@ -266,7 +266,7 @@ EXAMPLES = {
 
 
 @pytest.mark.parametrize("name", list(EXAMPLES))
-def test_issue_examples(name):
+def test_each_example_raises_its_error_with_its_message(name):
     code, error, message = EXAMPLES[name]
     script = ("import numpy as np, nnvae, nnvae.functions as F, nnvae.parametric_functions as PF\n"
               f"try:\n    {code}\nexcept {error} as e:\n    print('RAISED', e)\nelse:\n    print('RETURNED')\n")

@@ -161,11 +161,11 @@ CgVariablePtr connect(std::unique_ptr<Function> function, std::vector<CgVariable
 void set_fusion(bool on);
 bool get_fusion();
 
-// Optional per-function timing, for benchmarks (nnvae bench): while enabled,
-// every forward and backward the graph runs, and every solver update and
-// zero_grad, adds its wall time to an entry named after it (a fused pair
-// under both names joined by "+", e.g. "affine+elu"). Off by default;
-// when off it costs one test of a flag per call.
+// Optional per-function timing, for benchmarks (bench_step's `profile`):
+// while enabled, every forward and backward the graph runs, and every solver
+// update and zero_grad, adds its wall time to an entry named after it (a
+// fused pair under both names joined by "+", e.g. "affine+elu"). Off by
+// default; when off it costs one test of a flag per call.
 namespace profiling {
 struct Entry {
   std::string name;

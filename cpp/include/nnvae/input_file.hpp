@@ -1,5 +1,8 @@
 // Opening a file a user named (a parameter file, an IDX file, a checkpoint)
-// for reading, the one place that decides whether it may be read:
+// for reading, the one place that decides whether it may be read. A public
+// engine facility: the engine's parameter-file reader, the Python bindings
+// and applications on the engine (the VAE's IDX reader) all open files
+// through it.
 //
 //   auto bytes = input_file::read_regular(path, kMaxParameterFileBytes, "parameter file");
 //

@@ -53,28 +53,11 @@ std::string usage() {
   return u;
 }
 
-nnvae::vae::ImageSet to_images(nnvae::idx::IdxImages&& idx) {
-  return nnvae::vae::ImageSet(std::move(idx.pixels), idx.count);
-}
-
-// `prefix`-images-idx3-ubyte and -labels-idx1-ubyte (each .gz or plain) of
-// any count, checked to agree. Only the images are used (the VAE is
-// unsupervised); the labels are read to check the pair.
-nnvae::idx::IdxImages read_split(const std::string& folder, const std::string& prefix) {
-  auto find = [&](const std::string& name) {
-    std::string path = nnvae::idx::find_idx_file(folder, name);
-    if (!path.empty()) return path;
-    throw std::runtime_error(folder + ": neither " + name + ".gz nor " + name +
-                             " is there (DATA_DIR holds mnist/ or the four files; `nnvae data fetch` gets MNIST)");
-  };
-  std::string images_path = find(prefix + "-images-idx3-ubyte");
-  std::string labels_path = find(prefix + "-labels-idx1-ubyte");
-  auto images = nnvae::idx::read_idx_images(images_path);
-  auto labels = nnvae::idx::read_idx_labels(labels_path);
-  if (images.count != static_cast<int64_t>(labels.size()))
-    throw std::runtime_error(images_path + " holds " + std::to_string(images.count) + " images but " + labels_path +
-                             " holds " + std::to_string(labels.size()) + " labels");
-  return images;
+// The images of one split of any count (checked against its labels; the
+// VAE is unsupervised, so only the images are kept).
+nnvae::vae::ImageSet read_images(const std::string& folder, const std::string& split) {
+  auto s = nnvae::idx::load_mnist_split(folder, split, nnvae::idx::SplitCount::any);
+  return nnvae::vae::ImageSet(std::move(s.images.pixels), s.images.count);
 }
 
 // The folder of the files for DATA_DIR `given`: given/mnist when that
@@ -129,15 +112,14 @@ int run(int argc, char** argv) {
     throw UsageError(e.what());
   }
 
-  auto train = read_split(folder, "train");
-  auto test = read_split(folder, "t10k");
+  ImageSet train_images = read_images(folder, "train");
+  ImageSet test_images = read_images(folder, "test");
   try {
-    cfg.validate(train.count, test.count);
+    cfg.validate(train_images.count, test_images.count);
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
-  ImageSet test_images = to_images(std::move(test));
-  VaeTrainer trainer(cfg, to_images(std::move(train)), test_images);
+  VaeTrainer trainer(cfg, std::move(train_images), test_images);
 
   auto start = std::chrono::steady_clock::now();
   auto result = trainer.train(cfg.iterations, [](const MonitorRecord& r) {

@@ -1,8 +1,9 @@
-// The C++ IDX reader for Python. The package decodes every IDX file through
-// decode_idx (content already decompressed; Python owns the gzip step, its
-// size limit and the checksums); parse_idx, read_idx and load_mnist_split are
-// the reader's own file route (gzip through zlib in C++), as the C++
-// programs use it. Every format defect raises _core.vae.IdxError, a ValueError
+// The C++ IDX reader for Python. The package reads a file's bytes itself,
+// gets its content through idx_content (the one gzip reader, zlib in C++;
+// gunzip for other gzip data with its own limit), checks the checksums,
+// then decodes it through decode_idx; parse_idx, read_idx and
+// load_mnist_split are the reader's own file route, as the C++ programs
+// use it. Every format defect raises _core.vae.IdxError, a ValueError
 // whose message starts with the file's name and gives the wrong value.
 //
 // The format's constants are bound too (IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC,
@@ -63,6 +64,18 @@ struct BytesView {
   size_t size() const { return size_t(view.len); }
 };
 
+// f(bytes, size) on a bytes-like object's buffer, run without the GIL.
+template <class F>
+std::vector<uint8_t> without_gil(const py::object& data, F f) {
+  const BytesView bytes(data);
+  py::gil_scoped_release release;
+  return f(bytes.data(), bytes.size());
+}
+
+py::bytes as_bytes(const std::vector<uint8_t>& v) {
+  return py::bytes(reinterpret_cast<const char*>(v.data()), v.size());
+}
+
 }  // namespace
 
 void bind_idx(py::module_& m) {
@@ -108,14 +121,29 @@ void bind_idx(py::module_& m) {
       "Raises IdxError (a ValueError) whose message starts with `name` on any defect.");
 
   m.def(
+      "gunzip",
+      [](const py::object& data, const std::string& name, size_t limit) {
+        return as_bytes(without_gil(data, [&](const uint8_t* p, size_t n) {
+          return idx::decompress_if_gzip(p, n, name, limit);
+        }));
+      },
+      py::arg("data"), py::arg("name"), py::arg("limit") = idx::kMaxDecompressed,
+      "The decompressed bytes of gzip data (every member; more than `limit` bytes refused), or the bytes "
+      "themselves when they are not gzip data. Raises IdxError naming `name` on broken gzip.");
+
+  m.def(
+      "idx_content",
+      [](const py::object& data, const std::string& name) {
+        return as_bytes(without_gil(data, [&](const uint8_t* p, size_t n) { return idx::idx_content(p, n, name); }));
+      },
+      py::arg("data"), py::arg("name"),
+      "A file's IDX content from its bytes: decompressed when `name` ends in .gz (the bytes must then be gzip "
+      "data) or the bytes start with the gzip magic, else the bytes themselves. Raises IdxError naming `name`.");
+
+  m.def(
       "parse_idx",
       [](const py::object& data, const std::string& name, int64_t expected_count) {
-        const BytesView bytes(data);
-        std::vector<uint8_t> raw;
-        {
-          py::gil_scoped_release release;
-          raw = idx::decompress_if_gzip(bytes.data(), bytes.size(), name);
-        }
+        auto raw = without_gil(data, [&](const uint8_t* p, size_t n) { return idx::decompress_if_gzip(p, n, name); });
         return decode(raw, name, expected_count);
       },
       py::arg("data"), py::arg("name") = "<bytes>", py::arg("expected_count") = idx::kAnyCount,

@@ -245,6 +245,16 @@ py::array_t<float> reshape_rows(const std::vector<float>& v, int64_t rows, std::
   return out;
 }
 
+// f(images, progress) for one evaluation over uint8 `images`, run without the
+// GIL (the progress callback takes it back for each call).
+template <class F>
+double evaluate_images(const py::array& images, const py::object& progress, F f) {
+  auto set = to_images(images, "images");
+  auto fn = progress_with_signals(progress);
+  py::gil_scoped_release release;
+  return f(set, fn);
+}
+
 }  // namespace
 
 void bind_training(py::module_& m) {
@@ -260,21 +270,19 @@ void bind_training(py::module_& m) {
       .def(
           "negative_elbo",
           [](const VaeModel& v, const py::array& images, int batch_size, uint32_t seed, const py::object& progress) {
-            auto set = to_images(images, "images");
-            auto fn = progress_with_signals(progress);
-            py::gil_scoped_release release;
-            return negative_elbo(v.parameters, v.latent, v.hidden, set, batch_size, seed, fn);
+            return evaluate_images(images, progress, [&](const ImageSet& set, const ProgressFn& fn) {
+              return negative_elbo(v.parameters, v.latent, v.hidden, set, batch_size, seed, fn);
+            });
           },
-          py::arg("images"), py::arg("batch_size") = 100, py::arg("seed") = kEvaluationSeed,
+          py::arg("images"), py::arg("batch_size") = kEvaluationBatchSize, py::arg("seed") = kEvaluationSeed,
           py::arg("progress") = py::none(),
           "mean one-sample negative ELBO of uint8 images, nats per image; progress(done, total) per batch")
       .def(
           "importance_weighted_nll",
           [](const VaeModel& v, const py::array& images, int k, uint32_t seed, const py::object& progress) {
-            auto set = to_images(images, "images");
-            auto fn = progress_with_signals(progress);
-            py::gil_scoped_release release;
-            return importance_weighted_nll(v.parameters, v.latent, v.hidden, set, k, seed, fn);
+            return evaluate_images(images, progress, [&](const ImageSet& set, const ProgressFn& fn) {
+              return importance_weighted_nll(v.parameters, v.latent, v.hidden, set, k, seed, fn);
+            });
           },
           py::arg("images"), py::arg("k"), py::arg("seed") = kEvaluationSeed, py::arg("progress") = py::none(),
           "mean importance-weighted bound on the negative log-likelihood with k samples per image")
@@ -307,6 +315,7 @@ void bind_training(py::module_& m) {
           },
           py::arg("z"), "pixel probabilities (N, 28, 28) decoded from z (N, latent)");
   m.attr("VAE_EVAL_SEED") = kEvaluationSeed;
+  m.attr("VAE_EVAL_BATCH_SIZE") = kEvaluationBatchSize;
 
   py::class_<VaeTrainer>(m, "VaeTrainer", "The tutorial's training loop on uint8 images")
       .def(py::init([](const VaeConfig& c, const py::array& train, const py::array& test) {
@@ -346,7 +355,8 @@ void bind_training(py::module_& m) {
           },
           "the loop's TrainerState (a copy)");
 
-  m.def("vae_parameter_shapes", &vae_parameter_shapes, py::arg("latent") = 50, py::arg("hidden") = 500);
+  m.def("vae_parameter_shapes", &vae_parameter_shapes, py::arg("latent") = kTutorialLatent,
+        py::arg("hidden") = kTutorialHidden);
   m.def(
       "vae_format_monitor_line",
       [](int64_t it, double tl, double vl) { return format_monitor_line({it, tl, vl}); }, py::arg("iteration"),

@@ -96,12 +96,12 @@ Header check(const uint8_t* data, size_t size, const std::string& name, IdxKind 
 }
 
 #ifdef NNVAE_HAVE_ZLIB
-[[noreturn]] void too_large(const std::string& name) {
-  fail(name, "broken gzip: it decompresses to more than " + std::to_string(kMaxDecompressed) +
+[[noreturn]] void too_large(const std::string& name, size_t limit) {
+  fail(name, "broken gzip: it decompresses to more than " + std::to_string(limit) +
                  " bytes, far more than any MNIST-like file");
 }
 
-std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, const std::string& name) {
+std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, const std::string& name, size_t limit) {
   std::vector<uint8_t> out;
   // The last 4 bytes of a gzip file give its (last member's) size mod 2^32:
   // a good first guess for one member; grow as needed otherwise. Deflate
@@ -112,7 +112,7 @@ std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, const std::string&
     const size_t isize = uint32_t(t[0]) | (uint32_t(t[1]) << 8) | (uint32_t(t[2]) << 16) | (uint32_t(t[3]) << 24);
     guess = std::max(guess, std::min(isize, size * 1032));
   }
-  out.resize(std::min(kMaxDecompressed + 1, std::max<size_t>(guess, size_t(1) << 16)));
+  out.resize(std::min(limit + 1, std::max<size_t>(guess, size_t(1) << 16)));
   size_t produced = 0;
   size_t consumed = 0;
   // One gzip member per pass; members are concatenated, as gzip(1) does.
@@ -129,11 +129,11 @@ std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, const std::string&
         in_left -= zs.avail_in;
       }
       if (produced == out.size()) {
-        if (out.size() > kMaxDecompressed) {
+        if (out.size() > limit) {
           inflateEnd(&zs);
-          too_large(name);
+          too_large(name, limit);
         }
-        out.resize(std::min(kMaxDecompressed + 1, out.size() * 2));
+        out.resize(std::min(limit + 1, out.size() * 2));
       }
       zs.next_out = out.data() + produced;
       zs.avail_out = uInt(std::min<size_t>(out.size() - produced, size_t(1) << 30));
@@ -153,7 +153,7 @@ std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, const std::string&
     }
     consumed = size_t(zs.next_in - data);
     inflateEnd(&zs);
-    if (produced > kMaxDecompressed) too_large(name);
+    if (produced > limit) too_large(name, limit);
     // After the last member: nothing, or zero padding (tolerated like gzip(1)).
     const uint8_t* rest = data + consumed;
     const size_t rest_size = size - consumed;
@@ -168,10 +168,10 @@ std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, const std::string&
 
 }  // namespace
 
-std::vector<uint8_t> decompress_if_gzip(const uint8_t* data, size_t size, const std::string& name) {
+std::vector<uint8_t> decompress_if_gzip(const uint8_t* data, size_t size, const std::string& name, size_t limit) {
   if (!is_gzip(data, size)) return std::vector<uint8_t>(data, data + size);
 #ifdef NNVAE_HAVE_ZLIB
-  return gunzip(data, size, name);
+  return gunzip(data, size, name, limit);
 #else
   fail(name, "gzip-compressed, but this build of nnvae has no zlib: decompress it (gunzip) and use the plain file");
 #endif
@@ -240,20 +240,24 @@ std::vector<uint8_t> read_file(const std::string& path) {
 
 }  // namespace
 
-std::vector<uint8_t> read_idx_bytes(const std::string& path) {
-  std::vector<uint8_t> bytes = read_file(path);
-  if (ends_with(path, ".gz") && !is_gzip(bytes.data(), bytes.size())) {
+std::vector<uint8_t> idx_content(const uint8_t* data, size_t size, const std::string& name) {
+  if (ends_with(name, ".gz") && !is_gzip(data, size)) {
     std::ostringstream start;
-    for (size_t i = 0; i < std::min<size_t>(4, bytes.size()); ++i) {
+    for (size_t i = 0; i < std::min<size_t>(4, size); ++i) {
       char b[4];
-      std::snprintf(b, sizeof b, "%02x", bytes[i]);
+      std::snprintf(b, sizeof b, "%02x", data[i]);
       start << b;
     }
-    fail(path, "broken gzip: not gzip data (it starts with " +
-                   (bytes.empty() ? std::string("nothing, the file is empty") : start.str()) + ")");
+    fail(name, "broken gzip: not gzip data (it starts with " +
+                   (size == 0 ? std::string("nothing, the file is empty") : start.str()) + ")");
   }
-  if (is_gzip(bytes.data(), bytes.size())) return decompress_if_gzip(bytes.data(), bytes.size(), path);
-  return bytes;
+  return decompress_if_gzip(data, size, name);
+}
+
+std::vector<uint8_t> read_idx_bytes(const std::string& path) {
+  std::vector<uint8_t> bytes = read_file(path);
+  if (!ends_with(path, ".gz") && !is_gzip(bytes.data(), bytes.size())) return bytes;  // no copy
+  return idx_content(bytes.data(), bytes.size(), path);
 }
 
 IdxImages read_idx_images(const std::string& path, int64_t expected_count) {
@@ -300,7 +304,7 @@ std::string find_idx_file(const std::string& folder, const std::string& name) {
   return "";
 }
 
-MnistSplit load_mnist_split(const std::string& folder, const std::string& split) {
+MnistSplit load_mnist_split(const std::string& folder, const std::string& split, SplitCount expected) {
   std::string prefix;
   int64_t count;
   if (split == "train") {
@@ -315,9 +319,9 @@ MnistSplit load_mnist_split(const std::string& folder, const std::string& split)
   MnistSplit out;
   out.images_path = find_file(folder, prefix + "-images-idx3-ubyte");
   out.labels_path = find_file(folder, prefix + "-labels-idx1-ubyte");
+  if (expected == SplitCount::any) count = kAnyCount;
   out.images = read_idx_images(out.images_path, count);
   out.labels = read_idx_labels(out.labels_path, count);
-  // Both counts were checked against `count`; this guards the invariant.
   if (out.images.count != int64_t(out.labels.size()))
     fail(out.labels_path, "holds " + std::to_string(out.labels.size()) + " labels but " + out.images_path +
                               " holds " + std::to_string(out.images.count) + " images");

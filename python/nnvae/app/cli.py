@@ -10,7 +10,7 @@ import os
 import sys
 
 from ..errors import NnvaeError, UsageError
-from ..inputs import describe
+from .options import describe
 
 COMMANDS = {
     "data": "fetch, verify and describe the MNIST / Fashion-MNIST files",

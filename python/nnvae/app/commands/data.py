@@ -13,7 +13,7 @@ errors to stderr.
 import argparse
 
 from .. import datasets
-from ..data.load import DATA_DIR_HELP
+from ..data.locate import DATA_DIR_HELP
 from ...inputs import human_size
 
 

@@ -12,12 +12,11 @@ import json
 import sys
 import time
 
-from ... import set_num_threads
-from .. import training
-from ...errors import NnvaeError, UsageError
-from ..data.load import DATA_DIR_HELP
+from ...errors import NnvaeError
 from ...files import atomic_text
-from ...inputs import INT32_MAX, integer
+from .. import training
+from ..options import INT32_MAX, integer
+from .common import add_data_and_threads, check_data_and_threads
 
 # Importance samples per image: one image's k decoded rows (k x 784 floats,
 # a few arrays of them) take about 2 GB at this bound, 1000 times the usual k.
@@ -31,29 +30,15 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=integer(1, INT32_MAX), metavar="N", help="only the first N test images")
     p.add_argument("--seed", type=integer(0, 2 ** 32 - 1), default=training.EVAL_SEED,
                    help=f"seed of the samples (default {training.EVAL_SEED})")
-    p.add_argument("--dataset", default="mnist", metavar="NAME", help="mnist (default) or fashion-mnist")
-    p.add_argument("--data-dir", metavar="D", help=DATA_DIR_HELP)
-    p.add_argument("--threads", type=integer(1, INT32_MAX), metavar="T", help="engine threads (default: all cores)")
+    add_data_and_threads(p)
     p.add_argument("--json", metavar="FILE", help="also write the figures to this JSON file")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None)
     bar.add_argument("--no-progress", dest="progress", action="store_false")
 
 
-def check_common(args) -> None:
-    from ..datasets import DATASETS
-
-    if args.dataset not in DATASETS:
-        raise UsageError(f"unknown data set {args.dataset!r}: choose {' or '.join(DATASETS)}")
-    if args.threads is not None:
-        try:  # set_num_threads owns the bound (what this machine can sensibly run)
-            set_num_threads(args.threads)
-        except ValueError as e:
-            raise UsageError(f"--threads {args.threads}: {e}") from None
-
-
 def run(args) -> int:
-    check_common(args)
+    check_data_and_threads(args)
     model = training.load_model(args.params)
     from ..datasets import load_dataset
 

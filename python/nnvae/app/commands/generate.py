@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import training
-from ..data.load import DATA_DIR_HELP
 from ...errors import NnvaeError, UsageError
-from ...inputs import INT32_MAX, integer
-from .evaluate import check_common
+from .. import training
+from ..options import INT32_MAX, integer
+from .common import add_data_and_threads, check_data_and_threads
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -34,15 +33,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=10, help="points of the interpolation (default 10)")
     p.add_argument("--out", metavar="PNG",
                    help="output picture (default samples.png / interpolation.png next to the parameter file)")
-    p.add_argument("--dataset", default="mnist", metavar="NAME", help="mnist (default) or fashion-mnist")
-    p.add_argument("--data-dir", metavar="D", help=DATA_DIR_HELP)
-    p.add_argument("--threads", type=integer(1, INT32_MAX), metavar="T", help="engine threads (default: all cores)")
+    add_data_and_threads(p)
 
 
 def run(args) -> int:
     from ..pictures import save_image_grid
 
-    check_common(args)
+    check_data_and_threads(args)
     if args.n < 1 or args.n > 10000:
         raise UsageError(f"n must be from 1 to 10000, got {args.n}")
     if args.steps < 2 or args.steps > 100:

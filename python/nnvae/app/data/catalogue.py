@@ -2,7 +2,7 @@
 the decompressed content, where to fetch them, and the errors about them.
 
 Both data sets use the same four IDX files; each has its own folder
-(`mnist`, `fashion-mnist`) under the data root (see `nnvae.app.data.load`).
+(`mnist`, `fashion-mnist`) under the data root (see `nnvae.app.data.locate`).
 """
 from __future__ import annotations
 

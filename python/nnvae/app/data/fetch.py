@@ -22,7 +22,7 @@ from typing import Callable, List, Optional
 from ...files import atomic_write
 from . import idx
 from .catalogue import DatasetError, DatasetSpec, WheelSource, get_spec
-from .load import dataset_dir, find_file, verify_file
+from .locate import dataset_dir, find_file, verify_file
 from .safe_pickle import mnist_pickle_to_idx
 
 MIRROR_TIMEOUT = 10.0  # seconds, for connecting and for each read

@@ -1,5 +1,5 @@
-"""One IDX file: its bytes, gzip decompression (with a size limit), and the
-decoding, which is the C++ reader's (`_core.vae.decode_idx`): it checks the
+"""One IDX file: its bytes, gzip decompression (with a size limit) and the
+decoding, both the C++ reader's (`_core.vae.idx_content`, `decode_idx`): it checks the
 magic number, the 28x28 dimensions, the item count, the size against the
 header and the label values, and names the file and the wrong value.
 
@@ -11,7 +11,6 @@ decompressed size) are the C++ reader's too.
 """
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 from typing import Optional
 
@@ -29,51 +28,32 @@ NUM_CLASSES = _core.vae.IDX_NUM_CLASSES
 # file is 47,040,016 bytes): a larger stream is refused before it fills memory.
 MAX_DECOMPRESSED = _core.vae.IDX_MAX_DECOMPRESSED
 
-_GZIP_MAGIC = b"\x1f\x8b"
+
+def _gzip_error(e: Exception, name: str) -> DatasetError:
+    return DatasetError(str(e), path=name, kind="gzip")
 
 
 def gunzip(raw: bytes, name: str, limit: int = MAX_DECOMPRESSED) -> bytes:
-    """Decompress every gzip member of `raw`, refusing more than `limit` bytes.
+    """Decompress every gzip member of `raw`, refusing more than `limit` bytes
+    (the C++ reader's gzip, zlib in C++; bytes that are not gzip data come
+    back as they are).
 
     Any defect raises DatasetError (kind "gzip") whose message starts with `name`.
     """
-    parts = []
-    total = 0
-    rest = raw
-    while True:
-        d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            chunk = d.decompress(rest, limit + 1 - total)
-        except zlib.error as e:
-            raise DatasetError(f"{name}: broken gzip: {e}", path=name, kind="gzip") from None
-        total += len(chunk)
-        parts.append(chunk)
-        if total > limit:
-            raise DatasetError(f"{name}: broken gzip: it decompresses to more than {limit} bytes, "
-                               f"far more than any MNIST-like file", path=name, kind="gzip")
-        if not d.eof:
-            raise DatasetError(f"{name}: broken gzip: the compressed stream ends early "
-                               f"(the .gz file is truncated)", path=name, kind="gzip")
-        rest = d.unused_data
-        # gzip allows several members one after another; zero padding after
-        # the last one is tolerated like gzip(1) does.
-        if not rest or not rest.strip(b"\0"):
-            break
-        if rest[:2] != _GZIP_MAGIC:
-            raise DatasetError(f"{name}: broken gzip: {len(rest)} bytes of garbage after the "
-                               f"compressed stream", path=name, kind="gzip")
-    return parts[0] if len(parts) == 1 else b"".join(parts)
+    try:
+        return _core.vae.gunzip(raw, name, limit)
+    except _core.vae.IdxError as e:
+        raise _gzip_error(e, name) from None
 
 
 def decompress(raw: bytes, name: str) -> bytes:
     """The IDX content of a file's bytes: gunzipped when `name` ends in .gz or
-    the bytes start with the gzip magic, else the bytes themselves."""
-    if name.endswith(".gz") or raw[:2] == _GZIP_MAGIC:
-        if raw[:2] != _GZIP_MAGIC:
-            raise DatasetError(f"{name}: broken gzip: not gzip data (it starts with "
-                               f"{raw[:4].hex() or 'nothing, the file is empty'})", path=name, kind="gzip")
-        return gunzip(raw, name)
-    return raw
+    the bytes start with the gzip magic, else the bytes themselves (the C++
+    reader's rule)."""
+    try:
+        return _core.vae.idx_content(raw, name)
+    except _core.vae.IdxError as e:
+        raise _gzip_error(e, name) from None
 
 
 def decode(content, name: str = "<bytes>", kind: Optional[str] = None,

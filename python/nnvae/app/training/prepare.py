@@ -37,8 +37,8 @@ class TrainOptions:
     data_dir: Optional[str] = None
     out: Optional[str] = None  # run folder; default runs/<time stamp>
     resume: Optional[str] = None  # a checkpoint file
-    checkpoint_every: int = 1000
-    eval_batch_size: int = 100
+    checkpoint_every: int = 1000  # iterations between checkpoints
+    eval_batch_size: int = _core.vae.VAE_EVAL_BATCH_SIZE
     progress: Optional[bool] = None  # None: a progress bar when stderr is a terminal
     quiet: bool = False  # print only the run folder and the result line (log.txt is unchanged)
     pictures: bool = True

@@ -16,6 +16,12 @@ enum class GraphMode { static_graph, dynamic_graph };
 GraphMode parse_graph_mode(const std::string& name);
 std::string graph_mode_name(GraphMode mode);
 
+// The tutorial's model size: a 50-dimensional latent, 500 units in each
+// hidden layer. VaeConfig's defaults and the model functions' default
+// arguments (model.hpp) are these.
+constexpr int kTutorialLatent = 50;
+constexpr int kTutorialHidden = 500;
+
 // The tutorial's recipe: Adam(3e-4, 0.9, 0.999, 1e-8), batch 100, 60,000
 // iterations, a monitor line every 10 iterations over 10 test batches, and
 // pf::affine's own initialisation.
@@ -25,8 +31,8 @@ struct VaeConfig {
   float learning_rate = 3e-4f;
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
   uint32_t seed = 313;  // initial parameters, shuffling and the reparameterisation noise
-  int latent = 50;
-  int hidden = 500;
+  int latent = kTutorialLatent;
+  int hidden = kTutorialHidden;
   int monitor_interval = 10;
   int validation_batches = 10;
   GraphMode graph = GraphMode::static_graph;

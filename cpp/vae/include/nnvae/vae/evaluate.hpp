@@ -16,6 +16,9 @@ namespace vae {
 // The fixed seed of the evaluations' noise, so that runs trained with
 // different seeds are compared on the same draws.
 constexpr uint32_t kEvaluationSeed = 706;
+// Images per evaluation batch (the tutorial's training batch; the result
+// does not depend on it beyond rounding).
+constexpr int kEvaluationBatchSize = 100;
 
 // Called after each batch with (images done, total); returning true stops
 // the evaluation (it then throws std::runtime_error "interrupted").
@@ -23,7 +26,8 @@ using ProgressFn = std::function<bool(int64_t, int64_t)>;
 
 // Mean over `images` of the one-sample negative ELBO (the training loss).
 double negative_elbo(ParameterDirectory parameters, int latent, int hidden, const ImageSet& images,
-                     int batch_size = 100, uint32_t seed = kEvaluationSeed, const ProgressFn& progress = nullptr);
+                     int batch_size = kEvaluationBatchSize, uint32_t seed = kEvaluationSeed,
+                     const ProgressFn& progress = nullptr);
 
 // Mean over `images` of −log (1/k Σ_j p(x, z_j)/q(z_j|x)), z_j ~ q(z|x): the
 // importance-weighted bound on the negative log-likelihood (k = 1 gives the

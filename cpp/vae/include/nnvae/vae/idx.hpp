@@ -57,9 +57,15 @@ std::vector<uint8_t> parse_idx_labels(const uint8_t* data, size_t size, const st
 // The kind of a (decompressed) buffer from its magic number; throws if neither.
 IdxKind idx_kind(const uint8_t* data, size_t size, const std::string& name);
 
-// The decompressed bytes of a gzip buffer (every member), or a copy of a
-// buffer that is not gzip data.
-std::vector<uint8_t> decompress_if_gzip(const uint8_t* data, size_t size, const std::string& name);
+// The decompressed bytes of a gzip buffer (every member; more than `limit`
+// bytes are refused), or a copy of a buffer that is not gzip data. The one
+// gzip reader of nnvae: Python's data package calls it too.
+std::vector<uint8_t> decompress_if_gzip(const uint8_t* data, size_t size, const std::string& name,
+                                        size_t limit = kMaxDecompressed);
+
+// A file's IDX content from its bytes: decompressed when `name` ends in .gz
+// (then the bytes must be gzip data) or the bytes start with the gzip magic.
+std::vector<uint8_t> idx_content(const uint8_t* data, size_t size, const std::string& name);
 
 // A file's IDX content: decompressed when its name ends in .gz or its bytes
 // start with the gzip magic. Only a regular file of at most kMaxDecompressed
@@ -81,10 +87,15 @@ struct MnistSplit {
 // name when read rather than passed over); "" when neither is.
 std::string find_idx_file(const std::string& folder, const std::string& name);
 
-// One split ("train": 60,000 items, "test": 10,000) of MNIST or Fashion-MNIST
-// from `folder`, trying `name.gz` then `name` for each file, and checking that
-// images and labels agree in count.
-MnistSplit load_mnist_split(const std::string& folder, const std::string& split);
+// How many items a split must hold: MNIST's (60,000 for "train", 10,000 for
+// "test"), or any number (a subset, a small test fixture).
+enum class SplitCount { mnist, any };
+
+// One split ("train" or "test") of MNIST or Fashion-MNIST from `folder`
+// (train-* or t10k-* files), trying `name.gz` then `name` for each file, and
+// checking that images and labels agree in count.
+MnistSplit load_mnist_split(const std::string& folder, const std::string& split,
+                            SplitCount count = SplitCount::mnist);
 
 }  // namespace idx
 }  // namespace nnvae

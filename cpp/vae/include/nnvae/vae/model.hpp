@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nnvae/nnvae.hpp"
+#include "nnvae/vae/config.hpp"
 #include "nnvae/vae/images.hpp"
 
 namespace nnvae {
@@ -42,27 +43,29 @@ struct VaeNet {
 // parameters of vae_layers() in `parameters`. epsilon comes from
 // randn(..., seed -1), i.e. the global generator, so that a static graph and
 // a graph rebuilt every step draw the same numbers.
-VaeNet build_vae(CgVariablePtr x, ParameterDirectory parameters, int latent = 50, int hidden = 500);
+VaeNet build_vae(CgVariablePtr x, ParameterDirectory parameters, int latent = kTutorialLatent,
+                 int hidden = kTutorialHidden);
 
 // The encoder alone: (mu, logvar), each (B, latent), from x (B, ...).
 std::pair<CgVariablePtr, CgVariablePtr> build_encoder(CgVariablePtr x, ParameterDirectory parameters, int latent,
                                                       int hidden);
 
 // The decoder alone: logits (N, 784) from z (N, latent).
-CgVariablePtr build_decoder(CgVariablePtr z, ParameterDirectory parameters, int hidden = 500);
+CgVariablePtr build_decoder(CgVariablePtr z, ParameterDirectory parameters, int hidden = kTutorialHidden);
 
 // Full names and shapes of the model's parameters, in creation order.
-std::vector<std::pair<std::string, Shape_t>> vae_parameter_shapes(int latent = 50, int hidden = 500);
+std::vector<std::pair<std::string, Shape_t>> vae_parameter_shapes(int latent = kTutorialLatent,
+                                                                  int hidden = kTutorialHidden);
 
 // Throws std::invalid_argument listing every parameter of the model that
 // `parameters` lacks or holds with another shape (evaluation must never
 // create fresh random ones), and every parameter it holds that the model
 // does not have.
-void check_vae_parameters(ParameterDirectory parameters, int latent = 50, int hidden = 500);
+void check_vae_parameters(ParameterDirectory parameters, int latent = kTutorialLatent, int hidden = kTutorialHidden);
 
 // Creates the parameters in `parameters` (Glorot-uniform W, zero b) drawing
 // from the global generator, without computing anything.
-void create_vae_parameters(ParameterDirectory parameters, int latent = 50, int hidden = 500);
+void create_vae_parameters(ParameterDirectory parameters, int latent = kTutorialLatent, int hidden = kTutorialHidden);
 
 // Redraws every parameter of each layer, W and b, from U(±1/sqrt(n_in))
 // (PyTorch nn.Linear's initialisation) from the global generator, in
