@@ -73,7 +73,6 @@ void bind_parameters(py::module_& m) {
            "sigma"_a = 1.0f, "mu"_a = 0.0f);
   py::class_<ArrayInitializer, Initializer, std::shared_ptr<ArrayInitializer>>(m, "_ArrayInitializer")
       .def(py::init<FloatArray, std::string>(), "values"_a, "what"_a);
-  m.def("calc_uniform_lim_glorot", &calc_uniform_lim_glorot, "inmaps"_a, "outmaps"_a, "kernel"_a = 1);
 
   // The global directory, addressed by full names ("fc1/affine/W").
   m.def("_parameters", [] { return global_parameters().get_cg_parameters(); });

@@ -8,8 +8,10 @@ both libraries.
     ConstantInitializer(value=0)
     NormalInitializer(sigma=1.0, rng=None)      N(0, sigma²)
     calc_uniform_lim_glorot(inmaps, outmaps, kernel=(1, 1))
-        = (-d, d), d = sqrt(6 / (prod(kernel)·inmaps + outmaps))
+        = (-d, d), d = sqrt(6 / (prod(kernel)·(inmaps + outmaps)))
 """
+import math
+
 import numpy as np
 
 from . import _core
@@ -83,10 +85,12 @@ class NormalInitializer(Initializer):
 
 
 def calc_uniform_lim_glorot(inmaps, outmaps, kernel=(1, 1)):
-    """Glorot's limits (-d, d), d = sqrt(6 / (k·inmaps + outmaps)), k the
-    product of the kernel size (an int or a tuple)."""
+    """Glorot's limits (-d, d), d = sqrt(6 / (k·(inmaps + outmaps))), k the
+    product of the kernel size (an int or a tuple): NNabla's Python formula.
+    (NNabla's C++ pf::convolution, and so the engine's, uses
+    sqrt(6 / (k·inmaps + outmaps)); both agree for k = 1.)"""
     k = 1
     for d in (kernel if isinstance(kernel, (tuple, list)) else (kernel,)):
         k *= int(d)
-    d = _core.calc_uniform_lim_glorot(int(inmaps), int(outmaps), k)
+    d = math.sqrt(6.0 / (k * (int(inmaps) + int(outmaps))))
     return -d, d

@@ -4,6 +4,11 @@ parameters in the global directory, under the current parameter scope.
     with nnvae.parameter_scope("fc1"):
         h = PF.affine(x, 500)        # parameters fc1/affine/W (n_in, 500), fc1/affine/b (500,)
     h = PF.affine(x, 500, name="fc1")  # the same
+
+Names, arguments, defaults, parameter names and initial values are NNabla
+1.39's Python ones (NNabla's C++ pf:: differ in places: the convolutions'
+Glorot limit, batch normalization's "variance"; the engine's pf:: follow
+NNabla's C++).
 """
 import numbers
 
@@ -12,7 +17,7 @@ from ._core import Variable
 from .initializer import UniformInitializer, calc_uniform_lim_glorot
 from .parameter import _as_initializer, get_parameter, get_parameter_or_create, parameter_scope
 
-__all__ = ["affine"]
+__all__ = ["affine", "convolution", "deconvolution"]
 
 
 def affine(inp, n_outmaps, base_axis=1, w_init=None, b_init=None, fix_parameters=False, rng=None,
@@ -73,3 +78,96 @@ def _parameter(name, shape, init, where, as_need_grad):
     if get_parameter(name) is None:
         init = _as_initializer(init, shape, where)
     return get_parameter_or_create(name, shape, init, True, as_need_grad)
+
+
+def _check_common(where, inp, ints, apply_w, apply_b):
+    """The checks every layer makes: inp a Variable, `ints` ({name: value})
+    ints, apply_w/apply_b callables or None."""
+    if not isinstance(inp, Variable):
+        raise TypeError(f"{where}: inp must be an nnvae.Variable, got {type(inp).__name__}")
+    for argname, value in ints.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{where}: {argname} must be an int, got {type(value).__name__}")
+    for fn, argname in ((apply_w, "apply_w"), (apply_b, "apply_b")):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{where}: {argname} must be a callable Variable -> Variable, got {type(fn).__name__}")
+
+
+def _kernel(kernel, where):
+    try:
+        kernel = tuple(kernel)
+    except TypeError:
+        raise TypeError(f"{where}: kernel must be a tuple of ints, got {type(kernel).__name__}") from None
+    if not kernel or any(isinstance(k, bool) or not isinstance(k, numbers.Integral) or k <= 0 for k in kernel):
+        raise ValueError(f"{where}: kernel must be a non-empty tuple of positive ints, got {kernel}")
+    return kernel
+
+
+def _conv_layer(kind, inp, outmaps, kernel, pad, stride, dilation, group, channel_last, output_padding, w_init,
+                b_init, base_axis, fix_parameters, rng, with_bias, apply_w, apply_b, name):
+    """PF.convolution and PF.deconvolution: W "<kind>/W" and b "<kind>/b"
+    under the current scope, then F.<kind>. W's shape is (outmaps, C / group,
+    *kernel) for a convolution and (C, outmaps / group, *kernel) for a
+    deconvolution, C = inp.shape[base_axis]."""
+    where = f"PF.{kind}"
+    _check_common(where, inp, {"outmaps": outmaps, "group": group, "base_axis": base_axis}, apply_w, apply_b)
+    kernel = _kernel(kernel, where)
+    if -inp.ndim <= base_axis < 0:  # counts from the end, as in NNabla
+        base_axis += inp.ndim
+    if not 0 <= base_axis < inp.ndim - len(kernel):
+        raise ValueError(f"{where}: input shape {inp.shape} has no channel axis {base_axis} followed by "
+                         f"{len(kernel)} spatial axes (kernel {kernel})")
+    inmaps = inp.shape[base_axis]
+    if outmaps <= 0 or group <= 0:
+        raise ValueError(f"{where}: outmaps ({outmaps}) and group ({group}) must be > 0")
+    split = outmaps if kind == "convolution" else inmaps  # the channels W cuts into groups
+    if split % group or (inmaps if kind == "convolution" else outmaps) % group:
+        raise ValueError(f"{where}: group {group} must divide the input channels ({inmaps}) and outmaps "
+                         f"({outmaps})")
+    if name is not None:
+        with parameter_scope(name):
+            return _conv_layer(kind, inp, outmaps, kernel, pad, stride, dilation, group, channel_last,
+                               output_padding, w_init, b_init, base_axis, fix_parameters, rng, with_bias,
+                               apply_w, apply_b, None)
+    if kind == "convolution":
+        w_shape = (outmaps, inmaps // group) + kernel
+    else:
+        w_shape = (inmaps, outmaps // group) + kernel
+    if w_init is None:
+        w_init = UniformInitializer(calc_uniform_lim_glorot(inmaps, outmaps, kernel), rng=rng)
+    as_need_grad = False if fix_parameters else None
+    scope = "conv" if kind == "convolution" else "deconv"
+    with parameter_scope(scope):
+        w = _parameter("W", w_shape, w_init, f"{where}: w_init", as_need_grad)
+        b = _parameter("b", (outmaps,), b_init, f"{where}: b_init", as_need_grad) if with_bias else None
+    if apply_w is not None:
+        w = apply_w(w)
+    if b is not None and apply_b is not None:
+        b = apply_b(b)
+    if kind == "convolution":
+        return F.convolution(inp, w, b, base_axis, pad, stride, dilation, group, channel_last)
+    return F.deconvolution(inp, w, b, base_axis, pad, stride, dilation, group, channel_last, output_padding)
+
+
+def convolution(inp, outmaps, kernel, pad=None, stride=None, dilation=None, group=1, channel_last=False,
+                w_init=None, b_init=None, base_axis=1, fix_parameters=False, rng=None, with_bias=True,
+                apply_w=None, apply_b=None, name=None):
+    """A convolution layer (see F.convolution) with W "conv/W" of shape
+    (outmaps, C / group, *kernel), C = inp.shape[base_axis], and b "conv/b"
+    of shape (outmaps,), created under the current scope (and `name`) or
+    reused. w_init defaults to U(±sqrt(6 / (K·(C + outmaps)))), K the
+    kernel's area (NNabla's Python rule), drawn from `rng` or nnvae's
+    generator; b_init to zeros. The other options as PF.affine's."""
+    return _conv_layer("convolution", inp, outmaps, kernel, pad, stride, dilation, group, channel_last, None,
+                       w_init, b_init, base_axis, fix_parameters, rng, with_bias, apply_w, apply_b, name)
+
+
+def deconvolution(inp, outmaps, kernel, pad=None, stride=None, dilation=None, group=1, channel_last=False,
+                  output_padding=None, w_init=None, b_init=None, base_axis=1, fix_parameters=False, rng=None,
+                  with_bias=True, apply_w=None, apply_b=None, name=None):
+    """A deconvolution layer (see F.deconvolution) with W "deconv/W" of
+    shape (C, outmaps / group, *kernel) and b "deconv/b" of shape
+    (outmaps,); initial values and options as PF.convolution's."""
+    return _conv_layer("deconvolution", inp, outmaps, kernel, pad, stride, dilation, group, channel_last,
+                       output_padding, w_init, b_init, base_axis, fix_parameters, rng, with_bias, apply_w, apply_b,
+                       name)

@@ -66,6 +66,12 @@ NNABLA_SIGNATURES = {
     "F.randint": f"(low=0, high=1, shape=[], seed=-1, {_GEN})",
     "PF.affine": ("(inp, n_outmaps, base_axis=1, w_init=None, b_init=None, fix_parameters=False, rng=None, "
                   "with_bias=True, apply_w=None, apply_b=None, name=None)"),
+    "PF.convolution": ("(inp, outmaps, kernel, pad=None, stride=None, dilation=None, group=1, channel_last=False, "
+                       "w_init=None, b_init=None, base_axis=1, fix_parameters=False, rng=None, with_bias=True, "
+                       "apply_w=None, apply_b=None, name=None)"),
+    "PF.deconvolution": ("(inp, outmaps, kernel, pad=None, stride=None, dilation=None, group=1, "
+                         "channel_last=False, output_padding=None, w_init=None, b_init=None, base_axis=1, "
+                         "fix_parameters=False, rng=None, with_bias=True, apply_w=None, apply_b=None, name=None)"),
     "S.Adam": "(alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-08)",
     "S.Sgd": "(lr=0.001)",
     "S.SolverState": "()",
