@@ -77,3 +77,6 @@ CgVariablePtr operator-(const CgVariablePtr& a);
 
 // The second set of functions (softmax, concatenate, max, batch_matmul, ...).
 #include "nnvae/functions_more.hpp"
+
+// Batch normalisation, the top-n error and image augmentation.
+#include "nnvae/functions_norm.hpp"

@@ -41,3 +41,6 @@ CgVariablePtr affine(CgVariablePtr x, int base_axis, int n_out, ParameterDirecto
 
 }  // namespace parametric_functions
 }  // namespace nnvae
+
+// pf::batch_normalization.
+#include "nnvae/parametric_normalization.hpp"
