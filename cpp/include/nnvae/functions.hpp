@@ -78,5 +78,8 @@ CgVariablePtr operator-(const CgVariablePtr& a);
 // The second set of functions (softmax, concatenate, max, batch_matmul, ...).
 #include "nnvae/functions_more.hpp"
 
+// Convolution, deconvolution and pooling.
+#include "nnvae/functions_conv.hpp"
+
 // Batch normalisation, the top-n error and image augmentation.
 #include "nnvae/functions_norm.hpp"

@@ -1,0 +1,206 @@
+#include "conv_geometry.hpp"
+
+#include <algorithm>
+
+#include "common.hpp"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace nnvae {
+namespace detail {
+
+namespace {
+
+// The entries of one spatial argument: `given` (S entries), or `fill` on
+// every axis when empty; checked against `least`.
+std::vector<int64_t> spatial_arg(const std::string& fname, const char* name, const std::vector<int>& given,
+                                 size_t spatial, int fill, int least, const Shape_t& x) {
+  if (given.empty()) return std::vector<int64_t>(spatial, fill);
+  std::vector<int64_t> v(given.begin(), given.end());
+  if (v.size() != spatial)
+    shape_error(fname + ": " + name + " " + ints_str(v) + " has " + std::to_string(v.size()) +
+                " entries but x of shape " + shape_str(x) + " has " + std::to_string(spatial) + " spatial axes");
+  for (size_t i = 0; i < v.size(); ++i)
+    if (v[i] < least)
+      shape_error(fname + ": " + name + " " + ints_str(v) + " has " + std::to_string(v[i]) + " on spatial axis " +
+                  std::to_string(i) + "; it must be >= " + std::to_string(least));
+  return v;
+}
+
+// Window positions j in [0, n_cols) whose tap at offset `off` (= t·d − p)
+// falls inside an image of n positions: j·s + off in [0, n). Returns [lo, hi).
+inline void valid_range(int64_t off, int64_t s, int64_t n, int64_t n_cols, int64_t& lo, int64_t& hi) {
+  lo = off >= 0 ? 0 : (-off + s - 1) / s;
+  hi = n - off > 0 ? (n - off - 1) / s + 1 : 0;
+  lo = std::min(lo, n_cols);
+  hi = std::max(lo, std::min(hi, n_cols));
+}
+
+}  // namespace
+
+std::string ints_str(const std::vector<int64_t>& v) { return shape_str(Shape_t(v.begin(), v.end())); }
+
+bool ConvGeometry::identity() const {
+  for (int i = 0; i < 3; ++i)
+    if (kernel[i] != 1 || stride[i] != 1 || pad[i] != 0 || cols[i] != image[i]) return false;
+  return true;
+}
+
+ConvArgs conv_args(const std::string& fname, const Shape_t& x, const Shape_t& w, int base_axis,
+                   const std::vector<int>& pad, const std::vector<int>& stride, const std::vector<int>& dilation,
+                   int group, bool channel_last, const std::vector<int>* output_padding) {
+  if (channel_last)
+    shape_error(fname + ": channel_last=true is not implemented (x must be (..., C, spatial...), x shape " +
+                shape_str(x) + ")");
+  const int nd = static_cast<int>(x.size());
+  if (base_axis < 0 || base_axis + 1 >= nd)
+    shape_error(fname + ": base_axis " + std::to_string(base_axis) + " leaves no spatial axis in x of shape " +
+                shape_str(x) + " (base_axis must be in [0, " + std::to_string(std::max(nd - 2, 0)) + "])");
+  if (w.size() < 3 || w.size() > 5)
+    shape_error(fname + ": W of shape " + shape_str(w) +
+                " must have 3 to 5 axes (2 channel axes and 1 to 3 kernel axes)");
+  const size_t spatial = w.size() - 2;
+  if (static_cast<size_t>(nd - base_axis - 1) != spatial)
+    shape_error(fname + ": x of shape " + shape_str(x) + " has " + std::to_string(nd - base_axis - 1) +
+                " spatial axes after base_axis " + std::to_string(base_axis) + " and its channel axis, but W of shape " +
+                shape_str(w) + " has " + std::to_string(spatial) + " kernel axes");
+  if (group < 1) shape_error(fname + ": group is " + std::to_string(group) + "; it must be >= 1");
+  ConvArgs a;
+  for (int i = 0; i < base_axis; ++i) a.outer *= x[i];
+  a.channels = x[base_axis];
+  a.spatial.assign(x.begin() + base_axis + 1, x.end());
+  a.kernel.assign(w.begin() + 2, w.end());
+  for (size_t i = 0; i < spatial; ++i) {
+    if (a.kernel[i] < 1)
+      shape_error(fname + ": W of shape " + shape_str(w) + " has an empty kernel axis");
+    if (a.spatial[i] < 1) shape_error(fname + ": x of shape " + shape_str(x) + " has an empty spatial axis");
+  }
+  a.pad = spatial_arg(fname, "pad", pad, spatial, 0, 0, x);
+  a.stride = spatial_arg(fname, "stride", stride, spatial, 1, 1, x);
+  a.dilation = spatial_arg(fname, "dilation", dilation, spatial, 1, 1, x);
+  if (output_padding) a.output_padding = spatial_arg(fname, "output_padding", *output_padding, spatial, 0, 0, x);
+  return a;
+}
+
+ConvGeometry make_geometry(const ConvArgs& a, const std::vector<int64_t>& image, const std::vector<int64_t>& cols) {
+  ConvGeometry g;
+  const size_t lead = 3 - a.kernel.size();
+  for (size_t i = 0; i < 3; ++i) {
+    const bool real = i >= lead;
+    const size_t k = i - lead;
+    g.image[i] = real ? image[k] : 1;
+    g.cols[i] = real ? cols[k] : 1;
+    g.kernel[i] = real ? a.kernel[k] : 1;
+    g.stride[i] = real ? a.stride[k] : 1;
+    g.pad[i] = real ? a.pad[k] : 0;
+    g.dilation[i] = real ? a.dilation[k] : 1;
+  }
+  return g;
+}
+
+// For each channel and tap, the rows of window positions along the last
+// axis are a contiguous run of image values (stride 1) or an evenly spaced
+// one, with zeros where the tap falls in the padding.
+void im2col(const float* image, int64_t channels, const ConvGeometry& g, float* col) {
+  const int64_t P = g.col_size(), n2 = g.cols[2];
+  float* row = col;
+  for (int64_t c = 0; c < channels; ++c) {
+    const float* img = image + c * g.image_size();
+    for (int64_t t0 = 0; t0 < g.kernel[0]; ++t0)
+      for (int64_t t1 = 0; t1 < g.kernel[1]; ++t1)
+        for (int64_t t2 = 0; t2 < g.kernel[2]; ++t2, row += P) {
+          const int64_t off2 = t2 * g.dilation[2] - g.pad[2], s2 = g.stride[2];
+          int64_t lo, hi;
+          valid_range(off2, s2, g.image[2], n2, lo, hi);
+          for (int64_t j0 = 0; j0 < g.cols[0]; ++j0) {
+            const int64_t i0 = j0 * g.stride[0] - g.pad[0] + t0 * g.dilation[0];
+            for (int64_t j1 = 0; j1 < g.cols[1]; ++j1) {
+              const int64_t i1 = j1 * g.stride[1] - g.pad[1] + t1 * g.dilation[1];
+              float* dst = row + (j0 * g.cols[1] + j1) * n2;
+              if (i0 < 0 || i0 >= g.image[0] || i1 < 0 || i1 >= g.image[1]) {
+                std::fill(dst, dst + n2, 0.f);
+                continue;
+              }
+              const float* src = img + (i0 * g.image[1] + i1) * g.image[2];
+              std::fill(dst, dst + lo, 0.f);
+              if (s2 == 1) {
+#pragma omp simd
+                for (int64_t j = lo; j < hi; ++j) dst[j] = src[j + off2];
+              } else {
+                for (int64_t j = lo; j < hi; ++j) dst[j] = src[j * s2 + off2];
+              }
+              std::fill(dst + hi, dst + n2, 0.f);
+            }
+          }
+        }
+  }
+}
+
+void col2im(const float* col, int64_t channels, const ConvGeometry& g, float* image, bool accumulate) {
+  if (!accumulate) std::fill(image, image + channels * g.image_size(), 0.f);
+  const int64_t P = g.col_size(), n2 = g.cols[2];
+  const float* row = col;
+  for (int64_t c = 0; c < channels; ++c) {
+    float* img = image + c * g.image_size();
+    for (int64_t t0 = 0; t0 < g.kernel[0]; ++t0)
+      for (int64_t t1 = 0; t1 < g.kernel[1]; ++t1)
+        for (int64_t t2 = 0; t2 < g.kernel[2]; ++t2, row += P) {
+          const int64_t off2 = t2 * g.dilation[2] - g.pad[2], s2 = g.stride[2];
+          int64_t lo, hi;
+          valid_range(off2, s2, g.image[2], n2, lo, hi);
+          for (int64_t j0 = 0; j0 < g.cols[0]; ++j0) {
+            const int64_t i0 = j0 * g.stride[0] - g.pad[0] + t0 * g.dilation[0];
+            if (i0 < 0 || i0 >= g.image[0]) continue;
+            for (int64_t j1 = 0; j1 < g.cols[1]; ++j1) {
+              const int64_t i1 = j1 * g.stride[1] - g.pad[1] + t1 * g.dilation[1];
+              if (i1 < 0 || i1 >= g.image[1]) continue;
+              const float* src = row + (j0 * g.cols[1] + j1) * n2;
+              float* dst = img + (i0 * g.image[1] + i1) * g.image[2];
+              if (s2 == 1) {
+#pragma omp simd
+                for (int64_t j = lo; j < hi; ++j) dst[j + off2] += src[j];
+              } else {
+                for (int64_t j = lo; j < hi; ++j) dst[j * s2 + off2] += src[j];
+              }
+            }
+          }
+        }
+  }
+}
+
+// The products of one sample (a few hundred thousand multiply-adds at
+// LeNet's sizes) are too small to cut across threads with any profit, while
+// the samples are independent: sharing out whole samples keeps every thread
+// busy on its own columns and output. Below ~1M multiply-adds in all a
+// parallel region costs more than it saves.
+int sample_threads(int64_t samples, int64_t work) {
+#ifdef _OPENMP
+  const int threads = omp_get_max_threads();
+  if (threads > 1 && samples >= threads && work >= (int64_t(1) << 20) && !omp_in_parallel()) return threads;
+#else
+  (void)samples;
+  (void)work;
+#endif
+  return 1;
+}
+
+int current_thread() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+void reduce_parts(const float* parts, int count, int64_t n, float* dst, bool accumulate) {
+  if (!accumulate) std::fill(dst, dst + n, 0.f);
+  for (int t = 0; t < count; ++t) {
+    const float* p = parts + t * n;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) dst[i] += p[i];
+  }
+}
+
+}  // namespace detail
+}  // namespace nnvae

@@ -1,0 +1,292 @@
+// max_pooling and average_pooling over the last 1 to 3 axes of x, every
+// leading axis a separate map: x (maps, L...), y (maps, L'...).
+//
+// Window j along axis a covers [j·s − p, min(j·s − p + k, L + p)), its
+// values read from that range clipped to [0, L) (NNabla's windows: with
+// ignore_border false the last windows may be cut short by the far
+// border). Max pooling keeps, per output, the position of the first
+// largest value in row-major order, which backward sends the gradient to;
+// average pooling divides by the window's size within the padded input
+// (including_pad) or within the input.
+//
+// Threads: the maps are shared out when there are more than
+// kParallelThreshold input values.
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "common.hpp"
+#include "conv_geometry.hpp"
+#include "nnvae/functions.hpp"
+
+namespace nnvae {
+
+namespace {
+
+// The sizes of a pooling, padded to 3 spatial axes in front (size 1,
+// kernel 1, stride 1, pad 0).
+struct PoolGeometry {
+  int64_t maps = 0;
+  int64_t in[3], out[3], kernel[3], stride[3], pad[3];
+  int64_t in_size() const { return in[0] * in[1] * in[2]; }
+  int64_t out_size() const { return out[0] * out[1] * out[2]; }
+};
+
+// Window j along axis a: [lo, hi) within the input, `full` its length
+// within the padded input.
+struct Range {
+  int64_t lo, hi, full;
+};
+inline Range window(const PoolGeometry& g, int a, int64_t j) {
+  const int64_t start = j * g.stride[a] - g.pad[a];
+  const int64_t end = std::min(start + g.kernel[a], g.in[a] + g.pad[a]);
+  return {std::max<int64_t>(start, 0), std::min(end, g.in[a]), end - start};
+}
+
+// Checks the arguments against x and returns the geometry and y's shape.
+// `empty_window_ok`: whether a window lying wholly in the padding is allowed
+// (average pooling including the pad: its value is 0).
+PoolGeometry pool_setup(const std::string& f, const Shape_t& x, const std::vector<int>& kernel,
+                        const std::vector<int>& stride_in, bool ignore_border, const std::vector<int>& pad,
+                        bool channel_last, bool empty_window_ok, Shape_t& y) {
+  if (channel_last)
+    detail::shape_error(f + ": channel_last=true is not implemented (x shape " + shape_str(x) + ")");
+  const std::vector<int64_t> k(kernel.begin(), kernel.end());
+  const std::vector<int64_t> s = stride_in.empty() ? k : std::vector<int64_t>(stride_in.begin(), stride_in.end());
+  const std::vector<int64_t> p = pad.empty() ? std::vector<int64_t>(k.size(), 0)
+                                             : std::vector<int64_t>(pad.begin(), pad.end());
+  const size_t S = k.size();
+  if (S < 1 || S > 3)
+    detail::shape_error(f + ": kernel " + detail::ints_str(k) + " must have 1 to 3 entries (the pooled axes)");
+  if (x.size() < S)
+    detail::shape_error(f + ": kernel " + detail::ints_str(k) + " pools " + std::to_string(S) +
+                        " axes but x has shape " + shape_str(x));
+  if (s.size() != S)
+    detail::shape_error(f + ": stride " + detail::ints_str(s) + " has " + std::to_string(s.size()) +
+                        " entries but kernel " + detail::ints_str(k) + " has " + std::to_string(S));
+  if (p.size() != S)
+    detail::shape_error(f + ": pad " + detail::ints_str(p) + " has " + std::to_string(p.size()) +
+                        " entries but kernel " + detail::ints_str(k) + " has " + std::to_string(S));
+  PoolGeometry g;
+  g.maps = 1;
+  for (size_t i = 0; i + S < x.size(); ++i) g.maps *= x[i];
+  y.assign(x.begin(), x.end());
+  for (size_t i = 0; i < 3; ++i) {
+    g.in[i] = g.out[i] = g.kernel[i] = g.stride[i] = 1;
+    g.pad[i] = 0;
+  }
+  for (size_t i = 0; i < S; ++i) {
+    const size_t a = 3 - S + i;
+    const int64_t L = x[x.size() - S + i];
+    if (k[i] < 1) detail::shape_error(f + ": kernel " + detail::ints_str(k) + " has " + std::to_string(k[i]) +
+                                      " on axis " + std::to_string(i) + "; it must be >= 1");
+    if (s[i] < 1) detail::shape_error(f + ": stride " + detail::ints_str(s) + " has " + std::to_string(s[i]) +
+                                      " on axis " + std::to_string(i) + "; it must be >= 1");
+    if (p[i] < 0) detail::shape_error(f + ": pad " + detail::ints_str(p) + " has " + std::to_string(p[i]) +
+                                      " on axis " + std::to_string(i) + "; it must be >= 0");
+    if (L < 1) detail::shape_error(f + ": x of shape " + shape_str(x) + " has an empty pooled axis");
+    if (!empty_window_ok && p[i] >= k[i])
+      detail::shape_error(f + ": pad " + detail::ints_str(p) + " must be smaller than kernel " +
+                          detail::ints_str(k) + " (axis " + std::to_string(i) +
+                          "): a window would lie wholly in the padding");
+    if (ignore_border && L + 2 * p[i] < k[i])
+      detail::shape_error(f + ": no window fits: kernel " + detail::ints_str(k) + " is longer than the padded "
+                          "input on axis " + std::to_string(i) + " (x shape " + shape_str(x) + ", pad " +
+                          detail::ints_str(p) + ", ignore_border true)");
+    g.in[a] = L;
+    g.kernel[a] = k[i], g.stride[a] = s[i], g.pad[a] = p[i];
+    g.out[a] = ignore_border ? (L + 2 * p[i] - k[i]) / s[i] + 1 : (L + p[i] - 1) / s[i] + 1;
+    y[x.size() - S + i] = g.out[a];
+  }
+  if (g.in_size() > std::numeric_limits<int32_t>::max())
+    detail::shape_error(f + ": x of shape " + shape_str(x) + " has more than 2^31 values per pooled map");
+  return g;
+}
+
+// Calls fn(o, r0, r1, r2) for every output position o of one map, with its
+// window's ranges along the 3 axes.
+template <class Fn>
+inline void for_each_window(const PoolGeometry& g, Fn&& fn) {
+  int64_t o = 0;
+  for (int64_t j0 = 0; j0 < g.out[0]; ++j0) {
+    const Range r0 = window(g, 0, j0);
+    for (int64_t j1 = 0; j1 < g.out[1]; ++j1) {
+      const Range r1 = window(g, 1, j1);
+      for (int64_t j2 = 0; j2 < g.out[2]; ++j2, ++o) fn(o, r0, r1, window(g, 2, j2));
+    }
+  }
+}
+
+// y (maps, out) = the first largest value of each window of x (maps, in),
+// idx its position within the map.
+void max_pool_forward(const float* x, float* y, int32_t* idx, const PoolGeometry& g) {
+  const int64_t I = g.in_size(), O = g.out_size();
+#pragma omp parallel for if (g.maps * I > detail::kParallelThreshold) schedule(static)
+  for (int64_t m = 0; m < g.maps; ++m) {
+    const float* xm = x + m * I;
+    float* ym = y + m * O;
+    int32_t* im = idx + m * O;
+    for_each_window(g, [&](int64_t o, const Range& r0, const Range& r1, const Range& r2) {
+      int64_t best = (r0.lo * g.in[1] + r1.lo) * g.in[2] + r2.lo;
+      float v = xm[best];
+      for (int64_t i0 = r0.lo; i0 < r0.hi; ++i0)
+        for (int64_t i1 = r1.lo; i1 < r1.hi; ++i1) {
+          const int64_t row = (i0 * g.in[1] + i1) * g.in[2];
+          for (int64_t i2 = r2.lo; i2 < r2.hi; ++i2)
+            if (v < xm[row + i2]) v = xm[row + i2], best = row + i2;
+        }
+      ym[o] = v;
+      im[o] = static_cast<int32_t>(best);
+    });
+  }
+}
+
+// dx (maps, in) (+)= dy sent to the positions idx.
+void max_pool_backward(const float* dy, const int32_t* idx, float* dx, const PoolGeometry& g, bool accumulate) {
+  const int64_t I = g.in_size(), O = g.out_size();
+#pragma omp parallel for if (g.maps * I > detail::kParallelThreshold) schedule(static)
+  for (int64_t m = 0; m < g.maps; ++m) {
+    float* dxm = dx + m * I;
+    if (!accumulate) std::fill(dxm, dxm + I, 0.f);
+    for (int64_t o = 0; o < O; ++o) dxm[idx[m * O + o]] += dy[m * O + o];
+  }
+}
+
+inline int64_t divisor(const Range& r0, const Range& r1, const Range& r2, bool including_pad) {
+  return including_pad ? r0.full * r1.full * r2.full : (r0.hi - r0.lo) * (r1.hi - r1.lo) * (r2.hi - r2.lo);
+}
+
+// y (maps, out) = each window's sum of x (maps, in) / its size.
+void avg_pool_forward(const float* x, float* y, const PoolGeometry& g, bool including_pad) {
+  const int64_t I = g.in_size(), O = g.out_size();
+#pragma omp parallel for if (g.maps * I > detail::kParallelThreshold) schedule(static)
+  for (int64_t m = 0; m < g.maps; ++m) {
+    const float* xm = x + m * I;
+    float* ym = y + m * O;
+    for_each_window(g, [&](int64_t o, const Range& r0, const Range& r1, const Range& r2) {
+      float sum = 0.f;
+      for (int64_t i0 = r0.lo; i0 < r0.hi; ++i0)
+        for (int64_t i1 = r1.lo; i1 < r1.hi; ++i1) {
+          const float* row = xm + (i0 * g.in[1] + i1) * g.in[2];
+          for (int64_t i2 = r2.lo; i2 < r2.hi; ++i2) sum += row[i2];
+        }
+      ym[o] = sum / float(divisor(r0, r1, r2, including_pad));
+    });
+  }
+}
+
+// dx (maps, in) (+)= each output's gradient / its window's size, over the window.
+void avg_pool_backward(const float* dy, float* dx, const PoolGeometry& g, bool including_pad, bool accumulate) {
+  const int64_t I = g.in_size(), O = g.out_size();
+#pragma omp parallel for if (g.maps * I > detail::kParallelThreshold) schedule(static)
+  for (int64_t m = 0; m < g.maps; ++m) {
+    float* dxm = dx + m * I;
+    const float* dym = dy + m * O;
+    if (!accumulate) std::fill(dxm, dxm + I, 0.f);
+    for_each_window(g, [&](int64_t o, const Range& r0, const Range& r1, const Range& r2) {
+      const float share = dym[o] / float(divisor(r0, r1, r2, including_pad));
+      for (int64_t i0 = r0.lo; i0 < r0.hi; ++i0)
+        for (int64_t i1 = r1.lo; i1 < r1.hi; ++i1) {
+          float* row = dxm + (i0 * g.in[1] + i1) * g.in[2];
+          for (int64_t i2 = r2.lo; i2 < r2.hi; ++i2) row[i2] += share;
+        }
+    });
+  }
+}
+
+class MaxPooling : public Function {
+ public:
+  MaxPooling(std::vector<int> kernel, std::vector<int> stride, bool ignore_border, std::vector<int> pad,
+             bool channel_last)
+      : kernel_(std::move(kernel)),
+        stride_(std::move(stride)),
+        pad_(std::move(pad)),
+        ignore_border_(ignore_border),
+        channel_last_(channel_last) {}
+  std::string name() const override { return "max_pooling"; }
+  Shape_t setup(const std::vector<Shape_t>& in) override {
+    Shape_t y;
+    g_ = pool_setup(name(), in[0], kernel_, stride_, ignore_border_, pad_, channel_last_, false, y);
+    return y;
+  }
+  void forward(const std::vector<Variable*>& in, Variable* out) override {
+    idx_.resize(static_cast<size_t>(g_.maps * g_.out_size()));
+    max_pool_forward(detail::in_data(in[0]), detail::out_data(out), idx_.data(), g_);
+  }
+  void backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
+                const std::vector<bool>& acc) override {
+    if (!prop[0]) return;
+    if (idx_.size() != static_cast<size_t>(g_.maps * g_.out_size()))
+      throw std::logic_error("max_pooling: backward before forward (no window maxima recorded)");
+    max_pool_backward(detail::in_grad(out), idx_.data(), detail::in_grad_for(in[0], acc[0]), g_, acc[0]);
+  }
+  // Backward reads the recorded positions only.
+  bool backward_needs_input_data(int) const override { return false; }
+
+ private:
+  std::vector<int> kernel_, stride_, pad_;
+  bool ignore_border_, channel_last_;
+  PoolGeometry g_;
+  std::vector<int32_t> idx_;  // per output, the position of its window's maximum within the map
+};
+
+class AveragePooling : public Function {
+ public:
+  AveragePooling(std::vector<int> kernel, std::vector<int> stride, bool ignore_border, std::vector<int> pad,
+                 bool channel_last, bool including_pad)
+      : kernel_(std::move(kernel)),
+        stride_(std::move(stride)),
+        pad_(std::move(pad)),
+        ignore_border_(ignore_border),
+        channel_last_(channel_last),
+        including_pad_(including_pad) {}
+  std::string name() const override { return "average_pooling"; }
+  Shape_t setup(const std::vector<Shape_t>& in) override {
+    Shape_t y;
+    g_ = pool_setup(name(), in[0], kernel_, stride_, ignore_border_, pad_, channel_last_, including_pad_, y);
+    return y;
+  }
+  void forward(const std::vector<Variable*>& in, Variable* out) override {
+    avg_pool_forward(detail::in_data(in[0]), detail::out_data(out), g_, including_pad_);
+  }
+  void backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
+                const std::vector<bool>& acc) override {
+    if (!prop[0]) return;
+    avg_pool_backward(detail::in_grad(out), detail::in_grad_for(in[0], acc[0]), g_, including_pad_, acc[0]);
+  }
+  bool backward_needs_input_data(int) const override { return false; }
+
+ private:
+  std::vector<int> kernel_, stride_, pad_;
+  bool ignore_border_, channel_last_, including_pad_;
+  PoolGeometry g_;
+};
+
+}  // namespace
+
+CgVariablePtr functions::max_pooling(CgVariablePtr x, const std::vector<int>& kernel, const std::vector<int>& stride,
+                                     bool ignore_border, const std::vector<int>& pad, bool channel_last) {
+  return connect(std::make_unique<MaxPooling>(kernel, stride, ignore_border, pad, channel_last), {std::move(x)});
+}
+
+CgVariablePtr functions::average_pooling(CgVariablePtr x, const std::vector<int>& kernel,
+                                         const std::vector<int>& stride, bool ignore_border,
+                                         const std::vector<int>& pad, bool channel_last, bool including_pad) {
+  return connect(std::make_unique<AveragePooling>(kernel, stride, ignore_border, pad, channel_last, including_pad),
+                 {std::move(x)});
+}
+
+CgVariablePtr functions::max_pooling(CgVariablePtr x, const std::vector<int>& kernel, const std::vector<int>& stride,
+                                     const PoolingOpts& opts) {
+  return max_pooling(std::move(x), kernel, stride, opts.ignore_border(), opts.pad(), opts.channel_last());
+}
+
+CgVariablePtr functions::average_pooling(CgVariablePtr x, const std::vector<int>& kernel,
+                                         const std::vector<int>& stride, const PoolingOpts& opts) {
+  return average_pooling(std::move(x), kernel, stride, opts.ignore_border(), opts.pad(), opts.channel_last(),
+                         opts.including_pad());
+}
+
+}  // namespace nnvae
