@@ -166,6 +166,27 @@ TEST(nbla_classifier_calls) {
   CHECK(!loaded.get_parameter("conv1/bn/variance")->need_grad());
   CHECK(loaded.get_parameter("conv1/bn/gamma")->need_grad());
 }
+
+// What the convolutional programs reach through the compat names: the
+// parametric functions with their option structs, and the short forms of
+// pooling with NNabla's PoolingOpts.
+TEST(compat_convolution_and_pooling_names) {
+  namespace f = nbla::functions;
+  namespace pf = nbla::parametric_functions;
+  nbla::ParameterDirectory params;
+  auto x = std::make_shared<nbla::CgVariable>(nbla::Shape_t({2, 1, 8, 8}), false);
+  pf::ConvolutionOpts opts = pf::ConvolutionOpts().with_bias(false).pad({1, 1}).stride({1, 1}).dilation({1, 1});
+  auto c = pf::convolution(x, 1, 4, {3, 3}, params["conv1"], opts);
+  auto m = f::max_pooling(c, {2, 2}, {2, 2});
+  auto a = f::average_pooling(f::max_pooling(c, {2, 2}, {2, 2}, true, {0, 0}, false), {2, 2}, {2, 2});
+  pf::DeconvolutionOpts dopts = pf::DeconvolutionOpts().with_bias(false).pad({1, 1}).stride({2, 2});
+  auto d = pf::deconvolution(m, 1, 3, {4, 4}, params["deconv1"], dopts);
+  CHECK_EQ(shape_str(m->shape()), std::string("(2, 4, 4, 4)"));
+  CHECK_EQ(shape_str(a->shape()), std::string("(2, 4, 2, 2)"));
+  CHECK_EQ(shape_str(d->shape()), std::string("(2, 3, 8, 8)"));
+  CHECK_EQ(params.get_parameters()[0].first, std::string("conv1/conv/W"));
+  CHECK_EQ(params.get_parameters()[1].first, std::string("deconv1/deconv/W"));
+}
 #endif
 
 NNVAE_TEST_MAIN()

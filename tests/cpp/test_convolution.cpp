@@ -3,6 +3,7 @@
 // NNabla 1.39.0's values for small cases, against finite differences with
 // accumulation; stride, pad, dilation, group, 1-D to 3-D, several batch
 // axes, one or several threads, fused with elu; and every bad argument.
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <vector>
@@ -355,6 +356,86 @@ TEST(deconvolution_bad_arguments_name_the_shapes) {
                     "deconvolution: x of shape (4, 3, 3) has 1 spatial axes");
   CHECK_THROWS_WITH(f::deconvolution(x, w, nullptr, 1, {}, {}, {}, 1, true),
                     "deconvolution: channel_last=true is not implemented");
+}
+
+// --- parametric ---------------------------------------------------------------
+
+namespace pf = nnvae::parametric_functions;
+
+// "conv/W" (C', C/G, K...) from U(±√(6 / (K·C + C'))), "conv/b" zeros;
+// the same call again reuses them.
+TEST(pf_convolution_creates_named_parameters) {
+  ParameterDirectory params;
+  auto x = random_leaf({2, 4, 9, 9}, -1.f, 1.f, 41, false);
+  auto y = pf::convolution(x, 1, 6, {3, 2}, params["c1"], pf::ConvolutionOpts().pad({1, 1}).stride({2, 1}).group(2));
+  CHECK_EQ(shape_str(y->shape()), "(2, 6, 5, 10)");
+  auto ps = params.get_parameters();
+  CHECK_EQ(ps.size(), size_t(2));
+  CHECK_EQ(ps[0].first, "c1/conv/W");
+  CHECK_EQ(ps[1].first, "c1/conv/b");
+  CHECK_EQ(shape_str(ps[0].second->shape()), "(6, 2, 3, 2)");
+  CHECK_EQ(shape_str(ps[1].second->shape()), "(6,)");
+  const float lim = std::sqrt(6.f / (6 * 4 + 6));
+  auto w = data_of(params.get_parameter("c1/conv/W"));
+  float wmax = 0;
+  for (float v : w) wmax = std::max(wmax, std::fabs(v));
+  CHECK(wmax <= lim);
+  CHECK(wmax > 0.8f * lim);  // 72 draws spread over the range
+  CHECK_ALL_NEAR(data_of(params.get_parameter("c1/conv/b")), std::vector<float>(6, 0.f), 0);
+  // Reused: same W, no new parameter; without a bias: only W.
+  auto y2 = pf::convolution(x, 1, 6, {3, 2}, params["c1"], pf::ConvolutionOpts().pad({1, 1}).stride({2, 1}).group(2));
+  CHECK_EQ(params.get_parameters().size(), size_t(2));
+  pf::convolution(x, 1, 3, {1, 1}, params["c2"], pf::ConvolutionOpts().with_bias(false));
+  CHECK_EQ(params.get_parameters().size(), size_t(3));
+  CHECK_EQ(params.get_parameters()[2].first, "c2/conv/W");
+  // Custom initializers
+  ConstantInitializer half(0.5f), one(1.f);
+  pf::convolution(x, 1, 2, {2, 2}, params["c3"], pf::ConvolutionOpts().w_init(&half).b_init(&one));
+  CHECK_ALL_NEAR(data_of(params.get_parameter("c3/conv/W")), std::vector<float>(32, 0.5f), 0);
+  CHECK_ALL_NEAR(data_of(params.get_parameter("c3/conv/b")), std::vector<float>(2, 1.f), 0);
+  y->forward();
+  y2->forward();
+  CHECK_ALL_NEAR(data_of(y), data_of(y2), 0);
+}
+
+TEST(pf_deconvolution_creates_named_parameters) {
+  ParameterDirectory params;
+  auto z = random_leaf({3, 8, 1, 1}, -1.f, 1.f, 42, false);
+  auto h = pf::deconvolution(z, 1, 4, {4, 4}, params["d1"], pf::DeconvolutionOpts().with_bias(false));
+  CHECK_EQ(shape_str(h->shape()), "(3, 4, 4, 4)");
+  auto h2 = pf::deconvolution(h, 1, 2, {4, 4}, params["d2"],
+                              pf::DeconvolutionOpts().pad({1, 1}).stride({2, 2}).output_padding({1, 0}));
+  CHECK_EQ(shape_str(h2->shape()), "(3, 2, 9, 8)");
+  auto ps = params.get_parameters();
+  CHECK_EQ(ps.size(), size_t(3));
+  CHECK_EQ(ps[0].first, "d1/deconv/W");
+  CHECK_EQ(shape_str(ps[0].second->shape()), "(8, 4, 4, 4)");
+  CHECK_EQ(ps[1].first, "d2/deconv/W");
+  CHECK_EQ(shape_str(ps[1].second->shape()), "(4, 2, 4, 4)");
+  CHECK_EQ(ps[2].first, "d2/deconv/b");
+  const float lim = std::sqrt(6.f / (16 * 8 + 4));
+  for (float v : data_of(params.get_parameter("d1/deconv/W"))) CHECK(std::fabs(v) <= lim);
+  h2->forward();
+}
+
+// A bad call creates no parameter of a wrong shape.
+TEST(pf_convolution_bad_arguments_create_nothing) {
+  ParameterDirectory params;
+  auto x = leaf({2, 3, 5, 5}, std::vector<float>(150, 0.f));
+  CHECK_THROWS_WITH(pf::convolution(x, 1, 4, {3}, params), "pf::convolution: kernel (3,) has 1 entries but x of "
+                                                           "shape (2, 3, 5, 5) has 2 spatial axes after base_axis 1");
+  CHECK_THROWS_WITH(pf::convolution(x, 1, 4, {3, 3}, params, pf::ConvolutionOpts().group(2)),
+                    "pf::convolution: group 2 must be >= 1 and divide both the 3 input channels (x shape "
+                    "(2, 3, 5, 5)) and n_map_out 4");
+  CHECK_THROWS_WITH(pf::convolution(x, 1, 0, {3, 3}, params), "pf::convolution: n_map_out must be > 0, got 0");
+  CHECK_THROWS_WITH(pf::convolution(x, 3, 4, {3, 3}, params), "pf::convolution: base_axis 3 leaves no spatial axis");
+  CHECK_THROWS_WITH(pf::convolution(x, 1, 4, {0, 3}, params), "pf::convolution: kernel (0, 3) has an entry < 1");
+  CHECK_THROWS_WITH(pf::convolution(x, 1, 4, {3, 3}, params, pf::ConvolutionOpts().channel_last(true)),
+                    "pf::convolution: channel_last=true is not implemented");
+  CHECK_THROWS_WITH(pf::deconvolution(x, 1, 4, {3, 3}, params, pf::DeconvolutionOpts().group(3)),
+                    "pf::deconvolution: group 3 must be >= 1 and divide both the 3 input channels");
+  CHECK_THROWS_WITH(pf::convolution(nullptr, 1, 4, {3, 3}, params), "pf::convolution: the input is null");
+  CHECK_EQ(params.get_parameters().size(), size_t(0));
 }
 
 NNVAE_TEST_MAIN()

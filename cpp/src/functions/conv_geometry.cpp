@@ -63,7 +63,8 @@ ConvArgs conv_args(const std::string& fname, const Shape_t& x, const Shape_t& w,
   const size_t spatial = w.size() - 2;
   if (static_cast<size_t>(nd - base_axis - 1) != spatial)
     shape_error(fname + ": x of shape " + shape_str(x) + " has " + std::to_string(nd - base_axis - 1) +
-                " spatial axes after base_axis " + std::to_string(base_axis) + " and its channel axis, but W of shape " +
+                " spatial axes after base_axis " + std::to_string(base_axis) +
+                " and its channel axis, but W of shape " +
                 shape_str(w) + " has " + std::to_string(spatial) + " kernel axes");
   if (group < 1) shape_error(fname + ": group is " + std::to_string(group) + "; it must be >= 1");
   ConvArgs a;

@@ -146,7 +146,8 @@ class Convolution : public Function {
   Shape_t setup(const std::vector<Shape_t>& in) override {
     const Shape_t &x = in[0], &w = in[1];
     const std::string f = "convolution";
-    detail::ConvArgs a = detail::conv_args(f, x, w, base_axis_, pad_, stride_, dilation_, group_, channel_last_, nullptr);
+    detail::ConvArgs a =
+        detail::conv_args(f, x, w, base_axis_, pad_, stride_, dilation_, group_, channel_last_, nullptr);
     const int64_t oc = w[0];
     if (a.channels % group_ != 0)
       detail::shape_error(f + ": group " + std::to_string(group_) + " does not divide the " +

@@ -105,40 +105,87 @@ PoolGeometry pool_setup(const std::string& f, const Shape_t& x, const std::vecto
   return g;
 }
 
-// Calls fn(o, r0, r1, r2) for every output position o of one map, with its
-// window's ranges along the 3 axes.
-template <class Fn>
-inline void for_each_window(const PoolGeometry& g, Fn&& fn) {
-  int64_t o = 0;
-  for (int64_t j0 = 0; j0 < g.out[0]; ++j0) {
-    const Range r0 = window(g, 0, j0);
-    for (int64_t j1 = 0; j1 < g.out[1]; ++j1) {
-      const Range r1 = window(g, 1, j1);
-      for (int64_t j2 = 0; j2 < g.out[2]; ++j2, ++o) fn(o, r0, r1, window(g, 2, j2));
-    }
+// The windows of each axis' outputs, the same for every map, and along the
+// last axis the run [a, b) of windows lying wholly inside the input: those
+// are computed a row at a time, tap by tap across the row (vectorised), the
+// others one by one.
+struct Windows {
+  std::vector<Range> r[3];
+  int64_t a, b;
+  explicit Windows(const PoolGeometry& g) {
+    for (int ax = 0; ax < 3; ++ax)
+      for (int64_t j = 0; j < g.out[ax]; ++j) r[ax].push_back(window(g, ax, j));
+    const int64_t s = g.stride[2], p = g.pad[2], k = g.kernel[2], n = g.in[2];
+    a = std::min((p + s - 1) / s, g.out[2]);
+    b = n + p - k >= 0 ? std::min((n + p - k) / s + 1, g.out[2]) : 0;
+    b = std::max(a, b);
   }
+};
+
+// Calls fn(o, r0, r1) for every row of outputs of one map: o the row's first
+// output, r0 and r1 its windows along the first two axes.
+template <class Fn>
+inline void for_each_row(const PoolGeometry& g, const Windows& w, Fn&& fn) {
+  for (int64_t j0 = 0; j0 < g.out[0]; ++j0)
+    for (int64_t j1 = 0; j1 < g.out[1]; ++j1) fn((j0 * g.out[1] + j1) * g.out[2], w.r[0][j0], w.r[1][j1]);
+}
+
+// Calls tap(base) for every tap of a row's windows in row-major order:
+// window j2's value at that tap is at base + j2·stride.
+template <class Fn>
+inline void for_each_tap(const PoolGeometry& g, const Range& r0, const Range& r1, Fn&& tap) {
+  for (int64_t i0 = r0.lo; i0 < r0.hi; ++i0)
+    for (int64_t i1 = r1.lo; i1 < r1.hi; ++i1)
+      for (int64_t t2 = 0; t2 < g.kernel[2]; ++t2) tap((i0 * g.in[1] + i1) * g.in[2] - g.pad[2] + t2);
+}
+
+inline int64_t divisor(const Range& r0, const Range& r1, const Range& r2, bool including_pad) {
+  return including_pad ? r0.full * r1.full * r2.full : (r0.hi - r0.lo) * (r1.hi - r1.lo) * (r2.hi - r2.lo);
 }
 
 // y (maps, out) = the first largest value of each window of x (maps, in),
 // idx its position within the map.
 void max_pool_forward(const float* x, float* y, int32_t* idx, const PoolGeometry& g) {
-  const int64_t I = g.in_size(), O = g.out_size();
+  const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];
+  const Windows w(g);
 #pragma omp parallel for if (g.maps * I > detail::kParallelThreshold) schedule(static)
   for (int64_t m = 0; m < g.maps; ++m) {
     const float* xm = x + m * I;
     float* ym = y + m * O;
     int32_t* im = idx + m * O;
-    for_each_window(g, [&](int64_t o, const Range& r0, const Range& r1, const Range& r2) {
-      int64_t best = (r0.lo * g.in[1] + r1.lo) * g.in[2] + r2.lo;
-      float v = xm[best];
-      for (int64_t i0 = r0.lo; i0 < r0.hi; ++i0)
-        for (int64_t i1 = r1.lo; i1 < r1.hi; ++i1) {
-          const int64_t row = (i0 * g.in[1] + i1) * g.in[2];
-          for (int64_t i2 = r2.lo; i2 < r2.hi; ++i2)
-            if (v < xm[row + i2]) v = xm[row + i2], best = row + i2;
+    for_each_row(g, w, [&](int64_t o, const Range& r0, const Range& r1) {
+      auto one = [&](int64_t j2) {
+        const Range& r2 = w.r[2][j2];
+        int64_t best = (r0.lo * g.in[1] + r1.lo) * g.in[2] + r2.lo;
+        float v = xm[best];
+        for (int64_t i0 = r0.lo; i0 < r0.hi; ++i0)
+          for (int64_t i1 = r1.lo; i1 < r1.hi; ++i1) {
+            const int64_t row = (i0 * g.in[1] + i1) * g.in[2];
+            for (int64_t i2 = r2.lo; i2 < r2.hi; ++i2)
+              if (v < xm[row + i2]) v = xm[row + i2], best = row + i2;
+          }
+        ym[o + j2] = v;
+        im[o + j2] = static_cast<int32_t>(best);
+      };
+      for (int64_t j2 = 0; j2 < w.a; ++j2) one(j2);
+      for (int64_t j2 = w.b; j2 < g.out[2]; ++j2) one(j2);
+      float* v = ym + o;
+      int32_t* id = im + o;
+      bool first = true;
+      for_each_tap(g, r0, r1, [&](int64_t base) {
+        if (first) {
+          for (int64_t j2 = w.a; j2 < w.b; ++j2) v[j2] = xm[base + j2 * s2], id[j2] = int32_t(base + j2 * s2);
+          first = false;
+          return;
         }
-      ym[o] = v;
-      im[o] = static_cast<int32_t>(best);
+#pragma omp simd
+        for (int64_t j2 = w.a; j2 < w.b; ++j2) {
+          const float val = xm[base + j2 * s2];
+          const bool larger = v[j2] < val;
+          v[j2] = larger ? val : v[j2];
+          id[j2] = larger ? int32_t(base + j2 * s2) : id[j2];
+        }
+      });
     });
   }
 }
@@ -154,44 +201,70 @@ void max_pool_backward(const float* dy, const int32_t* idx, float* dx, const Poo
   }
 }
 
-inline int64_t divisor(const Range& r0, const Range& r1, const Range& r2, bool including_pad) {
-  return including_pad ? r0.full * r1.full * r2.full : (r0.hi - r0.lo) * (r1.hi - r1.lo) * (r2.hi - r2.lo);
-}
-
 // y (maps, out) = each window's sum of x (maps, in) / its size.
 void avg_pool_forward(const float* x, float* y, const PoolGeometry& g, bool including_pad) {
-  const int64_t I = g.in_size(), O = g.out_size();
+  const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];
+  const Windows w(g);
 #pragma omp parallel for if (g.maps * I > detail::kParallelThreshold) schedule(static)
   for (int64_t m = 0; m < g.maps; ++m) {
     const float* xm = x + m * I;
     float* ym = y + m * O;
-    for_each_window(g, [&](int64_t o, const Range& r0, const Range& r1, const Range& r2) {
-      float sum = 0.f;
-      for (int64_t i0 = r0.lo; i0 < r0.hi; ++i0)
-        for (int64_t i1 = r1.lo; i1 < r1.hi; ++i1) {
-          const float* row = xm + (i0 * g.in[1] + i1) * g.in[2];
-          for (int64_t i2 = r2.lo; i2 < r2.hi; ++i2) sum += row[i2];
-        }
-      ym[o] = sum / float(divisor(r0, r1, r2, including_pad));
+    for_each_row(g, w, [&](int64_t o, const Range& r0, const Range& r1) {
+      auto one = [&](int64_t j2) {
+        const Range& r2 = w.r[2][j2];
+        float sum = 0.f;
+        for (int64_t i0 = r0.lo; i0 < r0.hi; ++i0)
+          for (int64_t i1 = r1.lo; i1 < r1.hi; ++i1) {
+            const float* row = xm + (i0 * g.in[1] + i1) * g.in[2];
+            for (int64_t i2 = r2.lo; i2 < r2.hi; ++i2) sum += row[i2];
+          }
+        ym[o + j2] = sum / float(divisor(r0, r1, r2, including_pad));
+      };
+      for (int64_t j2 = 0; j2 < w.a; ++j2) one(j2);
+      for (int64_t j2 = w.b; j2 < g.out[2]; ++j2) one(j2);
+      if (w.a == w.b) return;
+      float* v = ym + o;
+      std::fill(v + w.a, v + w.b, 0.f);
+      for_each_tap(g, r0, r1, [&](int64_t base) {
+#pragma omp simd
+        for (int64_t j2 = w.a; j2 < w.b; ++j2) v[j2] += xm[base + j2 * s2];
+      });
+      const float div = float(divisor(r0, r1, w.r[2][w.a], including_pad));
+#pragma omp simd
+      for (int64_t j2 = w.a; j2 < w.b; ++j2) v[j2] = v[j2] / div;
     });
   }
 }
 
 // dx (maps, in) (+)= each output's gradient / its window's size, over the window.
 void avg_pool_backward(const float* dy, float* dx, const PoolGeometry& g, bool including_pad, bool accumulate) {
-  const int64_t I = g.in_size(), O = g.out_size();
+  const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];
+  const Windows w(g);
 #pragma omp parallel for if (g.maps * I > detail::kParallelThreshold) schedule(static)
   for (int64_t m = 0; m < g.maps; ++m) {
     float* dxm = dx + m * I;
     const float* dym = dy + m * O;
     if (!accumulate) std::fill(dxm, dxm + I, 0.f);
-    for_each_window(g, [&](int64_t o, const Range& r0, const Range& r1, const Range& r2) {
-      const float share = dym[o] / float(divisor(r0, r1, r2, including_pad));
-      for (int64_t i0 = r0.lo; i0 < r0.hi; ++i0)
-        for (int64_t i1 = r1.lo; i1 < r1.hi; ++i1) {
-          float* row = dxm + (i0 * g.in[1] + i1) * g.in[2];
-          for (int64_t i2 = r2.lo; i2 < r2.hi; ++i2) row[i2] += share;
-        }
+    for_each_row(g, w, [&](int64_t o, const Range& r0, const Range& r1) {
+      auto one = [&](int64_t j2) {
+        const Range& r2 = w.r[2][j2];
+        const float share = dym[o + j2] / float(divisor(r0, r1, r2, including_pad));
+        for (int64_t i0 = r0.lo; i0 < r0.hi; ++i0)
+          for (int64_t i1 = r1.lo; i1 < r1.hi; ++i1) {
+            float* row = dxm + (i0 * g.in[1] + i1) * g.in[2];
+            for (int64_t i2 = r2.lo; i2 < r2.hi; ++i2) row[i2] += share;
+          }
+      };
+      for (int64_t j2 = 0; j2 < w.a; ++j2) one(j2);
+      for (int64_t j2 = w.b; j2 < g.out[2]; ++j2) one(j2);
+      if (w.a == w.b) return;
+      const float div = float(divisor(r0, r1, w.r[2][w.a], including_pad));
+      // Within one tap the windows' positions differ (stride >= 1): no
+      // two lanes add to the same value.
+      for_each_tap(g, r0, r1, [&](int64_t base) {
+#pragma omp simd
+        for (int64_t j2 = w.a; j2 < w.b; ++j2) dxm[base + j2 * s2] += dym[o + j2] / div;
+      });
     });
   }
 }
