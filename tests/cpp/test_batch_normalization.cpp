@@ -202,6 +202,20 @@ TEST(batch_normalization_matches_naive_reference_on_odd_sizes) {
   }
 }
 
+// Values far from zero and close together (a channel with a large offset):
+// the statistics keep their precision.
+TEST(batch_normalization_statistics_of_offset_values) {
+  auto x = random_leaf({64, 2, 9}, 999.f, 1001.f, 51);
+  auto ones = leaf({1, 2, 1}, {1.f, 1.f}), zeros = leaf({1, 2, 1}, {0.f, 0.f});
+  auto mean = leaf({1, 2, 1}, {0.f, 0.f}, false), var = leaf({1, 2, 1}, {1.f, 1.f}, false);
+  auto y = f::batch_normalization(x, zeros, ones, mean, var, {1}, 0.f, 0.f);
+  y->forward();
+  Naive want = naive_bn(data_of(x), {0, 0}, {1, 1}, {0, 0}, {1, 1}, 64, 2, 9, true, 0.0, 0.0);
+  CHECK_ALL_NEAR(data_of(y), want.y, 2e-4);
+  CHECK_ALL_NEAR(data_of(mean), want.mean, 1e-6);
+  CHECK_ALL_NEAR(data_of(var), want.var, 1e-4);
+}
+
 TEST(batch_normalization_gradients_by_finite_differences) {
   // Batch statistics: the gradient runs through the mean and variance too.
   for (const Shape_t& s : {Shape_t{3, 4, 5}, Shape_t{5, 3}, Shape_t{1, 2, 3, 3}}) {

@@ -14,6 +14,7 @@
 // With running statistics μ, σ² are constants: dx = dy·a, the same dbeta and
 // dgamma with x̂ = (x − mean)·r.
 #include <cmath>
+#include <algorithm>
 
 #include "common.hpp"
 #include "layout.hpp"
@@ -23,26 +24,27 @@ namespace nnvae {
 namespace kernels {
 
 // x: (outer, C, inner); mean[c], var[c]: the channel's mean and biased
-// variance over its outer·inner values (two passes, sums in double).
+// variance over its outer·inner values. One pass over the values shifted by
+// the channel's first one, k (sums in double): with d = x − k,
+// mean = k + Σd/M and var = (Σd² − (Σd)²/M)/M, which keeps the precision of
+// a two-pass sum while the values sit near each other, as a channel's do.
 void batch_norm_statistics(const float* x, int64_t outer, int64_t C, int64_t inner, float* mean, float* var) {
   const double count = double(outer) * double(inner);
 #pragma omp parallel for if (outer * C * inner > detail::kParallelThreshold)
   for (int64_t c = 0; c < C; ++c) {
-    double s = 0.0;
+    const double k = x[c * inner];
+    double s = 0.0, s2 = 0.0;
     for (int64_t o = 0; o < outer; ++o) {
       const float* xr = x + (o * C + c) * inner;
-#pragma omp simd reduction(+ : s)
-      for (int64_t j = 0; j < inner; ++j) s += xr[j];
+#pragma omp simd reduction(+ : s, s2)
+      for (int64_t j = 0; j < inner; ++j) {
+        const double d = xr[j] - k;
+        s += d;
+        s2 += d * d;
+      }
     }
-    const double m = s / count;
-    double s2 = 0.0;
-    for (int64_t o = 0; o < outer; ++o) {
-      const float* xr = x + (o * C + c) * inner;
-#pragma omp simd reduction(+ : s2)
-      for (int64_t j = 0; j < inner; ++j) s2 += (xr[j] - m) * (xr[j] - m);
-    }
-    mean[c] = static_cast<float>(m);
-    var[c] = static_cast<float>(s2 / count);
+    mean[c] = static_cast<float>(k + s / count);
+    var[c] = static_cast<float>(std::max(0.0, (s2 - s * s / count) / count));
   }
 }
 
