@@ -99,8 +99,8 @@ TEST(top_n_error_bad_input) {
                                     "labels must be integers in [0, 5), the size of axis 1");
   }
   CHECK_THROWS_WITH(f::top_n_error(x, leaf({2}, {0, 1}, false), 1, 1),
-                    "top_n_error: target has shape (2,) but x has shape (2, 5); target must be x's shape with 1 at axis "
-                    "1, i.e. (2, 1)");
+                    "top_n_error: target has shape (2,) but x has shape (2, 5); target must be x's shape with 1 at "
+                    "axis 1, i.e. (2, 1)");
   CHECK_THROWS_WITH(f::top_n_error(x, leaf({2, 1}, {0, 1}, false), 2, 1),
                     "top_n_error: axis 2 is out of range for shape (2, 5)");
   CHECK_THROWS_WITH(f::top_n_error(x, leaf({2, 1}, {0, 1}, false), 1, 0), "top_n_error: n must be >= 1, got 0");
@@ -275,7 +275,8 @@ TEST(image_augmentation_bad_input) {
   CHECK_THROWS_WITH(f::image_augmentation(x, {6}), "image_augmentation: shape must have 2 to 4 entries");
   CHECK_THROWS_WITH(f::image_augmentation(x, {}, {1}), "image_augmentation: pad must be two sizes >= 0");
   CHECK_THROWS_WITH(f::image_augmentation(x, {}, {0, -1}), "pad must be two sizes >= 0 (height, width), got (0, -1)");
-  CHECK_THROWS_WITH(f::image_augmentation(x, {}, {0, 0}, 0.f), "image_augmentation: min_scale must be a finite number > 0");
+  CHECK_THROWS_WITH(f::image_augmentation(x, {}, {0, 0}, 0.f),
+                    "image_augmentation: min_scale must be a finite number > 0");
   CHECK_THROWS_WITH(f::image_augmentation(x, {}, {0, 0}, 1.f, -1.f), "max_scale must be a finite number > 0");
   CHECK_THROWS_WITH(f::image_augmentation(x, {}, {0, 0}, 1, 1, 0, 0.f), "aspect_ratio must be a finite number > 0");
   CHECK_THROWS_WITH(f::image_augmentation(x, {}, {0, 0}, 1, 1, 0, 1, 0, false, false, 0, false, 0.f),

@@ -158,8 +158,9 @@ class BatchNormalization : public Function {
     for (int d = 0; d < a; ++d) outer_ *= xs[d];
     for (size_t d = a + 1; d < xs.size(); ++d) inner_ *= xs[d];
     if (batch_stat_ && outer_ * inner_ < 2)
-      detail::shape_error(std::string(kName) + ": batch statistics need at least 2 values per channel, but x of shape " +
-                          shape_str(xs) + " has " + std::to_string(outer_ * inner_) + " along the axes other than " +
+      detail::shape_error(std::string(kName) +
+                          ": batch statistics need at least 2 values per channel, but x of shape " + shape_str(xs) +
+                          " has " + std::to_string(outer_ * inner_) + " along the axes other than " +
                           std::to_string(a) + " (one sample: use batch_stat = false, the running statistics)");
     return xs;
   }

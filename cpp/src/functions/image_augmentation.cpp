@@ -137,8 +137,9 @@ class ImageAugmentation : public Function {
     if (!o_.shape.empty()) {
       const int ns = static_cast<int>(o_.shape.size());
       if (ns < 2 || ns > nd)
-        detail::shape_error(f + ": shape must have 2 to " + std::to_string(nd) + " entries (..., height, width) for x of shape " +
-                            shape_str(xs) + ", got " + shape_str(Shape_t(o_.shape.begin(), o_.shape.end())));
+        detail::shape_error(f + ": shape must have 2 to " + std::to_string(nd) +
+                            " entries (..., height, width) for x of shape " + shape_str(xs) + ", got " +
+                            shape_str(Shape_t(o_.shape.begin(), o_.shape.end())));
       for (int k = 0; k < ns; ++k) {
         const int64_t want = o_.shape[k];
         if (want <= 0 || (k < ns - 2 && want != xs[nd - ns + k]))
