@@ -14,10 +14,11 @@ import numbers
 
 from . import functions as F
 from ._core import Variable
-from .initializer import UniformInitializer, calc_uniform_lim_glorot
+from ._functions.table import row_defaults
+from .initializer import ConstantInitializer, UniformInitializer, calc_uniform_lim_glorot
 from .parameter import _as_initializer, get_parameter, get_parameter_or_create, parameter_scope
 
-__all__ = ["affine", "convolution", "deconvolution"]
+__all__ = ["affine", "convolution", "deconvolution", "batch_normalization"]
 
 
 def affine(inp, n_outmaps, base_axis=1, w_init=None, b_init=None, fix_parameters=False, rng=None,
@@ -171,3 +172,58 @@ def deconvolution(inp, outmaps, kernel, pad=None, stride=None, dilation=None, gr
     return _conv_layer("deconvolution", inp, outmaps, kernel, pad, stride, dilation, group, channel_last,
                        output_padding, w_init, b_init, base_axis, fix_parameters, rng, with_bias, apply_w, apply_b,
                        name)
+
+
+_BN = row_defaults("batch_normalization")
+
+
+def batch_normalization(inp, axes=list(_BN["axes"]), decay_rate=_BN["decay_rate"], eps=_BN["eps"],
+                        batch_stat=_BN["batch_stat"], output_stat=False, fix_parameters=False, param_init=None,
+                        no_scale=False, no_bias=False, name=None):
+    """Batch normalization (see F.batch_normalization) over the channel axis
+    `axes` (one axis), with NNabla's Python parameters under the current
+    scope (and `name`): "bn/beta" (zeros) and "bn/gamma" (ones), learned,
+    and the running statistics "bn/mean" (zeros) and "bn/var" (ones),
+    need_grad False, each of inp's shape with 1 on every other axis.
+    param_init: {"beta", "gamma", "mean", "var"} -> initializer, overriding
+    those. no_scale / no_bias: no gamma / no beta. fix_parameters: beta and
+    gamma get no gradient. (NNabla's C++ pf::batch_normalization names the
+    running variance "bn/variance"; its Python, this one, "bn/var".)"""
+    where = "PF.batch_normalization"
+    if not isinstance(inp, Variable):
+        raise TypeError(f"{where}: inp must be an nnvae.Variable, got {type(inp).__name__}")
+    axes = [axes] if isinstance(axes, numbers.Integral) and not isinstance(axes, bool) else list(axes)
+    if len(axes) != 1 or isinstance(axes[0], bool) or not isinstance(axes[0], numbers.Integral):
+        raise ValueError(f"{where}: axes must name one axis, got {axes}")
+    axis = axes[0] + inp.ndim if -inp.ndim <= axes[0] < 0 else axes[0]
+    if not 0 <= axis < inp.ndim:
+        raise ValueError(f"{where}: axis {axes[0]} is out of range for input shape {inp.shape}")
+    if output_stat is not False:
+        raise ValueError(f"{where}: output_stat=True is not supported by nnvae")
+    if param_init is not None and not isinstance(param_init, dict):
+        raise TypeError(f"{where}: param_init must be a dict name -> initializer, got {type(param_init).__name__}")
+    if name is not None:
+        with parameter_scope(name):
+            return batch_normalization(inp, axes, decay_rate, eps, batch_stat, output_stat, fix_parameters,
+                                       param_init, no_scale, no_bias)
+    init = dict(param_init or {})
+    unknown = sorted(set(init) - {"beta", "gamma", "mean", "var"})
+    if unknown:
+        raise ValueError(f"{where}: param_init has unknown names {unknown} (beta, gamma, mean, var)")
+    shape = tuple(d if i == axis else 1 for i, d in enumerate(inp.shape))
+    as_need_grad = False if fix_parameters else None
+    with parameter_scope("bn"):
+        beta = None if no_bias else _parameter("beta", shape, init.get("beta", ConstantInitializer(0)),
+                                                f"{where}: param_init['beta']", as_need_grad)
+        gamma = None if no_scale else _parameter("gamma", shape, init.get("gamma", ConstantInitializer(1)),
+                                                  f"{where}: param_init['gamma']", as_need_grad)
+        mean = _running("mean", shape, init.get("mean", ConstantInitializer(0)), f"{where}: param_init['mean']")
+        var = _running("var", shape, init.get("var", ConstantInitializer(1)), f"{where}: param_init['var']")
+    return F.batch_normalization(inp, beta, gamma, mean, var, [axis], decay_rate, eps, batch_stat)
+
+
+def _running(name, shape, init, where):
+    """A running statistic: a parameter that takes no gradient."""
+    if get_parameter(name) is None:
+        init = _as_initializer(init, shape, where)
+    return get_parameter_or_create(name, shape, init, False)

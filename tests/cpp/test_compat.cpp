@@ -139,6 +139,34 @@ TEST(nbla_names_map_onto_nnvae) {
   CHECK_EQ(adam->parameter_names().size(), size_t(2));
 }
 
+// The classifiers' calls: pf::batch_normalization's running statistics go
+// through NNabla's parameter files as need_grad false parameters, and
+// top_n_error and image_augmentation take NNabla's argument lists.
+TEST(nbla_classifier_calls) {
+  namespace f = nbla::functions;
+  namespace pf = nbla::parametric_functions;
+  nbla::ParameterDirectory params;
+  auto x = std::make_shared<nbla::CgVariable>(nbla::Shape_t({4, 1, 28, 28}), false);
+  auto a = f::image_augmentation(x, {1, 28, 28}, {0, 0}, 0.9, 1.1, 0.3, 1.3, 0.1, false, false, 0.5, false, 1.5, 0.5,
+                                 false, 0.1, 0);
+  auto h = f::elu(pf::batch_normalization(x * (1.0 / 255.0), true, params["conv1"]), 1.0);
+  auto t = std::make_shared<nbla::CgVariable>(nbla::Shape_t({4, 1}), false);
+  auto err = f::mean(f::top_n_error(pf::affine(h, 1, 10, params["classifier"]), t, 1, 1), {0, 1}, false);
+  err->forward();
+  a->forward();
+  CHECK_EQ(nnvae::shape_str(a->shape()), std::string("(4, 1, 28, 28)"));
+  std::string path = "/tmp/nnvae_test_compat_bn_" + std::to_string(::getpid()) + ".protobuf";
+  CHECK(nbla::utils::save_parameters(params, path));
+  nbla::ParameterDirectory loaded;
+  CHECK(nbla::utils::load_parameters(loaded, path));
+  std::remove(path.c_str());
+  auto ps = loaded.get_parameters();
+  CHECK_EQ(ps.size(), size_t(6));
+  CHECK_EQ(ps[3].first, std::string("conv1/bn/variance"));
+  CHECK(!loaded.get_parameter("conv1/bn/variance")->need_grad());
+  CHECK(loaded.get_parameter("conv1/bn/gamma")->need_grad());
+}
+
 // What the convolutional programs reach through the compat names: the
 // parametric functions with their option structs, and the short forms of
 // pooling with NNabla's PoolingOpts.

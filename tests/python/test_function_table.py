@@ -35,6 +35,7 @@ NOT_IN_NNABLA = {"sqrt": "nnvae's own (NNabla writes x ** 0.5); its values are t
 NO_GRADIENT = {
     "greater_equal_scalar": "no gradient (back-propagating through it is an error, tested in test_engine_errors)",
     "one_hot": "no gradient: its input holds integer indices",
+    "image_augmentation": "no gradient (NNabla's has none either); its values are tested in C++",
     "randn": "a source: no inputs", "rand": "a source: no inputs", "constant": "a source: no inputs",
 }
 

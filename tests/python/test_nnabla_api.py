@@ -72,6 +72,10 @@ NNABLA_SIGNATURES = {
     "PF.deconvolution": ("(inp, outmaps, kernel, pad=None, stride=None, dilation=None, group=1, "
                          "channel_last=False, output_padding=None, w_init=None, b_init=None, base_axis=1, "
                          "fix_parameters=False, rng=None, with_bias=True, apply_w=None, apply_b=None, name=None)"),
+    "F.batch_normalization": ("(x, beta, gamma, mean, variance, axes=[1], decay_rate=0.9, eps=1e-05, "
+                              "batch_stat=True, output_stat=False, n_outputs=None)"),
+    "PF.batch_normalization": ("(inp, axes=[1], decay_rate=0.9, eps=1e-05, batch_stat=True, output_stat=False, "
+                               "fix_parameters=False, param_init=None, no_scale=False, no_bias=False, name=None)"),
     "S.Adam": "(alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-08)",
     "S.Sgd": "(lr=0.001)",
     "S.SolverState": "()",

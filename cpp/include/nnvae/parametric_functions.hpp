@@ -165,3 +165,6 @@ CgVariablePtr deconvolution(CgVariablePtr x, int base_axis, int n_map_out, const
 
 }  // namespace parametric_functions
 }  // namespace nnvae
+
+// pf::batch_normalization.
+#include "nnvae/parametric_normalization.hpp"

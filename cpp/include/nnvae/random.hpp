@@ -16,6 +16,9 @@ class Generator {
     engine_.seed(s);
     has_spare_ = false;
   }
+  // One raw 32-bit output of the Mersenne Twister, for functions that
+  // transform the draws their own way (image_augmentation, as NNabla does).
+  uint32_t bits() { return static_cast<uint32_t>(engine_()); }
   // U[0, 1) with 24 random bits.
   float uniform() { return static_cast<float>(engine_() >> 8) * (1.0f / 16777216.0f); }
   // N(0, 1) by the Box-Muller transform, two values per pair of uniforms.

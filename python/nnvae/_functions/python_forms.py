@@ -2,11 +2,13 @@
 table's rows of form CPP (NNabla's Python signature differs from its C++
 one: sum, mean, slice) and HAND (overloads, several outputs, variadic
 inputs: clip_by_value, max, min, concatenate, stack, split). Each calls the
-engine function of the same name once its arguments are checked."""
+engine function of the same name once its arguments are checked; defaults
+that NNabla's Python shares with the C++ row are read from the table."""
 import numbers
 
 from .._core import Variable
-from .checks import _raw, _axis, _flag, _int, _int_list, _single_output, _var, _variadic
+from .checks import _raw, _axis, _flag, _int, _int_list, _real, _single_output, _var, _variadic
+from .table import row_defaults
 
 
 # --- reductions ---------------------------------------------------------------------------
@@ -146,3 +148,34 @@ def slice(x, start=None, stop=None, step=None, n_outputs=-1, outputs=None):
             stop[i] = -size - 1 if s < 0 else size
     return _raw.slice(x, _int_list(start, "slice", "start"), _int_list(stop, "slice", "stop"),
                       _int_list(step, "slice", "step"))
+
+
+# --- normalization ----------------------------------------------------------------------------
+
+_BN = row_defaults("batch_normalization")
+
+
+def batch_normalization(x, beta, gamma, mean, variance, axes=list(_BN["axes"]), decay_rate=_BN["decay_rate"],
+                        eps=_BN["eps"], batch_stat=_BN["batch_stat"], output_stat=False, n_outputs=None):
+    """(x − μ) / sqrt(σ² + eps)·gamma + beta along the channel axis `axes`
+    (one axis); beta, gamma, mean, variance have x's shape with 1 on every
+    other axis. batch_stat=True: μ, σ² are the batch's statistics and each
+    forward moves the running mean and variance (the variables given) by
+    decay_rate, NNabla's rule (the unbiased batch variance); False: μ, σ²
+    are mean and variance. beta or gamma may be None (no shift / no scale).
+    output_stat (the batch statistics as extra outputs) is not supported."""
+    fname = "batch_normalization"
+    if output_stat is not False:
+        raise ValueError(f"F.{fname}: output_stat=True (the batch statistics as outputs) is not supported by "
+                         f"nnvae")
+    if n_outputs not in (None, -1, 1) or isinstance(n_outputs, bool):
+        raise ValueError(f"F.{fname}: n_outputs={n_outputs!r} is not supported (one output)")
+    _var(x, fname, "x")
+    for v, argname in ((mean, "mean"), (variance, "variance")):
+        _var(v, fname, argname)
+    for v, argname in ((beta, "beta"), (gamma, "gamma")):
+        if v is not None:
+            _var(v, fname, argname)
+    return _raw.batch_normalization(x, beta, gamma, mean, variance, _int_list(axes, fname, "axes"),
+                                    _real(decay_rate, fname, "decay_rate"), _real(eps, fname, "eps"),
+                                    _flag(batch_stat, fname, "batch_stat"), gamma is None, beta is None)

@@ -89,3 +89,11 @@ def make_function(row):
 
 
 ROWS = _core.function_table()
+
+
+def row_defaults(name):
+    """{argument: Python default} of the row `name`, for the functions
+    written by hand (so that their defaults come from the table too)."""
+    row = next(r for r in ROWS if r["name"] == name)
+    return {arg: python_default(kind, text) for arg, kind, text in row["arguments"]
+            if python_default(kind, text) is not inspect.Parameter.empty}
