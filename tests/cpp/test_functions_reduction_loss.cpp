@@ -272,4 +272,14 @@ TEST(binary_cross_entropy_values_gradient_errors) {
                     "binary_cross_entropy: x has shape (2, 2) but target has shape (4,)");
 }
 
+TEST(max_min_indices_beyond_float32_are_refused) {
+  // 2^24 + 1 reduced elements: the index 2^24 + 1 - 1 would read back as 2^24.
+  auto x = std::make_shared<CgVariable>(Shape_t{2, (int64_t(1) << 24) + 1}, false);
+  CHECK_THROWS_WITH(f::max(x, {1}, false, true),
+                    "max: the reduced axes of input shape (2, 16777217) hold 16777217 elements; nnvae's indices are "
+                    "exact only up to 2^24 = 16777216 (they are held as float32)");
+  CHECK_THROWS_WITH(f::min_with_index(x, {1}).second, "min: the reduced axes");
+  CHECK(f::max(x, {1})->shape() == Shape_t({2}));  // the values alone are fine
+}
+
 NNVAE_TEST_MAIN()

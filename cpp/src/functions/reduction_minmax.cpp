@@ -52,6 +52,16 @@ class Extreme : public Function {
       if (reduced[ax]) detail::shape_error(name() + ": axis " + std::to_string(a) + " is given twice");
       reduced[ax] = true;
     }
+    // Indices travel as float32, exact up to 2^24: refuse what they could
+    // not hold rather than give a wrong index.
+    constexpr int64_t kExactIndices = int64_t(1) << 24;
+    int64_t n_reduced = 1;
+    for (int d = 0; d < nd; ++d)
+      if (reduced[d]) n_reduced *= s[d];
+    if (output_ == Output::kIndex && n_reduced > kExactIndices)
+      detail::shape_error(name() + ": the reduced axes of input shape " + shape_str(s) + " hold " +
+                          std::to_string(n_reduced) + " elements; nnvae's indices are exact only up to 2^24 = " +
+                          std::to_string(kExactIndices) + " (they are held as float32)");
     // Offsets of the kept axes (output positions) and of the reduced ones.
     const std::vector<int64_t> xs = detail::contiguous_strides(s);
     Shape_t out;
