@@ -17,7 +17,8 @@ from ...params_io import ParameterFileError
 from .checkpoint import CHECKPOINT_NAME, load_training_checkpoint
 from .finish import METRICS_NAME, evaluate_run, save_parameter_files, save_pictures
 from .loop import LOG_NAME, LOSSES_NAME, empty_history, start_trainer, train
-from .prepare import TrainOptions, fit_to_data, new_run_folder, prepare_folder, run_settings
+from .prepare import TrainOptions, fit_to_data, run_settings
+from .run_folder import claim_run_folder
 
 
 class _Nowhere(io.TextIOBase):
@@ -49,66 +50,56 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
     err = err or sys.stderr
     saved = load_training_checkpoint(Path(o.resume)) if o.resume else None
     cfg, dataset = run_settings(o, saved)
-    folder = Path(o.out) if o.out else (Path(o.resume).parent if o.resume else new_run_folder())
-    created = folder  # the outermost folder this run creates, removed if nothing was trained
-    while not created.parent.exists() and created.parent != created:
-        created = created.parent
-    created = None if created.exists() else created
-    prepare_folder(folder)
-    print(f"run folder: {folder}", file=out, flush=True)
+    # Locked for this run until it ends: a second run into it is refused.
+    with claim_run_folder(Path(o.out) if o.out else (Path(o.resume).parent if o.resume else None), o.resume,
+                          o.data_dir) as claimed:
+        folder = claimed.path
+        print(f"run folder: {folder}", file=out, flush=True)
+        try:
+            if train_images is None:
+                # A first run's download line is chatter too: --quiet drops it
+                # (a failed download still raises, and is shown as the error).
+                fetch_log = (lambda line: None) if o.quiet else (lambda line: print(line, file=err, flush=True))
+                train_images, test_images = _load_images(dataset, o.data_dir, o.download, fetch_log)
+            per_epoch = fit_to_data(cfg, o.epochs, len(train_images), len(test_images))
+            trainer = start_trainer(cfg, train_images, test_images, saved, o.resume)
+        except BaseException:
+            claimed.give_up()  # nothing was trained: leave no empty run folder behind
+            raise
+        # The trainer holds its own uint8 copy; ours would only add 47 MB to the
+        # process (nnvae-train stays under 200 MB resident).
+        del train_images
+        settings = dict(cfg.to_dict(), threads=_core.get_num_threads(), dataset=dataset)
+        history = saved.history if saved else empty_history()
+        progress = o.progress if o.progress is not None else err.isatty()
+        # --quiet: the monitor lines and the progress reports go nowhere (log.txt
+        # still gets every monitor line); the run folder and the result still show.
+        chatter = _Nowhere() if o.quiet else out
+        progress = progress and not o.quiet
 
-    try:
-        if train_images is None:
-            # A first run's download line is chatter too: --quiet drops it
-            # (a failed download still raises, and is shown as the error).
-            fetch_log = (lambda line: None) if o.quiet else (lambda line: print(line, file=err, flush=True))
-            train_images, test_images = _load_images(dataset, o.data_dir, o.download, fetch_log)
-        per_epoch = fit_to_data(cfg, o.epochs, len(train_images), len(test_images))
-        trainer = start_trainer(cfg, train_images, test_images, saved, o.resume)
-    except BaseException:
-        if created is not None:  # nothing was trained: leave no empty run folder behind
-            for empty in [folder, *folder.parents]:
-                try:
-                    empty.rmdir()
-                except OSError:
-                    break
-                if empty == created:
-                    break
-        raise
-    # The trainer holds its own uint8 copy; ours would only add 47 MB to the
-    # process (nnvae-train stays under 200 MB resident).
-    del train_images
-    settings = dict(cfg.to_dict(), threads=_core.get_num_threads(), dataset=dataset)
-    history = saved.history if saved else empty_history()
-    progress = o.progress if o.progress is not None else err.isatty()
-    # --quiet: the monitor lines and the progress reports go nowhere (log.txt
-    # still gets every monitor line); the run folder and the result still show.
-    chatter = _Nowhere() if o.quiet else out
-    progress = progress and not o.quiet
+        start_it = trainer.iteration
+        if start_it >= cfg.iterations:  # an interrupted final phase: only that is done again
+            print(f"the checkpoint reaches iteration {start_it} of {cfg.iterations} already: finishing the run "
+                  f"(parameter files, evaluation, pictures)", file=chatter, flush=True)
+        t0 = time.monotonic()
+        train_seconds = train(trainer, folder, settings, history, saved.elapsed if saved else 0.0, o.resume,
+                              o.checkpoint_every, chatter, err, progress)
+        session_seconds = time.monotonic() - t0
+        # The final phase needs only the trained parameters: the trainer (its
+        # uint8 copy of the images, Adam's state, its graphs) goes first, so that
+        # the evaluation's and the files' memory does not come on top of it.
+        iteration, model = trainer.iteration, trainer.model()
+        del trainer
 
-    start_it = trainer.iteration
-    if start_it >= cfg.iterations:  # an interrupted final phase: only that is done again
-        print(f"the checkpoint reaches iteration {start_it} of {cfg.iterations} already: finishing the run "
-              f"(parameter files, evaluation, pictures)", file=chatter, flush=True)
-    t0 = time.monotonic()
-    train_seconds = train(trainer, folder, settings, history, saved.elapsed if saved else 0.0, o.resume,
-                          o.checkpoint_every, chatter, err, progress)
-    session_seconds = time.monotonic() - t0
-    # The final phase needs only the trained parameters: the trainer (its
-    # uint8 copy of the images, Adam's state, its graphs) goes first, so that
-    # the evaluation's and the files' memory does not come on top of it.
-    iteration, model = trainer.iteration, trainer.model()
-    del trainer
-
-    try:
-        return _finish(o, folder, model, iteration, cfg, settings, history, saved, start_it, per_epoch,
-                       train_seconds, session_seconds, test_images, out, err, chatter, progress)
-    except (OSError, ParameterFileError) as e:
-        # Training is done and its checkpoint written: only the final phase is to be redone.
-        reason = e if isinstance(e, ParameterFileError) else f"cannot write {e.filename}: {e.strerror or e}"
-        ckpt = folder / CHECKPOINT_NAME
-        raise NnvaeError(f"{reason}; the training itself is saved in {ckpt} (iteration {iteration}): free "
-                         f"some space and finish the run with: nnvae-train --resume {ckpt}") from None
+        try:
+            return _finish(o, folder, model, iteration, cfg, settings, history, saved, start_it, per_epoch,
+                           train_seconds, session_seconds, test_images, out, err, chatter, progress)
+        except (OSError, ParameterFileError) as e:
+            # Training is done and its checkpoint written: only the final phase is to be redone.
+            reason = e if isinstance(e, ParameterFileError) else f"cannot write {e.filename}: {e.strerror or e}"
+            ckpt = folder / CHECKPOINT_NAME
+            raise NnvaeError(f"{reason}; the training itself is saved in {ckpt} (iteration {iteration}): free "
+                             f"some space and finish the run with: nnvae-train --resume {ckpt}") from None
 
 
 def _finish(o, folder, model, iteration, cfg, settings, history, saved, start_it, per_epoch, train_seconds,
