@@ -18,7 +18,7 @@ from .checkpoint import CHECKPOINT_NAME, load_training_checkpoint
 from .finish import METRICS_NAME, evaluate_run, save_parameter_files, save_pictures
 from .loop import LOG_NAME, LOSSES_NAME, empty_history, start_trainer, train
 from .prepare import TrainOptions, fit_to_data, run_settings
-from .run_folder import claim_run_folder
+from .run_folder import claim_run_folder, tidy_run_folder
 
 
 class _Nowhere(io.TextIOBase):
@@ -48,11 +48,13 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
     """
     out = out or sys.stdout
     err = err or sys.stderr
+    folder = Path(o.out) if o.out else (Path(o.resume).parent if o.resume else None)
+    if folder is not None:  # before anything can fail: the checkpoint may be what a kill -9 cut short
+        tidy_run_folder(folder)
     saved = load_training_checkpoint(Path(o.resume)) if o.resume else None
     cfg, dataset = run_settings(o, saved)
     # Locked for this run until it ends: a second run into it is refused.
-    with claim_run_folder(Path(o.out) if o.out else (Path(o.resume).parent if o.resume else None), o.resume,
-                          o.data_dir) as claimed:
+    with claim_run_folder(folder, o.resume, o.data_dir) as claimed:
         folder = claimed.path
         print(f"run folder: {folder}", file=out, flush=True)
         try:

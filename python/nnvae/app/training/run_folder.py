@@ -11,6 +11,9 @@ holds another run's results (its checkpoint, parameters, metrics or
 pictures) is refused too, with the command that continues that run; a
 folder with only the log of a run that died before its first checkpoint may
 be used again (log.txt then grows by the new run's lines).
+
+Every run that names a folder first removes the temporary files that killed
+writes left there (a 16 MB checkpoint copy, say), when no live run holds it.
 """
 from __future__ import annotations
 
@@ -194,9 +197,8 @@ def claim_run_folder(folder: Optional[Path], resume: Optional[str], data_dir: Op
 
     Raises FolderBusy (a live run holds it), UsageError (it holds another
     run's results: naming them and the command that continues that run),
-    NnvaeError (it cannot be created or written)."""
-    from ...files import remove_stale_temps
-
+    NnvaeError (it cannot be created or written). The leftovers of killed
+    writes are removed first (even when the folder is then refused)."""
     if folder is None:
         created = _outermost_missing(root)
         folder = new_run_folder(root)
@@ -210,13 +212,40 @@ def claim_run_folder(folder: Optional[Path], resume: Optional[str], data_dir: Op
         raise NnvaeError(f"cannot write to the output folder {folder}: {e.strerror or e}") from None
     claimed = RunFolder(folder, lock, created)
     try:
-        remove_stale_temps(folder)
+        remove_leftovers(folder)
         if not _continues_its_own_run(folder, resume):
             check_holds_no_other_run(folder, data_dir)
     except BaseException:
         claimed.give_up()
         raise
     return claimed
+
+
+def remove_leftovers(folder: Path) -> List[Path]:
+    """Remove the temporary files that killed writes left in `folder`, the
+    caller holding its lock: a run's own files are written by the lock's
+    holder only, so their temporary copies are leftovers whatever pid they
+    name; other files' only when their writer is dead."""
+    from ...files import remove_stale_temps
+
+    return remove_stale_temps(folder, owned=RUN_FILE_NAMES)
+
+
+def tidy_run_folder(folder: Path) -> List[Path]:
+    """remove_leftovers for a folder this run may not go on to use (its
+    checkpoint may turn out unreadable): only when no live run holds it, and
+    only when it holds temporary files at all (so that no lock file is made
+    in a folder that is no run's)."""
+    try:
+        if not any(n.startswith(".") and n.endswith(".tmp") for n in os.listdir(folder)):
+            return []
+        lock = FolderLock.acquire(folder)
+    except (OSError, ValueError, FolderBusy):  # no such folder (ValueError: a NUL in its name), or in use
+        return []
+    try:
+        return remove_leftovers(folder)
+    finally:
+        lock.release()
 
 
 def _continues_its_own_run(folder: Path, resume: Optional[str]) -> bool:
