@@ -13,9 +13,10 @@ The file is nnvae.app.checkpoint_file's container (named arrays + JSON meta):
 """
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -37,6 +38,13 @@ class TrainingCheckpoint:
     settings: dict  # VaeConfig fields and "dataset"
     history: Dict[str, List]  # iteration, train_loss, val_loss of the monitor lines so far
     elapsed: float  # training seconds before this checkpoint
+
+
+def resume_command(checkpoint: Path, data_dir: Optional[str] = None) -> str:
+    """The shell command that continues from `checkpoint` (with the data
+    folder the run was given, so that it does not fetch the data anew)."""
+    words = ["nnvae-train", "--resume", str(checkpoint)] + (["--data-dir", str(data_dir)] if data_dir else [])
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def save_training_checkpoint(path: Path, trainer, settings: dict, history: Dict[str, list],

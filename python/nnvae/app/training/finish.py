@@ -59,8 +59,10 @@ def evaluate_run(folder: Path, model, test_images, facts: dict, history: Dict[st
     """The one-sample negative ELBO of the whole test set (seed EVAL_SEED),
     printed and written with `facts` and the last losses to metrics.json."""
     bar = ProgressBar(err, len(test_images), 0, progress, unit="images")
-    nelbo = model.negative_elbo(test_images, eval_batch_size, EVAL_SEED, lambda done, total: bar.show(done))
-    bar.done()
+    try:
+        nelbo = model.negative_elbo(test_images, eval_batch_size, EVAL_SEED, lambda done, total: bar.show(done))
+    finally:  # a Ctrl-C too: no progress line is left behind
+        bar.done()
     metrics = {
         "test_negative_elbo": nelbo,
         "test_images": int(len(test_images)),

@@ -14,9 +14,9 @@ from ... import _core
 from ...errors import NnvaeError
 from ...files import LineLog
 from ...params_io import ParameterFileError
-from .checkpoint import CHECKPOINT_NAME, load_training_checkpoint
+from .checkpoint import CHECKPOINT_NAME, load_training_checkpoint, resume_command
 from .finish import METRICS_NAME, evaluate_run, save_parameter_files, save_pictures
-from .loop import LOG_NAME, LOSSES_NAME, empty_history, start_trainer, train
+from .loop import LOG_NAME, LOSSES_NAME, TrainingInterrupted, clear_terminal_line, empty_history, start_trainer, train
 from .prepare import TrainOptions, fit_to_data, run_settings
 from .run_folder import claim_run_folder, tidy_run_folder
 
@@ -43,8 +43,9 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
 
     `train_images` / `test_images` (uint8 (N, 28, 28)) replace the data set
     (tests). Raises UsageError for impossible options, NnvaeError for runtime
-    failures; a Ctrl-C during training saves a checkpoint and raises
-    KeyboardInterrupt after saying how to resume.
+    failures; a Ctrl-C (during the training or the final phase) raises
+    TrainingInterrupted, a KeyboardInterrupt whose message names the saved
+    checkpoint and the command that continues the run.
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -85,7 +86,7 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
                   f"(parameter files, evaluation, pictures)", file=chatter, flush=True)
         t0 = time.monotonic()
         train_seconds = train(trainer, folder, settings, history, saved.elapsed if saved else 0.0, o.resume,
-                              o.checkpoint_every, chatter, err, progress)
+                              o.checkpoint_every, chatter, err, progress, o.data_dir)
         session_seconds = time.monotonic() - t0
         # The final phase needs only the trained parameters: the trainer (its
         # uint8 copy of the images, Adam's state, its graphs) goes first, so that
@@ -93,15 +94,28 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
         iteration, model = trainer.iteration, trainer.model()
         del trainer
 
+        ckpt = folder / CHECKPOINT_NAME
         try:
             return _finish(o, folder, model, iteration, cfg, settings, history, saved, start_it, per_epoch,
                            train_seconds, session_seconds, test_images, out, err, chatter, progress)
+        except KeyboardInterrupt:
+            # Ctrl-C during the final phase: the training is saved; a
+            # --resume does only this phase again.
+            clear_terminal_line(err)  # the progress line, and the ^C the terminal echoed
+            msg = (f"interrupted during the final phase (evaluation, parameter files, pictures); the training is "
+                   f"saved in {ckpt} (iteration {iteration}): finish the run with: "
+                   f"{resume_command(ckpt, o.data_dir)}")
+            try:
+                with LineLog(folder / LOG_NAME) as log:
+                    log.line(f"# {msg}")
+            except OSError:
+                pass
+            raise TrainingInterrupted(msg) from None
         except (OSError, ParameterFileError) as e:
             # Training is done and its checkpoint written: only the final phase is to be redone.
             reason = e if isinstance(e, ParameterFileError) else f"cannot write {e.filename}: {e.strerror or e}"
-            ckpt = folder / CHECKPOINT_NAME
             raise NnvaeError(f"{reason}; the training itself is saved in {ckpt} (iteration {iteration}): free "
-                             f"some space and finish the run with: nnvae-train --resume {ckpt}") from None
+                             f"some space and finish the run with: {resume_command(ckpt, o.data_dir)}") from None
 
 
 def _finish(o, folder, model, iteration, cfg, settings, history, saved, start_it, per_epoch, train_seconds,

@@ -20,13 +20,12 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import shlex
 from datetime import datetime
 from pathlib import Path
 from typing import List, Optional
 
 from ...errors import NnvaeError, UsageError
-from .checkpoint import CHECKPOINT_NAME
+from .checkpoint import CHECKPOINT_NAME, resume_command
 from .finish import PARAMS_H5_NAME, PARAMS_NAME, METRICS_NAME, PICTURE_NAMES
 from .loop import LOG_NAME, LOSSES_NAME
 
@@ -39,13 +38,6 @@ RUN_FILE_NAMES = (CHECKPOINT_NAME, LOG_NAME, LOSSES_NAME, METRICS_NAME, PARAMS_N
 
 class FolderBusy(NnvaeError):
     """Another live process holds the run folder's lock."""
-
-
-def resume_command(checkpoint: Path, data_dir: Optional[str] = None) -> str:
-    """The shell command that continues from `checkpoint` (with the data
-    folder the run was given, so that it does not fetch the data anew)."""
-    words = ["nnvae-train", "--resume", str(checkpoint)] + (["--data-dir", str(data_dir)] if data_dir else [])
-    return " ".join(shlex.quote(w) for w in words)
 
 
 class FolderLock:
