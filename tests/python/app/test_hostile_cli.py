@@ -344,7 +344,8 @@ EXAMPLES = [
     (["train", "--resume", "{no_setting}"], 1, "no_setting.nnvckpt: checkpoint field settings.hidden is missing"),
     (["train", "--resume", "{setting_str}"], 1, "setting_str.nnvckpt: checkpoint field settings.hidden is str"),
     (["train", "--resume", "{setting_threads}"], 2, "thread count 100000 is more than"),
-    (["train", "--resume", "{setting_nan}"], 2, "setting_nan.nnvckpt with the options given"),
+    (["train", "--resume", "{setting_nan}"], 1, "setting_nan.nnvckpt: checkpoint field settings.learning_rate is nan: "
+     "--learning-rate: expected a finite decimal number (such as 0.0003 or 3e-4), got 'nan'"),
     (["evaluate", "--params", "{params}", "--limit", "5", "--data-dir", "{data_fifo}"], 1,
      "t10k-images-idx3-ubyte: is a FIFO, not a regular file"),
     (["evaluate", "--params", "{params}", "--limit", "5", "--data-dir", "{data_zero}"], 1,

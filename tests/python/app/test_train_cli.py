@@ -139,6 +139,12 @@ def test_version_help_and_python_m(tmp_path):
     (["--batch-size", "60001"], "batch size 60001 is larger than the training set (60000 images)"),
     (["--learning-rate", "0"], "learning rate must be a finite number > 0, got 0"),
     (["--learning-rate=-1e-3"], "learning rate must be a finite number > 0"),
+    (["--learning-rate", "0x10"], "--learning-rate: expected a finite decimal number (such as 0.0003 or 3e-4), "
+                                  "got '0x10'"),
+    (["--beta1", "nan"], "--beta1: expected a finite decimal number (such as 0.0003 or 3e-4), got 'nan'"),
+    (["--beta2=-0x1p-1"], "--beta2: expected a finite decimal number (such as 0.0003 or 3e-4), got '-0x1p-1'"),
+    (["--eps", "inf"], "--eps: expected a finite decimal number (such as 0.0003 or 3e-4), got 'inf'"),
+    (["--eps", "1e39"], "--eps: 1e39 is beyond a 32-bit float (at most 3.40282e+38)"),
     (["--graph", "eager"], "unknown graph mode 'eager': choose static or dynamic"),
     (["--init", "he"], "unknown init 'he': choose glorot or fan-in"),
     (["--dataset", "cifar"], "unknown data set 'cifar'"),

@@ -273,3 +273,16 @@ def test_progress_bar(tmp_path, images):
     # Redrawn in place: iteration, speed, time left and the latest losses.
     assert "\r[" in text and "20/20" in text and " it/s " in text and " left" in text
     assert "tloss " in text and "vloss " in text
+
+
+@pytest.mark.parametrize("name, value", [("eps", float("inf")), ("learning_rate", float("nan")),
+                                         ("beta2", float("-inf"))])
+def test_python_floats_are_checked_as_the_options_are(tmp_path, images, name, value):
+    # A float given through the API meets the option's own parsing (VaeConfig's).
+    from nnvae.errors import UsageError
+
+    flag = name.replace("_", "-")
+    with pytest.raises(UsageError, match=f"^--{flag}: expected a finite decimal number .*, got '{value}'$"):
+        training.run_training(small(out=str(tmp_path / "run"), **{name: value}), out=open(tmp_path / "o.txt", "w"),
+                              train_images=images[0], test_images=images[1])
+    assert not (tmp_path / "run").exists()

@@ -124,7 +124,7 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
         try:
             cfg.update({f["name"]: str(value)})
         except (ValueError, TypeError) as e:
-            raise bad(f"settings.{f['name']}", f"is out of range: {e}") from None
+            raise bad(f"settings.{f['name']}", f"is {_short(value)}: {e}") from None
     unknown = sorted(set(settings) - known)
     if unknown:
         raise bad(f"settings.{unknown[0]}", "is not a setting of this nnvae")

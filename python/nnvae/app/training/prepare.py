@@ -100,6 +100,8 @@ def run_settings(o: TrainOptions, saved: Optional[TrainingCheckpoint]) -> Tuple[
             cfg = _core.vae.VaeConfig()
         for name, value in o.config.items():
             before = cfg.get(name)
+            if isinstance(value, float):  # through the option's own parsing, which refuses inf and nan
+                value = repr(value)
             cfg.update({name: value})
             if saved is not None and name not in RESUME_MAY_CHANGE and cfg.get(name) != before:
                 raise UsageError(f"--{_flag(name)} {cfg.get(name)} differs from the checkpoint's {before}; "
