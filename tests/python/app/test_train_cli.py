@@ -205,3 +205,13 @@ def test_nonfinite_loss_exits_1(root, tmp_path):
     assert r.returncode == 1
     assert "the training loss became" in r.stderr and "at iteration 1; stopped" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_data_dir_that_is_a_file_is_refused_before_any_run_folder(tmp_path):
+    file = tmp_path / "passwd"
+    file.write_text("x")
+    r = run_cli("train", "--data-dir", file, "--iterations", 5, "--no-progress", cwd=tmp_path)
+    assert r.returncode == 2 and r.stdout == "", r
+    assert r.stderr.splitlines() == [f"nnvae: error: --data-dir {file} is a file, not a folder (it should hold "
+                                     f"mnist/ and fashion-mnist/, or be a data set's folder)"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["passwd"]

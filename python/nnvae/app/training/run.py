@@ -54,6 +54,9 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
         tidy_run_folder(folder)
     saved = load_training_checkpoint(Path(o.resume)) if o.resume else None
     cfg, dataset = run_settings(o, saved)
+    if train_images is None:  # a data folder that is a file, say, is refused before any run folder is made
+        from ..datasets import dataset_dir
+        dataset_dir(dataset, o.data_dir)
     # Locked for this run until it ends: a second run into it is refused.
     with claim_run_folder(folder, o.resume, o.data_dir) as claimed:
         folder = claimed.path
