@@ -60,7 +60,21 @@ def start_trainer(cfg, train_images, test_images, saved: Optional[TrainingCheckp
     if saved is None:
         return trainer
     try:
-        trainer.set_parameters(saved.parameters)
+        trainer.set_parameters(saved.parameters)  # first: it lists every difference of the parameters
+    except (ValueError, TypeError) as e:
+        raise NnvaeError(f"{resume_path}: the checkpoint does not fit this run: {e}") from None
+    # Solver states of parameters the model lacks, or that its solver does
+    # not keep, would be dropped silently: refused by the checkpoint's names.
+    own = trainer.solver_state
+    for name, given in saved.solver_state.items():
+        if name not in own:
+            raise NnvaeError(f"{resume_path}: checkpoint field adam_t.{name} is for a parameter the model lacks "
+                             f"(the VAE of latent {cfg.latent}, hidden {cfg.hidden} has no {name})")
+        unknown = sorted(set(given.arrays) - set(own[name].arrays))
+        if unknown:
+            raise NnvaeError(f"{resume_path}: checkpoint field adam/{name}/{unknown[0]} is not a state of the "
+                             f"trainer's solver (it keeps {', '.join(sorted(own[name].arrays))})")
+    try:
         trainer.solver_state = saved.solver_state
         trainer.state = saved.state
     except (ValueError, TypeError) as e:
