@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 from pathlib import Path
-from typing import BinaryIO, Callable, List, Optional, Union
+from typing import BinaryIO, Callable, Iterable, List, Optional, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -115,19 +115,25 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(folder: PathLike, name: Optional[str] = None) -> List[Path]:
+def remove_stale_temps(folder: PathLike, name: Optional[str] = None, *, owned: Iterable[str] = ()) -> List[Path]:
     """Remove the temporary files an atomic write left in `folder` when its
     process was killed (kill -9, power loss): those whose pid is no longer
-    alive (only those of target `name` when given). Returns the removed
-    paths; files it cannot remove are left."""
+    alive (only those of target `name` when given), and those of the targets
+    in `owned` whatever their pid -- the caller holds a lock proving that no
+    live process writes these (a killed writer's pid may have been handed
+    to another process since). Returns the removed paths; files it cannot
+    remove are left."""
     removed = []
+    owned = set(owned)
     try:
         names = os.listdir(folder if os.fspath(folder) else ".")
     except OSError:
         return removed
     for entry in names:
         m = _TEMP_NAME.match(entry)
-        if m is None or (name is not None and m.group("name") != name) or _pid_alive(int(m.group("pid"))):
+        if m is None or (name is not None and m.group("name") != name):
+            continue
+        if m.group("name") not in owned and _pid_alive(int(m.group("pid"))):
             continue
         path = Path(os.fspath(folder)) / entry
         try:

@@ -83,12 +83,49 @@ T parse_integer(const std::string& flag, const std::string& text) {
   return static_cast<T>(v);
 }
 
-// `text` as a float (decimal or exponent form; inf and nan pass through to validate()).
+// Whether `text` is a decimal number: [+-] digits [. digits] [e [+-] digits],
+// with digits on at least one side of the point. strtod reads more than
+// that -- hexadecimal ("0x10" is 16), inf, nan, leading blanks -- none of
+// which is a value any float setting means.
+bool is_decimal_number(const std::string& text) {
+  size_t i = 0, n = text.size();
+  auto digits = [&]() {
+    size_t from = i;
+    while (i < n && text[i] >= '0' && text[i] <= '9') ++i;
+    return i - from;
+  };
+  if (i < n && (text[i] == '+' || text[i] == '-')) ++i;
+  size_t mantissa = digits();
+  if (i < n && text[i] == '.') {
+    ++i;
+    mantissa += digits();
+  }
+  if (mantissa == 0) return false;
+  if (i < n && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < n && (text[i] == '+' || text[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == n;
+}
+
+// `text` as a float: a finite decimal number that a float holds (neither
+// beyond its range nor so small that it would become 0).
 float parse_real(const std::string& flag, const std::string& text) {
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0') throw std::invalid_argument("--" + flag + ": expected a number, got '" + text + "'");
-  return static_cast<float>(v);
+  if (!is_decimal_number(text))
+    throw std::invalid_argument("--" + flag + ": expected a finite decimal number (such as 0.0003 or 3e-4), got '" +
+                                text + "'");
+  errno = 0;
+  const double v = std::strtod(text.c_str(), nullptr);  // +-HUGE_VAL beyond a double, 0 with ERANGE below
+  if (std::fabs(v) > std::numeric_limits<float>::max()) {
+    char most[32];
+    std::snprintf(most, sizeof most, "%g", static_cast<double>(std::numeric_limits<float>::max()));
+    throw std::invalid_argument("--" + flag + ": " + text + " is beyond a 32-bit float (at most " + most + ")");
+  }
+  const float f = static_cast<float>(v);
+  if (f == 0 && (v != 0 || errno == ERANGE))
+    throw std::invalid_argument("--" + flag + ": " + text + " is too small for a 32-bit float (it would be 0)");
+  return f;
 }
 
 // The shortest decimal text that reads back as `v` (3e-4f gives "0.0003").

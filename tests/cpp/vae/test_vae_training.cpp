@@ -86,12 +86,40 @@ TEST(config_fields_parse_text_into_the_config) {
   CHECK_THROWS_WITH(config_field("batch-size").set(c, "2147483648"),
                     "--batch-size: expected an integer in [-2147483648, 2147483647], got '2147483648'");
   CHECK_THROWS_WITH(config_field("seed").set(c, "-1"), "--seed: expected an integer in [0, 4294967295], got '-1'");
-  CHECK_THROWS_WITH(config_field("eps").set(c, "1e-8x"), "--eps: expected a number, got '1e-8x'");
+  CHECK_THROWS_WITH(config_field("eps").set(c, "1e-8x"),
+                    "--eps: expected a finite decimal number (such as 0.0003 or 3e-4), got '1e-8x'");
   CHECK_THROWS_WITH(config_field("graph").set(c, "eager"), "unknown graph mode 'eager': choose static or dynamic");
   CHECK_THROWS_WITH(config_field("batch"), "unknown setting 'batch': choose one of iterations, batch_size");
   // Every member has one field, each with a flag and help.
   CHECK_EQ(config_fields().size(), size_t(14));
   for (const ConfigField& f : config_fields()) CHECK(!f.flag.empty() && !f.help.empty() && f.set && f.get);
+}
+
+TEST(real_fields_take_finite_decimal_numbers_only) {
+  // strtod alone reads hexadecimal ("0x10" is 16), inf, nan and leading
+  // blanks; a float setting takes none of them, nor a number a float cannot hold.
+  for (const ConfigField& f : config_fields()) {
+    if (f.kind != ConfigField::Kind::real) continue;
+    for (const char* text : {"0x10", "0X1P-2", "-0x1", "inf", "-inf", "INF", "infinity", "nan", "NAN(1)", " 1e-3",
+                             "1e-3 ", "+", ".", "e5", "1e", "1e+", "1..2", ""}) {
+      VaeConfig c;
+      CHECK_THROWS_WITH(f.set(c, text), "--" + f.flag + ": expected a finite decimal number (such as 0.0003 or 3e-4), "
+                                        "got '" + std::string(text) + "'");
+    }
+    VaeConfig c;
+    CHECK_THROWS_WITH(f.set(c, "1e39"), "--" + f.flag + ": 1e39 is beyond a 32-bit float (at most 3.40282e+38)");
+    CHECK_THROWS_WITH(f.set(c, "-4e38"), "--" + f.flag + ": -4e38 is beyond a 32-bit float (at most 3.40282e+38)");
+    CHECK_THROWS_WITH(f.set(c, "1e-50"), "--" + f.flag + ": 1e-50 is too small for a 32-bit float (it would be 0)");
+    for (const char* text : {"0.0003", "3e-4", "3E-4", "+.5", "5.", "1e-08", "-2", "0", "-0", "1e-40", "3.4e38"}) {
+      f.set(c, text);  // read as the float nearest to it, shown back as the same float
+      CHECK_EQ(std::strtof(f.get(c).c_str(), nullptr), std::strtof(text, nullptr));
+    }
+  }
+  VaeConfig c;
+  config_field("learning-rate").set(c, "+.5");
+  CHECK_EQ(c.learning_rate, 0.5f);
+  config_field("eps").set(c, "1e-40");  // a subnormal float: small, not zero
+  CHECK(c.eps > 0 && c.eps < 1e-39f);
 }
 
 TEST(synthetic_digits_are_deterministic_strokes) {

@@ -205,3 +205,36 @@ def test_quiet_training_still_reports_a_failed_download(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert out == f"run folder: {tmp_path / 'run'}\n"
     assert err.startswith("nnvae-train: error: could not fetch MNIST: tried ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("action", ["path", "info", "fetch", "verify"])
+def test_a_data_dir_that_is_a_file_is_refused(tmp_path, capsys, action):
+    # Not read as a folder to put mnist/ into (`/etc/passwd/mnist`).
+    file = tmp_path / "passwd"
+    file.write_text("root:x:0:0::/root:/bin/sh\n")
+    code, out, err = run(["data", action, "--data-dir", str(file)], capsys)
+    assert (code, out) == (2, ""), (code, out, err)
+    assert err.splitlines() == [f"nnvae: error: --data-dir {file} is a file, not a folder (it should hold mnist/ "
+                                f"and fashion-mnist/, or be a data set's folder)"]
+
+
+def test_a_data_folder_that_is_not_a_folder_is_refused(tmp_path, monkeypatch, capsys):
+    # The same from $NNVAE_DATA and from the cache, and for ROOT/mnist.
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("NNVAE_DATA", str(tmp_path / "file"))
+    code, out, err = run(["data", "path"], capsys)
+    assert code == 2 and f"$NNVAE_DATA {tmp_path / 'file'} is a file, not a folder" in err, err
+    monkeypatch.delenv("NNVAE_DATA")
+    (tmp_path / "xdg-cache").mkdir()
+    (tmp_path / "xdg-cache" / "nnvae").write_text("x")
+    code, out, err = run(["data", "path"], capsys)
+    assert code == 2 and f"the data cache {tmp_path / 'xdg-cache' / 'nnvae'} is a file, not a folder" in err, err
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "mnist").write_text("x")
+    code, out, err = run(["data", "fetch", "--data-dir", str(root)], capsys)
+    assert code == 2 and err.splitlines() == [f"nnvae: error: {root / 'mnist'} is a file, not a folder (MNIST's "
+                                              f"folder in --data-dir {root})"], err
+    from nnvae.app.data.catalogue import DatasetError
+    with pytest.raises(DatasetError, match="is a file, not a folder"):  # through the API too
+        ds.load_mnist("train", root)

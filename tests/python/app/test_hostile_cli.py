@@ -181,6 +181,13 @@ def files(tmp_path_factory, root):
         "no_history": lambda a, m: a.pop("history/train_loss"),
         "no_parameters": lambda a, m: [a.pop(k) for k in list(a) if k.startswith("param/")],
         "format": lambda a, m: m.update(format="something else"),
+        # Entries this nnvae does not know: refused, not skipped.
+        "adam_extra_key": lambda a, m: a.update({f"adam/{first}/foo": np.zeros(3, np.float32)}),
+        "adam_t_unknown": lambda a, m: m["adam_t"].update({"fc9/affine/W": 3}),
+        "adam_orphan": lambda a, m: a.update({"adam/fc9/affine/W/mean": np.zeros(3, np.float32)}),
+        "array_unknown": lambda a, m: a.update({"history/lr": np.zeros(3, np.float32)}),
+        "meta_unknown": lambda a, m: m.update(notes="x"),
+        "state_unknown": lambda a, m: m["state"].update(momentum=1),
     }
     for name, change in variants.items():
         a, m = dict(arrays), json.loads(json.dumps(meta))
@@ -220,7 +227,8 @@ HOSTILE_CHECKPOINTS = ["fifo.nnvckpt", "sparse.nnvckpt", "zero.nnvckpt", "folder
                        "setting_unknown", "setting_dataset", "settings_list", "no_state", "state_str",
                        "state_huge", "state_nan", "no_order", "order_2d", "adam_t_negative", "adam_t_str",
                        "elapsed_inf",
-                       "no_history", "no_parameters", "format", "deep_json", "infinite_offset",
+                       "no_history", "no_parameters", "format", "adam_extra_key", "adam_t_unknown", "adam_orphan",
+                       "array_unknown", "meta_unknown", "state_unknown", "deep_json", "infinite_offset",
                        "nope.nnvckpt"]
 HOSTILE_DATA = ["data_fifo", "data_sparse", "data_zero", "data_garbage"]
 NUL = "a\0b"
@@ -344,7 +352,20 @@ EXAMPLES = [
     (["train", "--resume", "{no_setting}"], 1, "no_setting.nnvckpt: checkpoint field settings.hidden is missing"),
     (["train", "--resume", "{setting_str}"], 1, "setting_str.nnvckpt: checkpoint field settings.hidden is str"),
     (["train", "--resume", "{setting_threads}"], 2, "thread count 100000 is more than"),
-    (["train", "--resume", "{setting_nan}"], 2, "setting_nan.nnvckpt with the options given"),
+    (["train", "--resume", "{setting_nan}"], 1, "setting_nan.nnvckpt: checkpoint field settings.learning_rate is nan: "
+     "--learning-rate: expected a finite decimal number (such as 0.0003 or 3e-4), got 'nan'"),
+    (["train", "--resume", "{adam_extra_key}"], 1, "adam_extra_key.nnvckpt: checkpoint field "
+     "adam/fc1/affine/W/foo is not a state of the trainer's solver (it keeps mean, var)"),
+    (["train", "--resume", "{adam_t_unknown}"], 1, "adam_t_unknown.nnvckpt: checkpoint field adam_t.fc9/affine/W is "
+     "for a parameter the model lacks (the VAE of latent 8, hidden 64 has no fc9/affine/W)"),
+    (["train", "--resume", "{adam_orphan}"], 1, "adam_orphan.nnvckpt: checkpoint field adam/fc9/affine/W/mean is "
+     "Adam's state of a parameter without a step count (no adam_t.fc9/affine/W)"),
+    (["train", "--resume", "{array_unknown}"], 1, "array_unknown.nnvckpt: checkpoint field history/lr is not an "
+     "array of an nnvae training checkpoint"),
+    (["train", "--resume", "{meta_unknown}"], 1, "meta_unknown.nnvckpt: checkpoint field notes is not a field of an "
+     "nnvae training checkpoint"),
+    (["train", "--resume", "{state_unknown}"], 1, "state_unknown.nnvckpt: checkpoint field state.momentum is not a "
+     "field of the training loop's state"),
     (["evaluate", "--params", "{params}", "--limit", "5", "--data-dir", "{data_fifo}"], 1,
      "t10k-images-idx3-ubyte: is a FIFO, not a regular file"),
     (["evaluate", "--params", "{params}", "--limit", "5", "--data-dir", "{data_zero}"], 1,

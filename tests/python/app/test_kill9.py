@@ -1,12 +1,15 @@
 """kill -9 in the middle of a write: nnvae-train is killed while a
 checkpoint or a parameter file is being written (its temporary file is
 there), at several random points. The file under its final name is then
-either the previous complete one or absent, never partial; the next run into
-the folder removes the dead process's temporary files, and --resume carries
-on (or, killed during the final phase, finishes the run)."""
+either the previous complete one or absent, never partial; the next run that
+names the folder (a new run, a --resume, even one refused) removes the dead
+process's temporary files, whatever pid they name, unless a live run holds
+the folder; and --resume carries on (or, killed during the final phase,
+finishes the run)."""
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -126,3 +129,64 @@ def test_only_dead_processes_temporaries_are_removed(tmp_path):
         p.write_bytes(b"x")
     assert remove_stale_temps(tmp_path) == [stale]
     assert mine.exists() and other.exists() and not stale.exists()
+
+
+def kill_during_the_first_checkpoint(root, folder: Path):
+    """A tutorial-size run (its checkpoint is 16 MB) killed -9 while writing
+    its first checkpoint: `folder` holds that write's temporary file and no
+    checkpoint. Returns the temporary file's path."""
+    for attempt in range(20):
+        shutil.rmtree(folder, ignore_errors=True)
+        left = kill_while_writing(root, folder, "checkpoint.nnvckpt", 0, "--latent", 50, "--hidden", 500,
+                                  "--iterations", 60, "--checkpoint-every", 30)
+        if left and not (folder / "checkpoint.nnvckpt").exists():
+            return folder / left[0]
+    pytest.fail("no first checkpoint write was caught in twenty tries")
+
+
+def as_written_by(tmp: Path, pid: int) -> Path:
+    """`tmp` renamed to name `pid` as its writer's."""
+    name, _, rest = tmp.name[1:].partition(".nnvckpt.")
+    renamed = tmp.with_name(f".{name}.nnvckpt.{pid}.{rest.split('.', 1)[1]}")
+    tmp.rename(renamed)
+    return renamed
+
+
+def test_a_new_run_removes_a_killed_runs_checkpoint_copy_even_when_its_pid_lives_again(root, tmp_path):
+    folder = tmp_path / "run"
+    tmp = kill_during_the_first_checkpoint(root, folder)
+    # The killed run's pid may belong to another process by now (containers
+    # hand out the same pids again): the folder's lock, free, is what tells
+    # that no run writes there.
+    tmp = as_written_by(tmp, os.getpid())
+    r = run_to_end(root, "--out", folder, "--iterations", 20, "--no-pictures")
+    assert not tmp.exists() and not [n for n in os.listdir(folder) if n.endswith(".tmp")], os.listdir(folder)
+    assert "run folder:" in r.stdout
+
+
+def test_a_refused_resume_still_removes_the_leftovers(root, tmp_path):
+    # Killed during its first write, the run has no checkpoint to resume; the
+    # --resume that says so removes the dead write's 16 MB all the same.
+    folder = tmp_path / "run"
+    tmp = kill_during_the_first_checkpoint(root, folder)
+    r = subprocess.run(_argv(root, "--resume", folder / "checkpoint.nnvckpt"), capture_output=True, text=True,
+                       timeout=300, env=_env())
+    assert r.returncode == 1 and "no such checkpoint file" in r.stderr, r.stderr
+    assert not tmp.exists(), os.listdir(folder)
+
+
+def test_a_live_runs_temporary_files_are_left_alone(root, tmp_path):
+    from nnvae.app.training.run_folder import FolderLock
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    tmp = tmp_path / f".checkpoint.nnvckpt.{dead.pid}.0123abcd.tmp"
+    tmp.write_bytes(b"x")
+    lock = FolderLock.acquire(tmp_path)  # a live run holds the folder: nothing of it is touched
+    try:
+        r = subprocess.run(_argv(root, "--out", tmp_path, "--iterations", 20), capture_output=True, text=True,
+                           timeout=300, env=_env())
+    finally:
+        lock.release()
+    assert r.returncode == 1 and f"(pid {os.getpid()})" in r.stderr, r.stderr
+    assert tmp.exists()

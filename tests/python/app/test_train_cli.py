@@ -139,6 +139,12 @@ def test_version_help_and_python_m(tmp_path):
     (["--batch-size", "60001"], "batch size 60001 is larger than the training set (60000 images)"),
     (["--learning-rate", "0"], "learning rate must be a finite number > 0, got 0"),
     (["--learning-rate=-1e-3"], "learning rate must be a finite number > 0"),
+    (["--learning-rate", "0x10"], "--learning-rate: expected a finite decimal number (such as 0.0003 or 3e-4), "
+                                  "got '0x10'"),
+    (["--beta1", "nan"], "--beta1: expected a finite decimal number (such as 0.0003 or 3e-4), got 'nan'"),
+    (["--beta2=-0x1p-1"], "--beta2: expected a finite decimal number (such as 0.0003 or 3e-4), got '-0x1p-1'"),
+    (["--eps", "inf"], "--eps: expected a finite decimal number (such as 0.0003 or 3e-4), got 'inf'"),
+    (["--eps", "1e39"], "--eps: 1e39 is beyond a 32-bit float (at most 3.40282e+38)"),
     (["--graph", "eager"], "unknown graph mode 'eager': choose static or dynamic"),
     (["--init", "he"], "unknown init 'he': choose glorot or fan-in"),
     (["--dataset", "cifar"], "unknown data set 'cifar'"),
@@ -199,3 +205,13 @@ def test_nonfinite_loss_exits_1(root, tmp_path):
     assert r.returncode == 1
     assert "the training loss became" in r.stderr and "at iteration 1; stopped" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_data_dir_that_is_a_file_is_refused_before_any_run_folder(tmp_path):
+    file = tmp_path / "passwd"
+    file.write_text("x")
+    r = run_cli("train", "--data-dir", file, "--iterations", 5, "--no-progress", cwd=tmp_path)
+    assert r.returncode == 2 and r.stdout == "", r
+    assert r.stderr.splitlines() == [f"nnvae: error: --data-dir {file} is a file, not a folder (it should hold "
+                                     f"mnist/ and fashion-mnist/, or be a data set's folder)"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["passwd"]

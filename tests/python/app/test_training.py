@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 from PIL import Image
 
 from nnvae.app import training
@@ -273,3 +274,65 @@ def test_progress_bar(tmp_path, images):
     # Redrawn in place: iteration, speed, time left and the latest losses.
     assert "\r[" in text and "20/20" in text and " it/s " in text and " left" in text
     assert "tloss " in text and "vloss " in text
+
+
+@pytest.mark.parametrize("name, value", [("eps", float("inf")), ("learning_rate", float("nan")),
+                                         ("beta2", float("-inf"))])
+def test_python_floats_are_checked_as_the_options_are(tmp_path, images, name, value):
+    # A float given through the API meets the option's own parsing (VaeConfig's).
+    from nnvae.errors import UsageError
+
+    flag = name.replace("_", "-")
+    with pytest.raises(UsageError, match=f"^--{flag}: expected a finite decimal number .*, got '{value}'$"):
+        training.run_training(small(out=str(tmp_path / "run"), **{name: value}), out=open(tmp_path / "o.txt", "w"),
+                              train_images=images[0], test_images=images[1])
+    assert not (tmp_path / "run").exists()
+
+
+KNOWN_ARRAYS = {"state/order", "history/iteration", "history/train_loss", "history/val_loss"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(where=st.sampled_from(["array", "meta", "state", "settings", "adam_t", "adam_key", "adam_param"]),
+       prefix=st.sampled_from(["", "history/", "state/", "params/", "x/"]),
+       name=st.text(alphabet="abcdefghijklmnopqrstuvwxyz_/0123456789", min_size=1, max_size=12))
+def test_a_checkpoint_entry_this_nnvae_does_not_know_is_refused(finished_run, images, tmp_path_factory, where,
+                                                                  prefix, name):
+    # One entry added anywhere in a good checkpoint (an array, a meta, state,
+    # settings or adam_t key, a solver state of a parameter, Adam's state of
+    # no parameter): resuming it is refused, naming the entry.
+    from hypothesis import assume
+
+    from nnvae.app.checkpoint_file import save_checkpoint
+    from nnvae.app.training.loop import start_trainer
+    from nnvae.app.training.prepare import run_settings
+
+    out, _ = finished_run
+    arrays, meta = load_checkpoint(out / "checkpoint.nnvckpt")
+    meta = json.loads(json.dumps(meta))
+    first = next(iter(meta["adam_t"]))
+    extra = np.zeros(3, np.float32)
+    if where == "array":
+        field = prefix + name
+        assume(field not in KNOWN_ARRAYS and not field.startswith(("param/", "adam/")))
+        arrays[field] = extra
+    elif where == "adam_key":
+        field = f"adam/{first}/{name}"
+        assume(name not in ("mean", "var"))
+        arrays[field] = extra
+    elif where == "adam_param":
+        field = f"adam/{prefix}{name}/mean"
+        assume(not any(field.startswith(f"adam/{p}/") for p in meta["adam_t"]))
+        arrays[field] = extra
+    else:
+        table = {"meta": meta, "state": meta["state"], "settings": meta["settings"], "adam_t": meta["adam_t"]}[where]
+        assume(name not in table and not (where == "state" and name == "order"))
+        table[name] = 1
+        field = name if where == "meta" else f"{where}.{name}"
+    path = tmp_path_factory.mktemp("unknown") / "checkpoint.nnvckpt"
+    save_checkpoint(path, arrays, meta)
+    with pytest.raises(NnvaeError) as e:
+        saved = training.load_training_checkpoint(path)
+        cfg, _ = run_settings(training.TrainOptions(resume=str(path)), saved)
+        start_trainer(cfg, images[0], images[1], saved, path)
+    assert f"{path}: checkpoint field {field} " in str(e.value)

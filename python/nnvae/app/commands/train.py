@@ -12,12 +12,14 @@ The model's and the loop's options (--iterations, --batch-size, ...) are
 VaeConfig's fields: their names, help, defaults and checks come from there.
 """
 import argparse
+import sys
 
 from .. import training
 from ..data.locate import DATA_DIR_HELP
 
 
 def configure(p: argparse.ArgumentParser) -> None:
+    p.set_defaults(train_prog=p.prog.split()[0])  # "nnvae" or "nnvae-train", as the errors name it
     length = p.add_mutually_exclusive_group()
     for f in training.config_fields():
         group = length if f["name"] == "iterations" else p
@@ -51,5 +53,9 @@ def run(args) -> int:
         epochs=args.epochs, dataset=args.dataset, data_dir=args.data_dir, out=args.out, resume=args.resume,
         checkpoint_every=args.checkpoint_every, progress=args.progress, quiet=args.quiet,
         pictures=args.pictures)
-    training.run_training(opts)
+    try:
+        training.run_training(opts)
+    except training.TrainingInterrupted as e:  # Ctrl-C: the one message, naming the checkpoint and the way on
+        print(f"{args.train_prog}: {e}", file=sys.stderr, flush=True)
+        return 130
     return 0

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from . import idx
+from ...errors import UsageError
 from .catalogue import DatasetError, DatasetSpec, get_spec
 
 
@@ -38,16 +39,30 @@ DATA_DIR_HELP = ("the folder holding mnist/ and fashion-mnist/, or the folder of
 
 def data_root(data_dir=None) -> Path:
     """The folder holding one sub-folder per data set (see the module doc)."""
+    return _data_root_and_source(data_dir)[0]
+
+
+def _data_root_and_source(data_dir=None):
+    """data_root, and where it comes from as a message names it."""
     if data_dir is not None and str(data_dir) != "":
-        return Path(data_dir).expanduser()
+        return Path(data_dir).expanduser(), "--data-dir"
     env = os.environ.get("NNVAE_DATA")
     if env:
-        return Path(env).expanduser()
+        return Path(env).expanduser(), "$NNVAE_DATA"
     xdg = os.environ.get("XDG_CACHE_HOME")
     # The XDG base directory rules ignore relative paths.
     if xdg and os.path.isabs(xdg):
-        return Path(xdg) / "nnvae"
-    return Path.home() / ".cache" / "nnvae"
+        return Path(xdg) / "nnvae", "the data cache"
+    return Path.home() / ".cache" / "nnvae", "the data cache"
+
+
+class DataDirError(DatasetError, UsageError):
+    """The data folder, or a data set's folder in it, is there but is not a
+    folder (exit code 2, as a bad option)."""
+
+
+def _not_a_folder(path: Path) -> str:
+    return "is a file, not a folder" if path.is_file() else "is not a folder"
 
 
 def _holds_files_of(spec: DatasetSpec, folder: Path) -> bool:
@@ -69,10 +84,19 @@ def _holds_files_of(spec: DatasetSpec, folder: Path) -> bool:
 def dataset_dir(name: str = "mnist", data_dir=None) -> Path:
     """The folder where `name`'s files are read from first and fetched into:
     ROOT/name, or ROOT itself when it holds the data set's files and has no
-    ROOT/name (see the module doc)."""
+    ROOT/name (see the module doc). DataDirError (a DatasetError) when ROOT
+    or ROOT/name is there but is not a folder."""
     spec = get_spec(name)
-    root = data_root(data_dir)
+    root, source = _data_root_and_source(data_dir)
+    # Something there that is not a folder can neither hold the files nor
+    # receive them: refused by name rather than read as ROOT/name.
+    if root.exists() and not root.is_dir():
+        raise DataDirError(f"{source} {root} {_not_a_folder(root)} (it should hold mnist/ and fashion-mnist/, or be "
+                           f"a data set's folder)", path=str(root), kind="usage")
     own = root / spec.name
+    if own.exists() and not own.is_dir():
+        raise DataDirError(f"{own} {_not_a_folder(own)} ({spec.title}'s folder in {source} {root})", path=str(own),
+                           kind="usage")
     if not own.is_dir() and root.is_dir() and _holds_files_of(spec, root):
         return root
     return own
@@ -121,7 +145,7 @@ def find_dataset_dir(name: str = "mnist", data_dir=None, check: bool = True) -> 
     default), each one passes `verify`'s checks: structure, size, MD5 and
     SHA-256 (about 1 s for MNIST); with `check=False`, being there is enough.
     Never fetches, never raises for a missing or bad file (an unknown `name`
-    raises DatasetError).
+    raises DatasetError, and so does a data folder that is not a folder).
 
     The result is the data set's own folder (for example ROOT/mnist); it can
     be handed on as `data_dir` or `--data-dir` as it is.

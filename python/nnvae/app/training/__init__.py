@@ -20,20 +20,23 @@ and everything around it:
     RUN/reconstructions.png  test digits above their reconstructions
     RUN/loss.png             training and validation curves
 
-Modules: prepare (options, settings, run folder), loop (the training loop,
+Modules: prepare (options, settings), run_folder (the folder, its lock), loop (the training loop,
 Ctrl-C, resume), finish (evaluation, parameter files, pictures, metrics),
 checkpoint, progress (the terminal progress bar), model (trained models),
 run (the three steps in order).
 """
 from .checkpoint import CHECKPOINT_NAME, load_training_checkpoint, save_training_checkpoint
 from .finish import PARAMS_H5_NAME, PARAMS_NAME, save_parameter_files, save_pictures
+from .loop import TrainingInterrupted
 from .model import EVAL_SEED, VaeModel, load_model, parameter_shapes
-from .prepare import DEFAULT_DATASET, TrainOptions, config_fields, new_run_folder, prepare_folder
+from .prepare import DEFAULT_DATASET, TrainOptions, config_fields
 from .progress import ProgressBar
 from .run import run_training
+from .run_folder import claim_run_folder, new_run_folder, prepare_folder
 
 __all__ = [
-    "CHECKPOINT_NAME", "DEFAULT_DATASET", "EVAL_SEED", "PARAMS_H5_NAME", "PARAMS_NAME", "ProgressBar", "TrainOptions", "VaeModel",
-    "config_fields", "load_model", "load_training_checkpoint", "new_run_folder", "parameter_shapes",
-    "prepare_folder", "run_training", "save_parameter_files", "save_pictures", "save_training_checkpoint",
+    "CHECKPOINT_NAME", "DEFAULT_DATASET", "EVAL_SEED", "PARAMS_H5_NAME", "PARAMS_NAME", "ProgressBar", "TrainOptions",
+    "TrainingInterrupted", "VaeModel", "claim_run_folder", "config_fields", "load_model", "load_training_checkpoint",
+    "new_run_folder", "parameter_shapes", "prepare_folder", "run_training", "save_parameter_files", "save_pictures",
+    "save_training_checkpoint",
 ]

@@ -13,9 +13,10 @@ The file is nnvae.app.checkpoint_file's container (named arrays + JSON meta):
 """
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -27,6 +28,9 @@ CHECKPOINT_FORMAT = "nnvae-vae-training"
 CHECKPOINT_VERSION = 2
 # Version 1 stored Adam's moments under the engine's former names.
 _V1_STATE_NAMES = {"m": "mean", "v": "var"}
+# What a checkpoint holds besides param/<name> and adam/<name>/<key>.
+_META_KEYS = ("format", "version", "settings", "state", "adam_t", "elapsed_seconds")
+_ARRAY_NAMES = ("state/order", "history/iteration", "history/train_loss", "history/val_loss")
 
 
 @dataclass
@@ -37,6 +41,13 @@ class TrainingCheckpoint:
     settings: dict  # VaeConfig fields and "dataset"
     history: Dict[str, List]  # iteration, train_loss, val_loss of the monitor lines so far
     elapsed: float  # training seconds before this checkpoint
+
+
+def resume_command(checkpoint: Path, data_dir: Optional[str] = None) -> str:
+    """The shell command that continues from `checkpoint` (with the data
+    folder the run was given, so that it does not fetch the data anew)."""
+    words = ["nnvae-train", "--resume", str(checkpoint)] + (["--data-dir", str(data_dir)] if data_dir else [])
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def save_training_checkpoint(path: Path, trainer, settings: dict, history: Dict[str, list],
@@ -95,6 +106,16 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
                             f"{'integer' if kinds == 'iu' else 'float'} array")
         return a
 
+    # Nothing this nnvae does not know is skipped: an unknown entry is
+    # refused by name (it may hold what the run needs, from a newer nnvae or
+    # a hand-edited file).
+    unknown = sorted(set(meta) - set(_META_KEYS))
+    if unknown:
+        raise bad(unknown[0], "is not a field of an nnvae training checkpoint")
+    unknown = sorted(k for k in arrays if not k.startswith(("param/", "adam/")) and k not in _ARRAY_NAMES)
+    if unknown:
+        raise bad(unknown[0], "is not an array of an nnvae training checkpoint")
+
     settings = entry(meta, "settings", "", (dict,), "an object")
     for key in ("state", "adam_t"):
         entry(meta, key, "", (dict,), "an object")
@@ -116,7 +137,7 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
         try:
             cfg.update({f["name"]: str(value)})
         except (ValueError, TypeError) as e:
-            raise bad(f"settings.{f['name']}", f"is out of range: {e}") from None
+            raise bad(f"settings.{f['name']}", f"is {_short(value)}: {e}") from None
     unknown = sorted(set(settings) - known)
     if unknown:
         raise bad(f"settings.{unknown[0]}", "is not a setting of this nnvae")
@@ -125,7 +146,11 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
 
     # The loop's state: the fields and kinds of TrainerState's own table.
     stored_state = dict(meta["state"])
-    for key, default in _core.vae.TrainerState().to_dict().items():
+    state_fields = _core.vae.TrainerState().to_dict()
+    unknown = sorted(set(stored_state) - (set(state_fields) - {"order"}))  # the order is the array state/order
+    if unknown:
+        raise bad(f"state.{unknown[0]}", "is not a field of the training loop's state")
+    for key, default in state_fields.items():
         if key == "order":
             continue
         kind = (int,) if isinstance(default, int) else (int, float) if isinstance(default, float) else (str,)
@@ -145,6 +170,7 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
     if not params:
         raise bad("param/*", "is missing: the checkpoint holds no parameters")
     solver = {}
+    claimed = set()  # the adam/ arrays of the parameters in adam_t
     for name in meta["adam_t"]:
         t = entry(meta["adam_t"], name, "adam_t.", (int,), "an integer")
         if not 0 <= t < 2 ** 63:
@@ -152,6 +178,7 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
         prefix = f"adam/{name}/"
         st = _core.vae.SolverState()
         stored = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        claimed.update(prefix + k for k in stored)
         if meta["version"] == 1:
             # A crafted file holding both names of a moment would lose one silently.
             for old, new in _V1_STATE_NAMES.items():
@@ -162,6 +189,10 @@ def load_training_checkpoint(path: Path) -> TrainingCheckpoint:
         st.arrays = stored
         st.t = t
         solver[name] = st
+    orphans = sorted(k for k in arrays if k.startswith("adam/") and k not in claimed)
+    if orphans:
+        owner = orphans[0][len("adam/"):].rsplit("/", 1)[0]
+        raise bad(orphans[0], f"is Adam's state of a parameter without a step count (no adam_t.{owner})")
     try:
         state = _core.vae.TrainerState.from_dict(dict(stored_state, order=order))
     except (KeyError, TypeError, ValueError, OverflowError) as e:

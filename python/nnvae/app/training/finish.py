@@ -15,6 +15,8 @@ from .progress import ProgressBar
 PARAMS_NAME = "parameters.protobuf"
 PARAMS_H5_NAME = "parameters.h5"
 METRICS_NAME = "metrics.json"
+SAMPLES_NAME, RECONSTRUCTIONS_NAME, LOSS_PLOT_NAME = "samples.png", "reconstructions.png", "loss.png"
+PICTURE_NAMES = (SAMPLES_NAME, RECONSTRUCTIONS_NAME, LOSS_PLOT_NAME)
 
 
 def save_parameter_files(folder: Path, params: Dict[str, np.ndarray]) -> List[Path]:
@@ -40,15 +42,15 @@ def save_pictures(folder: Path, model, test_images, history: Dict[str, list], se
     rng = np.random.default_rng(seed)
     written = []
     samples = model.decode(rng.standard_normal((64, model.latent)).astype(np.float32))
-    save_image_grid(folder / "samples.png", samples, ncols=8)
-    written.append(folder / "samples.png")
+    save_image_grid(folder / SAMPLES_NAME, samples, ncols=8)
+    written.append(folder / SAMPLES_NAME)
     originals = test_images[:16]
     mu, _ = model.encode(originals)
-    save_reconstructions(folder / "reconstructions.png", originals.astype(np.float32) / 255.0, model.decode(mu))
-    written.append(folder / "reconstructions.png")
+    save_reconstructions(folder / RECONSTRUCTIONS_NAME, originals.astype(np.float32) / 255.0, model.decode(mu))
+    written.append(folder / RECONSTRUCTIONS_NAME)
     if history["iteration"]:
-        save_loss_plot(folder / "loss.png", history["iteration"], history["train_loss"], history["val_loss"])
-        written.append(folder / "loss.png")
+        save_loss_plot(folder / LOSS_PLOT_NAME, history["iteration"], history["train_loss"], history["val_loss"])
+        written.append(folder / LOSS_PLOT_NAME)
     return written
 
 
@@ -57,8 +59,10 @@ def evaluate_run(folder: Path, model, test_images, facts: dict, history: Dict[st
     """The one-sample negative ELBO of the whole test set (seed EVAL_SEED),
     printed and written with `facts` and the last losses to metrics.json."""
     bar = ProgressBar(err, len(test_images), 0, progress, unit="images")
-    nelbo = model.negative_elbo(test_images, eval_batch_size, EVAL_SEED, lambda done, total: bar.show(done))
-    bar.done()
+    try:
+        nelbo = model.negative_elbo(test_images, eval_batch_size, EVAL_SEED, lambda done, total: bar.show(done))
+    finally:  # a Ctrl-C too: no progress line is left behind
+        bar.done()
     metrics = {
         "test_negative_elbo": nelbo,
         "test_images": int(len(test_images)),

@@ -1,4 +1,4 @@
-"""Preparing a run: its settings and its folder.
+"""Preparing a run: its settings (the folder is run_folder's).
 
 The model's and the loop's settings are `VaeConfig`'s: their names, defaults,
 command-line parsing and every check live there, in C++. What stays here is
@@ -7,14 +7,11 @@ often to write a checkpoint, and the display.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, fields
-from datetime import datetime
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ... import _core
-from ...errors import NnvaeError, UsageError
+from ...errors import UsageError
 from .checkpoint import TrainingCheckpoint
 
 DEFAULT_DATASET = "mnist"
@@ -103,6 +100,8 @@ def run_settings(o: TrainOptions, saved: Optional[TrainingCheckpoint]) -> Tuple[
             cfg = _core.vae.VaeConfig()
         for name, value in o.config.items():
             before = cfg.get(name)
+            if isinstance(value, float):  # through the option's own parsing, which refuses inf and nan
+                value = repr(value)
             cfg.update({name: value})
             if saved is not None and name not in RESUME_MAY_CHANGE and cfg.get(name) != before:
                 raise UsageError(f"--{_flag(name)} {cfg.get(name)} differs from the checkpoint's {before}; "
@@ -129,28 +128,3 @@ def fit_to_data(cfg, epochs: Optional[int], n_train: int, n_test: int) -> int:
             raise UsageError(f"--epochs {epochs}: {epochs * per_epoch} iterations of {per_epoch} per epoch are "
                              f"more than a run can have ({e})") from None
     return per_epoch
-
-
-def new_run_folder(root: Path = Path("runs")) -> Path:
-    """runs/YYYYmmdd-HHMMSS, with -2, -3... when that exists already."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    for n in range(1, 1000):
-        folder = root / (stamp if n == 1 else f"{stamp}-{n}")
-        if not folder.exists():
-            return folder
-    raise NnvaeError(f"{root}: cannot find a free run folder name for {stamp}")
-
-
-def prepare_folder(folder: Path) -> None:
-    """Create `folder` and prove it writable (NnvaeError naming it if not);
-    remove the temporary files of writes whose process was killed."""
-    from ...files import remove_stale_temps
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(folder)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise NnvaeError(f"cannot write to the output folder {folder}: {e.strerror or e}") from None

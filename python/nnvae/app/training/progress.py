@@ -1,8 +1,9 @@
 """One self-rewriting progress line on a terminal (training and evaluation).
 
-The line is measured against the terminal's width at every redraw and never
-reaches its last column (so it never wraps): fields are dropped, least useful
-first, and the bar shrinks until the rest fits. Each redraw returns to the
+The line is measured against the terminal's width at every redraw and stays
+clear of its last three columns (so that neither it nor the ^C a terminal
+echoes after it wraps): fields are dropped, least useful first, and the bar
+shrinks until the rest fits. Each redraw returns to the
 line's start and erases to its end ("\\r", text, ESC [K), so a shorter line
 leaves nothing of a longer one behind; `clear()` erases it before other
 lines are printed, and those lines scroll up above the next redraw.
@@ -33,10 +34,13 @@ def terminal_columns(stream: TextIO) -> int:
 
 def fit_line(fields: List[str], fraction: float, columns: int) -> str:
     """`fields` (most important first) after a bar filled to `fraction`, in
-    fewer than `columns` characters: the last fields are dropped and the bar
+    at most `columns` - 3 characters: the last fields are dropped and the bar
     narrowed, then dropped, until the line fits; the first field is cut as a
     last resort."""
-    room = columns - 1
+    # Three columns stay free: the last, so that the line never wraps, and
+    # two for the "^C" a terminal echoes after it on Ctrl-C, so that the echo
+    # does not wrap either, onto a line the erasing would not reach.
+    room = columns - 3
     fraction = min(max(fraction, 0.0), 1.0)
     for n in range(len(fields), 0, -1):
         text = "  ".join(fields[:n])
