@@ -100,8 +100,8 @@ void bind_vae_config(py::module_& m) {
           [](VaeConfig& c, const std::string& name, const std::string& text) { config_field(name).set(c, text); },
           py::arg("name"), py::arg("text"),
           "Sets the field `name` (attribute name or flag) from command-line text; raises ValueError naming the "
-          "flag and the text when it is not a value of the field's type, e.g. \"--batch-size: expected an "
-          "integer in [-2147483648, 2147483647], got 'x'\".")
+          "flag and the text when it is not a value of the field's type, e.g. \"--batch-size: expected a whole "
+          "number, got 'x'\".")
       .def(
           "get", [](const VaeConfig& c, const std::string& name) { return config_field(name).get(c); },
           py::arg("name"), "The field `name` as command-line text.")

@@ -20,6 +20,16 @@ COMMANDS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse without abbreviated options: a mistyped `--iteration 300` is
+    an error, not silently `--iterations`. Subcommands' parsers are of this
+    class too (argparse makes them of their parent's class)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -80,7 +90,7 @@ def _parse(parser, argv):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="nnvae", description="nnvae: the NNabla tutorial's VAE on a small C++ engine")
+    parser = _Parser(prog="nnvae", description="nnvae: the NNabla tutorial's VAE on a small C++ engine")
     parser.add_argument("--version", action="version", version=_version())
     parser.add_argument("--cmake-prefix-path", action="version", version=_cmake_prefix_path(),
                         help="print the folder to put into CMAKE_PREFIX_PATH for find_package(nnvae) and exit")
@@ -99,7 +109,7 @@ def main(argv=None):
 
 def train_main(argv=None):
     module = _command("train")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nnvae-train", description="nnvae-train: train the NNabla tutorial's VAE on MNIST (`nnvae train` "
                                         "is the same command); prints the run folder, the monitor lines and the "
                                         "test negative ELBO")

@@ -36,8 +36,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=integer(1, INT32_MAX), metavar="T", help="engine threads (default: all cores)")
     p.add_argument("--json", metavar="FILE", help="also write the figures to this JSON file")
     bar = p.add_mutually_exclusive_group()
-    bar.add_argument("--progress", dest="progress", action="store_true", default=None)
-    bar.add_argument("--no-progress", dest="progress", action="store_false")
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="always show the progress bar (default: on a terminal)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show the progress bar")
 
 
 def check_common(args) -> None:

