@@ -9,6 +9,7 @@ test set or its first N images. Both use a fixed seed.
 """
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -35,6 +36,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", metavar="D", help=DATA_DIR_HELP)
     p.add_argument("--threads", type=integer(1, INT32_MAX), metavar="T", help="engine threads (default: all cores)")
     p.add_argument("--json", metavar="FILE", help="also write the figures to this JSON file")
+    p.add_argument("--force", action="store_true", help="replace the --json file when it exists")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="always show the progress bar (default: on a terminal)")
@@ -55,6 +57,8 @@ def check_common(args) -> None:
 
 def run(args) -> int:
     check_common(args)
+    if args.json and os.path.lexists(args.json) and not args.force:
+        raise UsageError(f"--json {args.json} exists: --force replaces it, or choose another name")
     model = training.load_model(args.params)
     from ..datasets import load_dataset
 

@@ -10,6 +10,10 @@ images, one row from the first to the second: by default A and B are digits
 (the first test image labelled A, the first labelled B, the second one when
 A == B); with --by-index they are indices into the test set. The picture goes
 next to the parameter file unless --out says otherwise.
+
+No file is replaced unasked: without --out, a name already taken there (a
+training run's own samples.png) gives samples-2.png, samples-3.png, ...;
+an --out that exists is replaced only with --force.
 """
 import argparse
 from pathlib import Path
@@ -33,7 +37,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="--interpolate's A and B are test image indices, not digits")
     p.add_argument("--steps", type=int, default=10, help="points of the interpolation (default 10)")
     p.add_argument("--out", metavar="PNG",
-                   help="output picture (default samples.png / interpolation.png next to the parameter file)")
+                   help="output picture (default: samples.png / interpolation.png next to the parameter file, "
+                        "or samples-2.png, ... when that name is taken)")
+    p.add_argument("--force", action="store_true", help="replace --out when it exists")
     p.add_argument("--dataset", default="mnist", metavar="NAME", help="mnist (default) or fashion-mnist")
     p.add_argument("--data-dir", metavar="D", help=DATA_DIR_HELP)
     p.add_argument("--threads", type=integer(1, INT32_MAX), metavar="T", help="engine threads (default: all cores)")
@@ -48,9 +54,14 @@ def run(args) -> int:
     if args.steps < 2 or args.steps > 100:
         raise UsageError(f"steps must be from 2 to 100, got {args.steps}")
     default_name = "interpolation.png" if args.interpolate else "samples.png"
-    out = Path(args.out) if args.out else Path(args.params).parent / default_name
-    if out.suffix.lower() != ".png":
-        raise UsageError(f"--out must name a .png file, got {out}")
+    if args.out:
+        out = Path(args.out)
+        if out.suffix.lower() != ".png":
+            raise UsageError(f"--out must name a .png file, got {out}")
+        if out.exists() and not args.force:
+            raise UsageError(f"--out {out} exists: --force replaces it, or choose another name")
+    else:
+        out = free_name(Path(args.params).parent / default_name)
     model = training.load_model(args.params)
 
     if args.interpolate:
@@ -81,8 +92,19 @@ def run(args) -> int:
     if out.parent and not out.parent.is_dir():
         raise NnvaeError(f"cannot write {out}: the folder {out.parent} does not exist")
     save_image_grid(out, pictures, ncols=ncols)
-    print(f"wrote {out}: {what}")
+    kept = f" ({default_name} there is kept)" if not args.out and out.name != default_name else ""
+    print(f"wrote {out}: {what}{kept}")
     return 0
+
+
+def free_name(path: Path) -> Path:
+    """`path`, or the first of its -2, -3, ... names (samples-2.png) that
+    does not exist."""
+    candidate, n = path, 1
+    while candidate.exists() or candidate.is_symlink():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
 
 
 def _images_of_digits(labels: np.ndarray, a: int, b: int):
