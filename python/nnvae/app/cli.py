@@ -2,7 +2,8 @@
 
 Each subcommand lives in `nnvae.app.commands.<name>` and provides
 `configure(parser)` (adds its options) and `run(args) -> int`.
-Usage errors exit with 2, runtime failures with 1, each as one line.
+Usage errors exit with 2, runtime failures with 1, each as one line (on a
+terminal, wrapped at spaces to its width: nnvae.app.screen).
 """
 import argparse
 import importlib
@@ -11,6 +12,7 @@ import sys
 
 from ..errors import NnvaeError, UsageError
 from ..inputs import describe
+from .screen import fitted_lines
 
 COMMANDS = {
     "data": "fetch, verify and describe the MNIST / Fashion-MNIST files",
@@ -90,6 +92,16 @@ def _parse(parser, argv):
 
 
 def main(argv=None):
+    with fitted_lines():
+        return _main(argv)
+
+
+def train_main(argv=None):
+    with fitted_lines():
+        return _train_main(argv)
+
+
+def _main(argv):
     parser = _Parser(prog="nnvae", description="nnvae: the NNabla tutorial's VAE on a small C++ engine")
     parser.add_argument("--version", action="version", version=_version())
     parser.add_argument("--cmake-prefix-path", action="version", version=_cmake_prefix_path(),
@@ -107,7 +119,7 @@ def main(argv=None):
     return _run(parser, args)
 
 
-def train_main(argv=None):
+def _train_main(argv):
     module = _command("train")
     parser = _Parser(
         prog="nnvae-train", description="nnvae-train: train the NNabla tutorial's VAE on MNIST (`nnvae train` "

@@ -68,6 +68,7 @@ def evaluate_run(folder: Path, model, test_images, facts: dict, history: Dict[st
         "final_val_loss": history["val_loss"][-1] if history["val_loss"] else None,
     }
     atomic_text(folder / METRICS_NAME, json.dumps(metrics, indent=2) + "\n")
-    print(f"test negative ELBO: {nelbo:.4f} nats per image ({len(test_images)} test images, one sample, "
-          f"evaluation seed {EVAL_SEED} (fixed; training seed {facts['settings']['seed']}))", file=out, flush=True)
+    print(f"test negative ELBO: {nelbo:.4f} nats per image ({len(test_images)} test images, one sample; "
+          f"evaluation seed {EVAL_SEED} for every run, training seed {facts['settings']['seed']})",
+          file=out, flush=True)
     return metrics
