@@ -78,20 +78,23 @@ def run(args) -> int:
             a, b = _images_of_digits(labels, *args.interpolate)
             ends = (f"a test {args.interpolate[0]} (image {a}) to a test {args.interpolate[1]} (image {b}); "
                     f"--by-index takes image indices")
+        title = (f"from test image {a} (a {labels[a]}, left) to test image {b} (a {labels[b]}, right): the "
+                 f"decoder's images of {args.steps} points on the line between their posterior means z")
         mu, _ = model.encode(images[[a, b]])
         t = np.linspace(0.0, 1.0, args.steps, dtype=np.float32)[:, None]
         z = (1 - t) * mu[0] + t * mu[1]  # (steps, latent) from mu_A to mu_B
         pictures = model.decode(z)
-        ncols = args.steps
+        ncols, scale = args.steps, 3  # one row: larger cells
         what = f"{args.steps} images from {ends}"
     else:
         z = np.random.default_rng(args.seed).standard_normal((args.n, model.latent)).astype(np.float32)
         pictures = model.decode(z)
-        ncols = 8
+        ncols, scale = 8, 2
         what = f"{args.n} samples of z ~ N(0, I), seed {args.seed}"
+        title = f"{args.n} samples: the decoder's images of random z ~ N(0, I) (seed {args.seed}) from {args.params}"
     if out.parent and not out.parent.is_dir():
         raise NnvaeError(f"cannot write {out}: the folder {out.parent} does not exist")
-    save_image_grid(out, pictures, ncols=ncols)
+    save_image_grid(out, pictures, ncols=ncols, scale=scale, title=title)
     kept = f" ({default_name} there is kept)" if not args.out and out.name != default_name else ""
     print(f"wrote {out}: {what}{kept}")
     return 0

@@ -40,11 +40,14 @@ def save_pictures(folder: Path, model, test_images, history: Dict[str, list], se
     rng = np.random.default_rng(seed)
     written = []
     samples = model.decode(rng.standard_normal((64, model.latent)).astype(np.float32))
-    save_image_grid(folder / "samples.png", samples, ncols=8)
+    save_image_grid(folder / "samples.png", samples, ncols=8,
+                    title=f"64 samples: the decoder's images of random z ~ N(0, I) (seed {seed})")
     written.append(folder / "samples.png")
     originals = test_images[:16]
     mu, _ = model.encode(originals)
-    save_reconstructions(folder / "reconstructions.png", originals.astype(np.float32) / 255.0, model.decode(mu))
+    save_reconstructions(folder / "reconstructions.png", originals.astype(np.float32) / 255.0, model.decode(mu),
+                         title="the first 16 test images and their reconstructions (each image's posterior "
+                               "mean z, decoded)")
     written.append(folder / "reconstructions.png")
     if history["iteration"]:
         save_loss_plot(folder / "loss.png", history["iteration"], history["train_loss"], history["val_loss"])
