@@ -41,10 +41,23 @@ def _version() -> str:
         return "nnvae (version unknown: not installed)"
 
 
-def _cmake_prefix_path() -> str:
-    from .. import cmake_prefix_path
+class _CmakePrefixPath(argparse.Action):
+    """--cmake-prefix-path: print nnvae.cmake_prefix_path and exit, or say
+    why this nnvae has no CMake package (exit 1)."""
 
-    return cmake_prefix_path
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import nnvae
+
+        if nnvae.cmake_prefix_path is None:
+            parser.exit(1, f"{parser.prog}: error: this nnvae has no C++ package: it runs from "
+                           f"{os.path.dirname(nnvae.__file__)} without an install (pip install . puts one "
+                           f"beside it; or build and install it with cmake as the README's 'Use nnvae from your "
+                           f"C++ program' says)\n")
+        print(nnvae.cmake_prefix_path)
+        parser.exit(0)
 
 
 def _command(name):
@@ -104,7 +117,7 @@ def train_main(argv=None):
 def _main(argv):
     parser = _Parser(prog="nnvae", description="nnvae: the NNabla tutorial's VAE on a small C++ engine")
     parser.add_argument("--version", action="version", version=_version())
-    parser.add_argument("--cmake-prefix-path", action="version", version=_cmake_prefix_path(),
+    parser.add_argument("--cmake-prefix-path", action=_CmakePrefixPath,
                         help="print the folder to put into CMAKE_PREFIX_PATH for find_package(nnvae) and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
