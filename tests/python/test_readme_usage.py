@@ -1,12 +1,16 @@
 """The README's usage sections as a new user follows them to the letter:
 what the C++ build needs is said before its first command, the C++ sections
-keep their builds apart and write nothing unasked into the checkout, and
-CMake names the missing Eigen's packages."""
+keep their builds apart and write nothing unasked into the checkout, CMake
+names the missing Eigen's packages, and every option --help shows is in
+the README."""
+import argparse
 import re
 import shutil
 import subprocess
 
 import pytest
+
+from nnvae.app import cli
 
 from vae_fixtures import REPO
 
@@ -52,3 +56,40 @@ def test_cmake_names_the_packages_that_bring_eigen(tmp_path):
     message = " ".join(r.stderr.split())
     assert "nnvae needs Eigen 3.4 (headers only), and none was found" in message
     assert "pip install cmeel-eigen==3.4.1" in message and "apt-get install libeigen3-dev" in message
+
+
+def options_of_every_command():
+    """{command: [long option, ...]} as `nnvae` and `nnvae-train` parse them."""
+    found = {}
+    captured = []
+    original = cli._Parser.parse_args
+
+    def capture(self, args=None, namespace=None):
+        captured.append(self)
+        raise SystemExit(0)
+
+    cli._Parser.parse_args = capture
+    try:
+        for main in (cli.main, cli.train_main):
+            with pytest.raises(SystemExit):
+                main([])
+    finally:
+        cli._Parser.parse_args = original
+
+    def walk(parser, name):
+        found[name] = [o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    walk(sub, f"{name} {sub_name}")
+
+    walk(captured[0], "nnvae")
+    walk(captured[1], "nnvae-train")
+    return found
+
+
+def test_every_option_in_help_is_in_the_readme():
+    usage = README[README.index("## Usage\n"):README.index("## The C++ API\n")]
+    named = set(re.findall(r"--[a-z][a-z0-9-]*", " ".join(re.findall(r"`([^`]*)`", usage))))
+    missing = {cmd: sorted(set(opts) - named) for cmd, opts in options_of_every_command().items()}
+    assert {cmd: opts for cmd, opts in missing.items() if opts} == {}
