@@ -1,8 +1,8 @@
 """The README's usage sections as a new user follows them to the letter:
 what the C++ build needs is said before its first command, the C++ sections
 keep their builds apart and write nothing unasked into the checkout, CMake
-names the missing Eigen's packages, and every option --help shows is in
-the README."""
+names the missing Eigen's packages, every option --help shows is in the
+README, and the reinstall command's build tools are pyproject's."""
 import argparse
 import re
 import shutil
@@ -93,3 +93,18 @@ def test_every_option_in_help_is_in_the_readme():
     named = set(re.findall(r"--[a-z][a-z0-9-]*", " ".join(re.findall(r"`([^`]*)`", usage))))
     missing = {cmd: sorted(set(opts) - named) for cmd, opts in options_of_every_command().items()}
     assert {cmd: opts for cmd, opts in missing.items() if opts} == {}
+
+
+def build_requires():
+    """pyproject.toml's [build-system] requires (the owner of the list)."""
+    text = (REPO / "pyproject.toml").read_text()
+    block = re.search(r"^\[build-system\]\s*\nrequires = \[(.*?)\]", text, flags=re.M | re.S).group(1)
+    return re.findall(r'"([^"]+)"', block)
+
+
+def test_the_reinstall_command_brings_pyprojects_build_tools():
+    setup = README[README.index("## Set up\n"):README.index("## Usage\n")]
+    tools = next(c for c in re.findall(r"`([^`]*)`", setup) if c.startswith("pip install") and "pybind11" in c)
+    given = [w.strip("'") for w in tools.split()[2:]]
+    assert set(build_requires()) <= set(given), (build_requires(), given)
+    assert "pip install --no-build-isolation ." in setup
