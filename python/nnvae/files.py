@@ -59,7 +59,8 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None], *,
             os.unlink(tmp)
         except OSError:
             pass
-        if isinstance(e, OSError) and e.filename is None:  # write(2)'s error names no file: name ours
+        if isinstance(e, OSError) and e.errno is not None and e.filename is None:
+            # write(2)'s error (a full disk) names no file: name ours.
             raise OSError(e.errno, e.strerror or str(e), os.fspath(path)) from e
         raise
     # Make the rename itself durable (not possible on every platform).
@@ -140,7 +141,9 @@ class LineLog:
             written = os.write(self._fd, data)
         except OSError as e:
             self._cut(before)
-            raise OSError(e.errno, e.strerror or str(e), os.fspath(self.path)) from e
+            if e.errno is None or e.filename is not None:
+                raise
+            raise OSError(e.errno, e.strerror, os.fspath(self.path)) from e  # write(2)'s error names no file
         if written != len(data):
             self._cut(before)
             raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (wrote {written} of {len(data)} bytes)",

@@ -119,6 +119,8 @@ def _save_png(path: PathLike, image: Image.Image) -> None:
     try:
         atomic_write(path, lambda f: image.save(f, format="PNG"))
     except OSError as e:
+        if e.filename is not None and e.errno is not None:
+            raise
         raise OSError(e.errno, e.strerror or str(e), os.fspath(path)) from e
 
 
