@@ -33,10 +33,22 @@ from . import functions, parametric_functions, random, solvers
 # Keep in step with `version` in pyproject.toml.
 __version__ = "0.1.0"
 
-# The installed package's C++ side: include/, lib/ and lib/cmake/nnvae (the
-# CMake package) live in this folder; give it to CMake as CMAKE_PREFIX_PATH
-# for find_package(nnvae CONFIG).
-cmake_prefix_path = _os.path.dirname(_os.path.abspath(__file__))
+
+def _find_cmake_prefix(folders):
+    """The first of `folders` that holds the installed C++ side, include/,
+    lib/ and lib/cmake/nnvae (the CMake package); None when none does."""
+    for folder in folders:
+        if _os.path.isfile(_os.path.join(folder, "lib", "cmake", "nnvae", "nnvaeConfig.cmake")):
+            return _os.path.abspath(folder)
+    return None
+
+
+# The folder to give CMake as CMAKE_PREFIX_PATH for find_package(nnvae
+# CONFIG): this package's folder after `pip install .`; after `pip install -e
+# .` the install tree scikit-build-core keeps apart from the sources (on this
+# package's __path__, and where the compiled _core was put). None for a
+# source tree on PYTHONPATH, whose C++ package `cmake --install` makes.
+cmake_prefix_path = _find_cmake_prefix(list(__path__) + [_os.path.dirname(_core.__file__)])
 
 __all__ = [
     "Variable",

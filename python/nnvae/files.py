@@ -54,13 +54,16 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None], *,
                 f.flush()
                 os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if fd >= 0:
             os.close(fd)
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError) and e.errno is not None and e.filename is None:
+            # write(2)'s error (a full disk) names no file: name ours.
+            raise OSError(e.errno, e.strerror or str(e), os.fspath(path)) from e
         raise
     # Make the rename itself durable (not possible on every platform).
     try:
@@ -163,9 +166,11 @@ class LineLog:
         before = os.fstat(self._fd).st_size
         try:
             written = os.write(self._fd, data)
-        except OSError:
+        except OSError as e:
             self._cut(before)
-            raise
+            if e.errno is None or e.filename is not None:
+                raise
+            raise OSError(e.errno, e.strerror, os.fspath(self.path)) from e  # write(2)'s error names no file
         if written != len(data):
             self._cut(before)
             raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (wrote {written} of {len(data)} bytes)",

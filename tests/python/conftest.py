@@ -4,6 +4,25 @@ import urllib.error
 
 import pytest
 
+# Lines for pytest's terminal summary (report_line), shown after the run
+# under "nnvae reports" rather than printed between the progress dots.
+_REPORTS = []
+
+
+@pytest.fixture
+def report_line():
+    """report_line(text) adds a line to the "nnvae reports" section of
+    pytest's terminal summary: what a test wants the reader to see (counts,
+    figures) without writing between the progress dots."""
+    return _REPORTS.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _REPORTS:
+        terminalreporter.section("nnvae reports")
+        for line in _REPORTS:
+            terminalreporter.write_line(line)
+
 
 @pytest.fixture
 def fresh_engine():

@@ -38,7 +38,7 @@ CI = settings(max_examples=BATCHES, derandomize=True, deadline=None, database=No
               suppress_health_check=list(HealthCheck), print_blob=False,
               phases=[Phase.explicit, Phase.generate])
 
-# Cases run per class, for the report (pytest -s prints them).
+# Cases run per class, for the report in pytest's summary.
 COUNTS = {}
 
 
@@ -226,12 +226,11 @@ def test_dtypes(cases):
     run_batch("dtypes", jsonable(cases))
 
 
-def test_counts_reported(capsys):
-    """Prints how many generated cases each class ran (and how many returned
-    a result rather than an error); runs last in this file."""
-    with capsys.disabled():
-        for kind, s in COUNTS.items():
-            print(f"\nhostile API: {kind}: {s['cases']} cases ({s['ok']} returned a checked result)", end="")
+def test_counts_reported(report_line):
+    """Reports how many generated cases each class ran (and how many returned
+    a result rather than an error) in pytest's summary; runs last in this file."""
+    for kind, s in COUNTS.items():
+        report_line(f"hostile API: {kind}: {s['cases']} cases ({s['ok']} returned a checked result)")
     for kind, s in COUNTS.items():
         assert s["cases"] >= BATCHES * PER_BATCH, kind
 

@@ -17,10 +17,15 @@ using namespace nnvae::vae;
 
 namespace {
 
-// {name: value} of every field, typed as the attributes are.
+// {name: value} of every field, typed as the attributes are; a float32
+// setting as the double of its shortest text (3e-4f: 0.0003, what the user
+// gave, not 0.0003000000142492354), which reads back as the same float32.
 py::dict config_to_dict(const py::object& config) {
+  const VaeConfig& c = config.cast<const VaeConfig&>();
   py::dict d;
-  for (const ConfigField& f : config_fields()) d[py::str(f.name)] = config.attr(f.name.c_str());
+  for (const ConfigField& f : config_fields())
+    d[py::str(f.name)] = f.kind == ConfigField::Kind::real ? py::float_(std::stod(f.get(c)))
+                                                           : py::object(config.attr(f.name.c_str()));
   return d;
 }
 
@@ -74,7 +79,7 @@ void bind_vae_config(py::module_& m) {
       .def_static(
           "fields",
           []() {
-            py::object defaults = py::cast(VaeConfig());
+            py::dict defaults = config_to_dict(py::cast(VaeConfig()));
             py::list out;
             for (const ConfigField& f : config_fields()) {
               py::dict d;
@@ -84,9 +89,7 @@ void bind_vae_config(py::module_& m) {
               d["help"] = f.help;
               d["kind"] = kind_name(f.kind);
               d["choices"] = f.choices;
-              // float32 defaults as their shortest text's double (3e-4f: 0.0003, not 0.0003000000142)
-              d["default"] = f.kind == ConfigField::Kind::real ? py::float_(std::stod(f.get(VaeConfig())))
-                                                                : py::object(defaults.attr(f.name.c_str()));
+              d["default"] = defaults[py::str(f.name)];
               out.append(d);
             }
             return out;
@@ -100,13 +103,13 @@ void bind_vae_config(py::module_& m) {
           [](VaeConfig& c, const std::string& name, const std::string& text) { config_field(name).set(c, text); },
           py::arg("name"), py::arg("text"),
           "Sets the field `name` (attribute name or flag) from command-line text; raises ValueError naming the "
-          "flag and the text when it is not a value of the field's type, e.g. \"--batch-size: expected an "
-          "integer in [-2147483648, 2147483647], got 'x'\".")
+          "flag and the text when it is not a value of the field's type, e.g. \"--batch-size: expected a whole "
+          "number, got 'x'\".")
       .def(
           "get", [](const VaeConfig& c, const std::string& name) { return config_field(name).get(c); },
           py::arg("name"), "The field `name` as command-line text.")
       .def("to_dict", [](const py::object& self) { return config_to_dict(self); },
-           "{name: value} of every field, in fields() order.")
+           "{name: value} of every field, in fields() order; floats as their shortest decimal (0.0003).")
       .def("update", [](py::object& self, const py::dict& values) { config_update(self, values); },
            py::arg("values"), "Sets each {name: value}; a str value is parsed as command-line text.")
       .def("__eq__", [](const py::object& a, const py::object& b) {

@@ -60,7 +60,7 @@ void VaeConfig::validate(int64_t n_train, int64_t n_test) const {
   check_training_memory(latent, hidden);
   if (monitor_interval < 1) fail("monitor interval must be >= 1, got " + std::to_string(monitor_interval));
   if (validation_batches < 1) fail("validation batches must be >= 1, got " + std::to_string(validation_batches));
-  if (threads < 0) fail("thread count must be >= 0 (0: unchanged), got " + std::to_string(threads));
+  if (threads < 0) fail("thread count must be >= 0 (0: all cores), got " + std::to_string(threads));
   if (threads > 0) check_num_threads(threads);
   if (init != "glorot" && init != "fan-in") fail("unknown init '" + init + "': choose glorot or fan-in");
 }
@@ -69,7 +69,9 @@ namespace {
 
 using Kind = ConfigField::Kind;
 
-// `text` as an integer of type T, the whole text and within T's range.
+// `text` as an integer of type T, the whole text and within T's range. The
+// range of meaning (iterations >= 1, ...) is validate()'s; the type's range
+// is named only when a number is beyond it.
 template <typename T>
 T parse_integer(const std::string& flag, const std::string& text) {
   const long long lo = static_cast<long long>(std::numeric_limits<T>::min());
@@ -77,9 +79,12 @@ T parse_integer(const std::string& flag, const std::string& text) {
   errno = 0;
   char* end = nullptr;
   const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno == ERANGE || v < lo || v > hi)
-    throw std::invalid_argument("--" + flag + ": expected an integer in [" + std::to_string(lo) + ", " +
-                                std::to_string(hi) + "], got '" + text + "'");
+  if (text.empty() || *end != '\0')
+    throw std::invalid_argument("--" + flag + ": expected a whole number, got '" + text + "'");
+  if ((errno == ERANGE && v > 0) || v > hi)
+    throw std::invalid_argument("--" + flag + ": " + text + " is too large (at most " + std::to_string(hi) + ")");
+  if (errno == ERANGE || v < lo)
+    throw std::invalid_argument("--" + flag + ": " + text + " is too small (at least " + std::to_string(lo) + ")");
   return static_cast<T>(v);
 }
 

@@ -2,7 +2,8 @@
 
 Each subcommand lives in `nnvae.app.commands.<name>` and provides
 `configure(parser)` (adds its options) and `run(args) -> int`.
-Usage errors exit with 2, runtime failures with 1, each as one line.
+Usage errors exit with 2, runtime failures with 1, each as one line (on a
+terminal, wrapped at spaces to its width: nnvae.app.screen).
 """
 import argparse
 import importlib
@@ -11,6 +12,7 @@ import sys
 
 from ..errors import NnvaeError, UsageError
 from .options import describe
+from .screen import fitted_lines
 
 COMMANDS = {
     "data": "fetch, verify and describe the MNIST / Fashion-MNIST files",
@@ -18,6 +20,16 @@ COMMANDS = {
     "evaluate": "test negative ELBO and importance-weighted NLL of saved parameters",
     "generate": "decode samples or an interpolation from saved parameters",
 }
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse without abbreviated options: a mistyped `--iteration 300` is
+    an error, not silently `--iterations`. Subcommands' parsers are of this
+    class too (argparse makes them of their parent's class)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
 
 def _version() -> str:
@@ -29,10 +41,23 @@ def _version() -> str:
         return "nnvae (version unknown: not installed)"
 
 
-def _cmake_prefix_path() -> str:
-    from .. import cmake_prefix_path
+class _CmakePrefixPath(argparse.Action):
+    """--cmake-prefix-path: print nnvae.cmake_prefix_path and exit, or say
+    why this nnvae has no CMake package (exit 1)."""
 
-    return cmake_prefix_path
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import nnvae
+
+        if nnvae.cmake_prefix_path is None:
+            parser.exit(1, f"{parser.prog}: error: this nnvae has no C++ package: it runs from "
+                           f"{os.path.dirname(nnvae.__file__)} without an install (pip install . puts one "
+                           f"beside it; or build and install it with cmake as the README's 'Use nnvae from your "
+                           f"C++ program' says)\n")
+        print(nnvae.cmake_prefix_path)
+        parser.exit(0)
 
 
 def _command(name):
@@ -80,9 +105,19 @@ def _parse(parser, argv):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="nnvae", description="nnvae: the NNabla tutorial's VAE on a small C++ engine")
+    with fitted_lines():
+        return _main(argv)
+
+
+def train_main(argv=None):
+    with fitted_lines():
+        return _train_main(argv)
+
+
+def _main(argv):
+    parser = _Parser(prog="nnvae", description="nnvae: the NNabla tutorial's VAE on a small C++ engine")
     parser.add_argument("--version", action="version", version=_version())
-    parser.add_argument("--cmake-prefix-path", action="version", version=_cmake_prefix_path(),
+    parser.add_argument("--cmake-prefix-path", action=_CmakePrefixPath,
                         help="print the folder to put into CMAKE_PREFIX_PATH for find_package(nnvae) and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
@@ -97,9 +132,9 @@ def main(argv=None):
     return _run(parser, args)
 
 
-def train_main(argv=None):
+def _train_main(argv):
     module = _command("train")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nnvae-train", description="nnvae-train: train the NNabla tutorial's VAE on MNIST (`nnvae train` "
                                         "is the same command); prints the run folder, the monitor lines and the "
                                         "test negative ELBO")

@@ -1,14 +1,18 @@
 """PNG pictures of a training run, drawn with Pillow: image grids (samples,
 reconstructions) and the loss curves.
 
-    save_image_grid("samples.png", images)                     # (N, 28, 28) in [0, 1]
-    save_reconstructions("reconstructions.png", x, x_hat)      # originals above, rows labelled
+    save_image_grid("samples.png", images, title="64 samples ...")   # (N, 28, 28) in [0, 1]
+    save_reconstructions("reconstructions.png", x, x_hat)            # originals above, rows labelled
     save_loss_plot("loss.png", iterations, train_loss, val_loss)
+
+Each picture says what it shows (a title, row labels, a legend) in Pillow's
+default font, so that it is understood without the README.
 
 Images may be float in [0, 1] (1 = white; mapped to round(255 x)) or uint8
 (0..255, kept as is), shaped (N, H, W), (N, 1, H, W) or (N, H*W) with a square
 H*W (784 -> 28 x 28). Every file is written atomically (temporary file in the
-same folder, then renamed), and bad input raises PictureError naming the file.
+same folder, then renamed); bad input raises PictureError naming the file, a
+failed write (a full disk) an OSError whose filename is the picture's.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import os
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from ..errors import NnvaeError
 from ..files import atomic_write
@@ -110,14 +114,55 @@ def _grid(cells: List[Optional[np.ndarray]], ncols: int, scale: int) -> Image.Im
 
 
 def _save_png(path: PathLike, image: Image.Image) -> None:
+    """Write `image` atomically; a failed write raises OSError naming `path`
+    (a run's final phase then says which file and how to finish the run)."""
     try:
         atomic_write(path, lambda f: image.save(f, format="PNG"))
     except OSError as e:
-        raise PictureError(f"{os.fspath(path)}: cannot write the picture: {e}", path=path) from e
+        if e.filename is not None and e.errno is not None:
+            raise
+        raise OSError(e.errno, e.strerror or str(e), os.fspath(path)) from e
 
 
-def save_image_grid(path: PathLike, images: Any, ncols: int = 8, scale: int = 2) -> None:
-    """Write N images as a grayscale PNG grid, row by row, `ncols` per row.
+TITLE_SIZE = 13  # pixels: the titles' font size
+TITLE_PAD = 6    # pixels around a title's lines
+
+
+def _wrap_words(draw: ImageDraw.ImageDraw, text: str, font, width: float) -> List[str]:
+    """`text` in lines no wider than `width` pixels, broken at spaces."""
+    lines: List[str] = []
+    for word in text.split():
+        if lines and draw.textlength(lines[-1] + " " + word, font=font) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def _with_title(image: Image.Image, title: Optional[str]) -> Image.Image:
+    """`image` under a white band holding `title`, wrapped to its width (the
+    image itself when title is None)."""
+    if not title:
+        return image
+    font = _font(TITLE_SIZE)
+    measure = ImageDraw.Draw(image)
+    lines = _wrap_words(measure, title, font, image.width - 2 * TITLE_PAD)
+    line_h = measure.textbbox((0, 0), "Ag", font=font)[3] + 3
+    band = len(lines) * line_h + 2 * TITLE_PAD
+    white = 255 if image.mode == "L" else (255,) * len(image.getbands())
+    out = Image.new(image.mode, (image.width, image.height + band), white)
+    out.paste(image, (0, band))
+    draw = ImageDraw.Draw(out)
+    for i, line in enumerate(lines):
+        draw.text((TITLE_PAD, TITLE_PAD + i * line_h), line, fill=0 if image.mode == "L" else (30, 30, 30),
+                  font=font)
+    return out
+
+
+def save_image_grid(path: PathLike, images: Any, ncols: int = 8, scale: int = 2,
+                    title: Optional[str] = None) -> None:
+    """Write N images as a grayscale PNG grid, row by row, `ncols` per row,
+    under a white band holding `title` (wrapped to the width) when given.
 
     With images of H x W pixels, c = min(ncols, N) columns and r = ceil(N / c)
     rows, the picture is
@@ -128,12 +173,13 @@ def save_image_grid(path: PathLike, images: Any, ncols: int = 8, scale: int = 2)
     (a 1-pixel gray line, level 128, around every cell; unused cells of the
     last row are gray too). Cell i's top-left pixel is at
     x = 1 + (i % c) * (W * scale + 1), y = 1 + (i // c) * (H * scale + 1).
-    For 64 MNIST images, ncols=8, scale=2: 457 x 457.
+    For 64 MNIST images, ncols=8, scale=2: 457 x 457 (the title's band
+    adds its height on top; the cells then start that much lower).
     """
     arr = _as_images(path, images)
     ncols = _check_ncols(path, ncols)
     scale = _check_scale(path, scale)
-    _save_png(path, _grid(list(arr), min(ncols, len(arr)), scale))
+    _save_png(path, _with_title(_grid(list(arr), min(ncols, len(arr)), scale), title))
 
 
 ROW_LABELS = ("original", "reconstruction")
@@ -141,7 +187,8 @@ ROW_LABELS = ("original", "reconstruction")
 
 def save_reconstructions(path: PathLike, originals: Any, reconstructions: Any, scale: int = 2,
                          ncols: Optional[int] = None,
-                         row_labels: Optional[Tuple[str, str]] = ROW_LABELS) -> None:
+                         row_labels: Optional[Tuple[str, str]] = ROW_LABELS,
+                         title: Optional[str] = None) -> None:
     """Write originals with their reconstructions directly below them.
 
     The N pairs are laid out in bands of c = ncols (default min(N, 16))
@@ -155,7 +202,7 @@ def save_reconstructions(path: PathLike, originals: Any, reconstructions: Any, s
     pairs at scale 2: 913 x 115. With `row_labels` (the default: "original",
     "reconstruction") the rows are named in a white margin on the left, as
     wide as the longer name plus 12 pixels; row_labels=None leaves the grid
-    alone.
+    alone. `title` goes above, as in save_image_grid.
     """
     orig = _as_images(path, originals, "originals")
     recon = _as_images(path, reconstructions, "reconstructions")
@@ -173,7 +220,7 @@ def save_reconstructions(path: PathLike, originals: Any, reconstructions: Any, s
     grid = _grid(cells, c, scale)
     if row_labels is not None:
         grid = _label_rows(grid, list(row_labels) * (len(cells) // c // 2), orig.shape[1] * scale + SEPARATOR)
-    _save_png(path, grid)
+    _save_png(path, _with_title(grid, title))
 
 
 def _label_rows(grid: Image.Image, labels: Sequence[str], row_height: int) -> Image.Image:
@@ -290,11 +337,13 @@ def save_loss_plot(path: PathLike, iterations: Any, train_loss: Any, val_loss: A
     validation loss (orange; may be None) against the iteration, with ticks on
     both axes, a legend and a white background. With more than 30 points,
     every point is drawn faint and a line shows each curve's moving average
-    over about a twentieth of the points (`smooth`); the legend says how many.
+    over about a twentieth of the points (`smooth`); the legend says so, and
+    how many. A title says what the loss is.
 
     The y axis runs from the lowest loss to a robust top (see _y_range): the
-    first, huge losses of a run are clipped at the top edge, and the axis
-    label says so. Works with a single point (drawn as a dot) and with any
+    curves leave the plot through its top edge where the first, huge losses
+    of a run lie above it (they are not flattened against it), and the
+    legend says how high they go. Works with a single point (drawn as a dot) and with any
     number of points. Raises PictureError for mismatched lengths, NaN or
     infinite values, no points, or a size below 200 x 150.
     """
@@ -314,15 +363,21 @@ def save_loss_plot(path: PathLike, iterations: Any, train_loss: Any, val_loss: A
     image = Image.new("RGB", (int(width), int(height)), "white")
     draw = ImageDraw.Draw(image)
     text_h = draw.textbbox((0, 0), "0123456789", font=font)[3]
+    axis = (60, 60, 60)
 
-    ylo, yhi, clipped = _y_range(np.concatenate([c[1] for c in curves]))
+    values = np.concatenate([c[1] for c in curves])
+    ylo, yhi, clipped = _y_range(values)
     yt, yfmt = _ticks(ylo, yhi, 6)
     ylabels = [yfmt.format(v) for v in yt]
 
-    # Plot area [left, right] x [top, bottom] in pixels, leaving room for the labels.
+    # The title, wrapped to the width, then the plot area [left, right] x
+    # [top, bottom] in pixels, leaving room for the labels.
+    title = _wrap_words(draw, "loss at each monitor line: the negative ELBO, nats per image", font, width - 16)
+    for i, line in enumerate(title):
+        draw.text((8, 6 + i * (text_h + 4)), line, fill=axis, font=font)
     left = 14 + max(draw.textlength(s, font=font) for s in ylabels)
     right = width - 16
-    top, bottom = 12 + text_h + 8, height - (2 * text_h + 22)
+    top, bottom = 6 + len(title) * (text_h + 4) + 8, height - (2 * text_h + 22)
     xlo, xhi = float(x.min()), float(x.max())
     if xhi == xlo:
         xlo, xhi = xlo - 1, xhi + 1
@@ -331,10 +386,14 @@ def save_loss_plot(path: PathLike, iterations: Any, train_loss: Any, val_loss: A
         return left + (np.asarray(v) - xlo) / (xhi - xlo) * (right - left)
 
     def py(v):
-        return bottom - (np.clip(np.asarray(v), ylo, yhi) - ylo) / (yhi - ylo) * (bottom - top)
+        # Not clipped: a curve above the range leaves the plot through its top
+        # edge (the curves are drawn inside the plot area only); bounded a few
+        # heights away so that the coordinates stay small.
+        span = yhi - ylo
+        return bottom - (np.clip(np.asarray(v), ylo - 4 * span, yhi + 4 * span) - ylo) / span * (bottom - top)
 
     # Grid lines and tick labels.
-    grid, axis = (225, 225, 225), (60, 60, 60)
+    grid = (225, 225, 225)
     for v, label in zip(yt, ylabels):
         y = float(py(v))
         draw.line([(left, y), (right, y)], fill=grid)
@@ -348,38 +407,50 @@ def save_loss_plot(path: PathLike, iterations: Any, train_loss: Any, val_loss: A
         label = xfmt.format(v)
         draw.text((xx - draw.textlength(label, font=font) / 2, bottom + 6), label,
                   fill=axis, font=font)
-    draw.rectangle([left, top, right, bottom], outline=axis)
     xlabel = "iteration"
     draw.text(((left + right) / 2 - draw.textlength(xlabel, font=font) / 2,
                bottom + text_h + 14), xlabel, fill=axis, font=font)
-    ylabel = "loss (nats per image)" + (", clipped at the top" if clipped else "")
-    draw.text((left, 8), ylabel, fill=axis, font=font)
 
-    # The curves: few points are joined and dotted; many are drawn faint,
-    # under a line through their moving average.
+    # The curves, on a layer shown inside the plot area only: few points are
+    # joined and dotted; many are drawn faint, under a line through their
+    # moving average.
+    layer = Image.new("RGBA", image.size, (255, 255, 255, 0))
+    ink = ImageDraw.Draw(layer)
     half = len(x) // 40 if len(x) > 30 else 0
     if half:
-        for _, values, color in curves:
-            draw.point(list(zip(px(x).tolist(), py(values).tolist())), fill=_faint(color, 0.45))
-    for _, values, color in curves:
-        pts = list(zip(px(x).tolist(), py(smooth(values, half)).tolist()))
+        for _, values_, color in curves:
+            ink.point(list(zip(px(x).tolist(), py(values_).tolist())), fill=_faint(color, 0.45))
+    for _, values_, color in curves:
+        pts = list(zip(px(x).tolist(), py(smooth(values_, half)).tolist()))
         if len(pts) > 1:
-            draw.line(pts, fill=color, width=2, joint="curve")
+            ink.line(pts, fill=color, width=2, joint="curve")
         if len(pts) <= 30:
             for (a, b) in pts:
-                draw.ellipse([a - 3, b - 3, a + 3, b + 3], fill=color)
+                ink.ellipse([a - 3, b - 3, a + 3, b + 3], fill=color)
+    inside = Image.new("L", image.size, 0)
+    ImageDraw.Draw(inside).rectangle([left, top, right, bottom], fill=255)
+    image.paste(layer, (0, 0), ImageChops.multiply(layer.getchannel("A"), inside))
+    draw.rectangle([left, top, right, bottom], outline=axis)
 
-    # Legend, top right inside the plot area.
+    # Legend, top right inside the plot area: the curves, what their lines
+    # and dots are, and the losses above the top.
     sample = 22
-    note = f" (mean of {2 * half + 1})" if half else ""
-    entries = [(name + note, color) for name, _, color in curves]
-    box_w = sample + 14 + max(draw.textlength(n, font=font) for n, _ in entries) + 8
-    box_h = len(entries) * (text_h + 6) + 8
+    entries = [(name, color) for name, _, color in curves]
+    notes = [f"line: mean of {2 * half + 1} neighbouring points", "dots: each monitor line"] if half else []
+    if clipped:
+        notes.append(f"first losses run off the top (up to {float(values.max()):.0f})")
+    rows = [(sample + 8 + draw.textlength(n, font=font), n, c) for n, c in entries] + \
+           [(draw.textlength(n, font=font), n, None) for n in notes]
+    box_w = max(w for w, _, _ in rows) + 20
+    box_h = len(rows) * (text_h + 6) + 8
     bx, by = right - box_w - 8, top + 8
     draw.rectangle([bx, by, bx + box_w, by + box_h], fill="white", outline=axis)
-    for i, (name, color) in enumerate(entries):
+    for i, (_, name, color) in enumerate(rows):
         yy = by + 6 + i * (text_h + 6) + text_h / 2
-        draw.line([(bx + 6, yy), (bx + 6 + sample, yy)], fill=color, width=3)
-        draw.text((bx + sample + 14, yy - text_h / 2), name, fill=axis, font=font)
+        if color is not None:
+            draw.line([(bx + 6, yy), (bx + 6 + sample, yy)], fill=color, width=3)
+            draw.text((bx + sample + 14, yy - text_h / 2), name, fill=axis, font=font)
+        else:
+            draw.text((bx + 8, yy - text_h / 2), name, fill=(110, 110, 110), font=font)
 
     _save_png(path, image)

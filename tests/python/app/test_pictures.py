@@ -146,8 +146,9 @@ def test_failed_save_keeps_old_picture(tmp_path, monkeypatch):
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(Image.Image, "save", failing_save)
-    with pytest.raises(PictureError, match=r"samples\.png: cannot write the picture: disk full"):
+    with pytest.raises(OSError, match="disk full") as info:
         save_image_grid(path, np.zeros((4, 28, 28)))
+    assert info.value.filename == str(path)  # the file is named
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["samples.png"]
 
 
@@ -220,3 +221,74 @@ def test_loss_plot_bad_input(tmp_path, args, kwargs, message):
         save_loss_plot(path, *args, **kwargs)
     assert str(info.value).startswith(str(path))
     assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------
+# What a reader needs without the README: titles, sizes, the loss plot's top,
+# and the file named when it cannot be written
+
+def test_a_title_band_above_the_grid(tmp_path):
+    images = np.random.default_rng(0).random((64, 28, 28))
+    save_image_grid(tmp_path / "plain.png", images)
+    save_image_grid(tmp_path / "titled.png", images, title="64 samples: the decoder's images of random z " * 3)
+    _, plain = load(tmp_path / "plain.png")
+    _, titled = load(tmp_path / "titled.png")
+    band = titled.shape[0] - plain.shape[0]
+    assert titled.shape[1] == plain.shape[1] == 457 and 30 < band < 90  # the long title wraps to more lines
+    np.testing.assert_array_equal(titled[band:], plain)  # the grid itself unchanged, below
+    text = titled[:band]
+    assert (text < 100).sum() > 200 and text[0].min() == 255  # dark letters on white, a white edge
+    for row in range(3):  # each title line holds text: several rows of the band are inked
+        assert (text[pictures.TITLE_PAD + row * 10:pictures.TITLE_PAD + row * 10 + 10] < 100).any()
+
+
+def test_reconstructions_take_a_title(tmp_path):
+    x = np.zeros((16, 28, 28))
+    save_reconstructions(tmp_path / "plain.png", x, x)
+    save_reconstructions(tmp_path / "titled.png", x, x, title="the first 16 test images")
+    _, plain = load(tmp_path / "plain.png")
+    _, titled = load(tmp_path / "titled.png")
+    band = titled.shape[0] - plain.shape[0]
+    assert 15 < band < 60 and titled.shape[1] == plain.shape[1]
+    np.testing.assert_array_equal(titled[band:], plain)
+
+
+def test_first_losses_leave_the_plot_through_its_top(tmp_path):
+    # One point in 25 above the robust top: the curve must rise out of the
+    # plot, not run along its top edge as if the loss stood still there.
+    it = np.arange(1000) * 10 + 9
+    train = 100 - 10 * it / it.max()
+    train[:40] = 1000 - np.arange(40)
+    path = tmp_path / "loss.png"
+    save_loss_plot(path, it, train, None)
+    _, px = load(path)
+    frame = np.nonzero((np.abs(px.astype(int) - 60).sum(axis=-1) < 10).sum(axis=1) > 300)[0]
+    top = frame[0]  # the plot area's top edge
+    width = px.shape[1]
+    rows, cols = colored_rows(px[top + 1:top + 4, :width // 5], pictures.TRAIN_COLOR)
+    assert len(set(cols.tolist())) < 8, sorted(set(cols.tolist()))  # crossing the edge, not along it
+    below = colored_rows(px[top + 4:, :width // 5], pictures.TRAIN_COLOR)
+    assert len(below[0]) > 50  # the curve itself is there under the edge
+
+
+def test_a_picture_that_cannot_be_written_is_named(tmp_path, monkeypatch):
+    # A full disk during the final phase: the error names the picture and
+    # says how to finish the run from its checkpoint.
+    import errno
+
+    from nnvae.app.training import TrainOptions, run_training
+    from vae_fixtures import synthetic_digits
+
+    def no_space(self, fp, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as write(2) gives it: no file name
+
+    monkeypatch.setattr(Image.Image, "save", no_space)
+    out = tmp_path / "run"
+    options = TrainOptions.of(iterations=10, batch_size=20, latent=4, hidden=16, threads=1, progress=False,
+                              quiet=True, out=str(out))
+    with pytest.raises(NnvaeError) as info:
+        run_training(options, train_images=synthetic_digits(100, 1), test_images=synthetic_digits(40, 2))
+    ckpt = out / "checkpoint.nnvckpt"
+    assert str(info.value) == (f"cannot write {out / 'samples.png'}: No space left on device; the training itself "
+                               f"is saved in {ckpt} (iteration 10): free some space and finish the run with: "
+                               f"nnvae-train --resume {ckpt}")

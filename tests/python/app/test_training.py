@@ -125,10 +125,14 @@ def test_pictures_decode_with_pillow(finished_run):
             im.load()
             sizes[name] = im.size
     # 8x8 grid of 28x28 at scale 2 with 1-pixel separators; 16 pairs (913 x 115)
-    # after a margin naming the two rows; the plot.
+    # after a margin naming the two rows; each under a band with its title;
+    # the plot.
     margin = sizes["reconstructions.png"][0] - 913  # as wide as the font makes "reconstruction"
     assert 60 < margin < 200
-    assert sizes == {"samples.png": (457, 457), "reconstructions.png": (913 + margin, 115), "loss.png": (640, 400)}
+    band = sizes["samples.png"][1] - 457, sizes["reconstructions.png"][1] - 115
+    assert 15 < band[0] < 60 and 15 < band[1] < 60
+    assert sizes == {"samples.png": (457, 457 + band[0]), "reconstructions.png": (913 + margin, 115 + band[1]),
+                     "loss.png": (640, 400)}
 
 
 def _run(tmp_path, images, folder, iterations, resume=None):

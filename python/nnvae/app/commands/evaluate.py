@@ -9,10 +9,11 @@ test set or its first N images. Both use a fixed seed.
 """
 import argparse
 import json
+import os
 import sys
 import time
 
-from ...errors import NnvaeError
+from ...errors import NnvaeError, UsageError
 from ...files import atomic_text
 from .. import training
 from ..options import INT32_MAX, integer
@@ -32,13 +33,17 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help=f"seed of the samples (default {training.EVAL_SEED})")
     add_data_and_threads(p)
     p.add_argument("--json", metavar="FILE", help="also write the figures to this JSON file")
+    p.add_argument("--force", action="store_true", help="replace the --json file when it exists")
     bar = p.add_mutually_exclusive_group()
-    bar.add_argument("--progress", dest="progress", action="store_true", default=None)
-    bar.add_argument("--no-progress", dest="progress", action="store_false")
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="always show the progress bar (default: on a terminal)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show the progress bar")
 
 
 def run(args) -> int:
     check_data_and_threads(args)
+    if args.json and os.path.lexists(args.json) and not args.force:
+        raise UsageError(f"--json {args.json} exists: --force replaces it, or choose another name")
     model = training.load_model(args.params)
     from ..datasets import load_dataset
 

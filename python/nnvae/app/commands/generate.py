@@ -10,6 +10,10 @@ images, one row from the first to the second: by default A and B are digits
 (the first test image labelled A, the first labelled B, the second one when
 A == B); with --by-index they are indices into the test set. The picture goes
 next to the parameter file unless --out says otherwise.
+
+No file is replaced unasked: without --out, a name already taken there (a
+training run's own samples.png) gives samples-2.png, samples-3.png, ...;
+an --out that exists is replaced only with --force.
 """
 import argparse
 from pathlib import Path
@@ -32,7 +36,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="--interpolate's A and B are test image indices, not digits")
     p.add_argument("--steps", type=int, default=10, help="points of the interpolation (default 10)")
     p.add_argument("--out", metavar="PNG",
-                   help="output picture (default samples.png / interpolation.png next to the parameter file)")
+                   help="output picture (default: samples.png / interpolation.png next to the parameter file, "
+                        "or samples-2.png, ... when that name is taken)")
+    p.add_argument("--force", action="store_true", help="replace --out when it exists")
     add_data_and_threads(p)
 
 
@@ -45,9 +51,14 @@ def run(args) -> int:
     if args.steps < 2 or args.steps > 100:
         raise UsageError(f"steps must be from 2 to 100, got {args.steps}")
     default_name = "interpolation.png" if args.interpolate else "samples.png"
-    out = Path(args.out) if args.out else Path(args.params).parent / default_name
-    if out.suffix.lower() != ".png":
-        raise UsageError(f"--out must name a .png file, got {out}")
+    if args.out:
+        out = Path(args.out)
+        if out.suffix.lower() != ".png":
+            raise UsageError(f"--out must name a .png file, got {out}")
+        if out.exists() and not args.force:
+            raise UsageError(f"--out {out} exists: --force replaces it, or choose another name")
+    else:
+        out = free_name(Path(args.params).parent / default_name)
     model = training.load_model(args.params)
 
     if args.interpolate:
@@ -64,22 +75,36 @@ def run(args) -> int:
             a, b = _images_of_digits(labels, *args.interpolate)
             ends = (f"a test {args.interpolate[0]} (image {a}) to a test {args.interpolate[1]} (image {b}); "
                     f"--by-index takes image indices")
+        title = (f"from test image {a} (a {labels[a]}, left) to test image {b} (a {labels[b]}, right): the "
+                 f"decoder's images of {args.steps} points on the line between their posterior means z")
         mu, _ = model.encode(images[[a, b]])
         t = np.linspace(0.0, 1.0, args.steps, dtype=np.float32)[:, None]
         z = (1 - t) * mu[0] + t * mu[1]  # (steps, latent) from mu_A to mu_B
         pictures = model.decode(z)
-        ncols = args.steps
+        ncols, scale = args.steps, 3  # one row: larger cells
         what = f"{args.steps} images from {ends}"
     else:
         z = np.random.default_rng(args.seed).standard_normal((args.n, model.latent)).astype(np.float32)
         pictures = model.decode(z)
-        ncols = 8
+        ncols, scale = 8, 2
         what = f"{args.n} samples of z ~ N(0, I), seed {args.seed}"
+        title = f"{args.n} samples: the decoder's images of random z ~ N(0, I) (seed {args.seed}) from {args.params}"
     if out.parent and not out.parent.is_dir():
         raise NnvaeError(f"cannot write {out}: the folder {out.parent} does not exist")
-    save_image_grid(out, pictures, ncols=ncols)
-    print(f"wrote {out}: {what}")
+    save_image_grid(out, pictures, ncols=ncols, scale=scale, title=title)
+    kept = f" ({default_name} there is kept)" if not args.out and out.name != default_name else ""
+    print(f"wrote {out}: {what}{kept}")
     return 0
+
+
+def free_name(path: Path) -> Path:
+    """`path`, or the first of its -2, -3, ... names (samples-2.png) that
+    does not exist."""
+    candidate, n = path, 1
+    while candidate.exists() or candidate.is_symlink():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
 
 
 def _images_of_digits(labels: np.ndarray, a: int, b: int):

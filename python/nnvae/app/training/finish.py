@@ -42,11 +42,14 @@ def save_pictures(folder: Path, model, test_images, history: Dict[str, list], se
     rng = np.random.default_rng(seed)
     written = []
     samples = model.decode(rng.standard_normal((64, model.latent)).astype(np.float32))
-    save_image_grid(folder / SAMPLES_NAME, samples, ncols=8)
+    save_image_grid(folder / SAMPLES_NAME, samples, ncols=8,
+                    title=f"64 samples: the decoder's images of random z ~ N(0, I) (seed {seed})")
     written.append(folder / SAMPLES_NAME)
     originals = test_images[:16]
     mu, _ = model.encode(originals)
-    save_reconstructions(folder / RECONSTRUCTIONS_NAME, originals.astype(np.float32) / 255.0, model.decode(mu))
+    save_reconstructions(folder / RECONSTRUCTIONS_NAME, originals.astype(np.float32) / 255.0, model.decode(mu),
+                         title="the first 16 test images and their reconstructions (each image's posterior "
+                               "mean z, decoded)")
     written.append(folder / RECONSTRUCTIONS_NAME)
     if history["iteration"]:
         save_loss_plot(folder / LOSS_PLOT_NAME, history["iteration"], history["train_loss"], history["val_loss"])
@@ -72,6 +75,7 @@ def evaluate_run(folder: Path, model, test_images, facts: dict, history: Dict[st
         "final_val_loss": history["val_loss"][-1] if history["val_loss"] else None,
     }
     atomic_text(folder / METRICS_NAME, json.dumps(metrics, indent=2) + "\n")
-    print(f"test negative ELBO: {nelbo:.4f} nats per image ({len(test_images)} test images, one sample, "
-          f"evaluation seed {EVAL_SEED} (fixed; training seed {facts['settings']['seed']}))", file=out, flush=True)
+    print(f"test negative ELBO: {nelbo:.4f} nats per image ({len(test_images)} test images, one sample; "
+          f"evaluation seed {EVAL_SEED} for every run, training seed {facts['settings']['seed']})",
+          file=out, flush=True)
     return metrics

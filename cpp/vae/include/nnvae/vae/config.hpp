@@ -58,7 +58,7 @@ struct ConfigField {
   std::vector<std::string> choices;  // kind == choice: the accepted values
   // Parses `text` into the member. Throws std::invalid_argument naming the
   // flag and the text when it is not a value of the member's type, e.g.
-  // "--batch-size: expected an integer in [-2147483648, 2147483647], got 'x'";
+  // "--batch-size: expected a whole number, got 'x'";
   // ranges of meaning are validate()'s.
   std::function<void(VaeConfig&, const std::string&)> set;
   std::function<std::string(const VaeConfig&)> get;  // the member as text

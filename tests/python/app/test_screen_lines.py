@@ -1,0 +1,157 @@
+"""Every line the commands print fits an 80-column terminal or is wrapped at
+spaces, with each path of a wrapped line on a row of its own: nnvae-train
+and its Ctrl-C resume hint run in a pseudo-terminal of 80 columns, and the
+screen is replayed by a terminal emulator (pyte). Off a terminal the lines
+are left whole."""
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nnvae.app.screen import INDENT, FittedStream, wrap_line
+
+from test_progress import ESCAPE, ROWS, RUN, emulate, root  # noqa: F401  (root: the data fixture)
+
+pyte = pytest.importorskip("pyte", reason="pyte (tests/requirements.txt) emulates the terminal")
+COLUMNS = 80
+
+
+def run_in_terminal(args, cwd, interrupt_after=None):
+    """`python -m nnvae.app.cli ARGS` on a pseudo-terminal of COLUMNS x ROWS;
+    with `interrupt_after`, a Ctrl-C (SIGINT) once that text has been
+    printed. (exit code, everything written)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    import nnvae
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+    env = dict(os.environ, COLUMNS=str(COLUMNS), LINES=str(ROWS), TERM="xterm")
+    env["PYTHONPATH"] = str(Path(nnvae.__file__).parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.Popen([sys.executable, "-m", "nnvae.app.cli", *map(str, args)], stdin=slave, stdout=slave,
+                            stderr=slave, env=env, cwd=cwd, close_fds=True)
+    os.close(slave)
+    chunks, deadline, sent = [], time.monotonic() + 300, False
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    data = os.read(master, 1 << 16)
+                except OSError:  # EIO: the last writer has closed the terminal
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+                if interrupt_after and not sent and interrupt_after in b"".join(chunks).decode("utf-8", "replace"):
+                    proc.send_signal(signal.SIGINT)
+                    sent = True
+            elif proc.poll() is not None:
+                break
+    finally:
+        os.close(master)
+    return proc.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
+
+
+def printed_rows(text):
+    """The rows the program itself wrote, its progress line's redraws left out."""
+    rows = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        line = line.split("\r")[-1]  # what is left after the last redraw
+        rows.append(ESCAPE.sub("", line))
+    return [r for r in rows if r]
+
+
+def check_fits(text, shown):
+    assert all(len(r) < COLUMNS for r in printed_rows(text)), max(printed_rows(text), key=len)
+    assert all(len(r) < COLUMNS for r in shown), max(shown, key=len)  # the terminal broke no line itself
+
+
+def test_results_fit_80_columns(root, tmp_path):
+    out = tmp_path / "run"
+    code, text = run_in_terminal(["train", "--data-dir", root, *RUN, "--out", out], tmp_path)
+    assert code == 0, text[-2000:]
+    shown = emulate(text, COLUMNS)
+    check_fits(text, shown)
+    result = shown.index(next(r for r in shown if r.startswith("test negative ELBO: ")))
+    assert shown[result].endswith("nats per image (10000 test images, one sample;")
+    assert shown[result + 1] == INDENT + "evaluation seed 706 for every run, training seed 313)"
+    assert shown[-3].startswith("wrote parameters.protobuf, ")
+    assert shown[-1] == INDENT + str(out)  # the run folder, whole, on its own row
+    words = " ".join(shown).split()
+    for name in ("evaluating", "metrics.json,", "checkpoint.nnvckpt,", "log.txt"):
+        assert name in words
+
+
+def test_the_resume_hint_keeps_its_paths_whole(root, tmp_path):
+    out = Path("run")  # in tmp_path: a path as short as a user's, so that the rows fit
+    args = ["train", "--data-dir", root, *RUN[:-1], "1000000", "--out", out, "--checkpoint-every", "100000"]
+    code, text = run_in_terminal(args, tmp_path, interrupt_after="iter: 19,")
+    assert code == 130, text[-2000:]
+    shown = emulate(text, COLUMNS)
+    check_fits(text, shown)
+    ckpt = out / "checkpoint.nnvckpt"
+    start = shown.index(next(r for r in shown if r.startswith("nnvae: interrupted at iteration ")))
+    rows = shown[start:]
+    assert re.fullmatch(r"nnvae: interrupted at iteration \d+; checkpoint saved to", rows[0]), rows
+    # Each path whole on a row of its own: the checkpoint named, then the resume command's.
+    assert rows[1:4] == [INDENT + f"{ckpt};", INDENT + "continue with: nnvae-train --resume", INDENT + str(ckpt)], rows
+    assert sum("interrupted" in r for r in shown) == 1  # said once
+
+
+def test_lines_off_a_terminal_stay_whole(capsys):
+    long = "word " * 40 + "/a/path/that/is/long"
+    from nnvae.app.screen import fitted_lines
+
+    with fitted_lines():  # capsys's streams are no terminals
+        print(long)
+    assert capsys.readouterr().out == long + "\n"
+
+
+class Terminal:
+    """A stream that says it is an 80-column terminal."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+    def fileno(self):
+        raise OSError("no descriptor")
+
+
+def test_fitted_stream(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")
+    term = Terminal()
+    stream = FittedStream(term)
+    stream.write("a short line\n")
+    stream.write("\r[###.......] 3/10" + "\x1b[K")  # a progress redraw goes through at once
+    assert term.text == "a short line\n\r[###.......] 3/10\x1b[K"
+    stream.write("one two three four five six seven eight nine ten")
+    assert term.text.endswith("\x1b[K")  # nothing of a line is written before it is whole
+    stream.write("\n")
+    assert term.text.endswith("\x1b[Kone two three four five six seven eight\n  nine ten\n")
+    assert stream.isatty()
+    assert wrap_line("  indented words " * 4, 30) == ["  indented words indented", "  words indented words",
+                                                       "  indented words"]
+    assert wrap_line("x " + "y" * 50, 20) == ["x", "  " + "y" * 50]  # a longer word runs over, alone
+    # Paths on rows of their own, indented unless that would not fit.
+    assert wrap_line("saved to a/b.txt; go on with: cmd --resume a/b.txt", 30) == [
+        "saved to", "  a/b.txt;", "  go on with: cmd --resume", "  a/b.txt"]
+    assert wrap_line("saved to " + "/d" * 14 + " ok", 30) == ["saved to", "/d" * 14, "  ok"]
