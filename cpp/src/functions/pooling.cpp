@@ -269,21 +269,37 @@ void avg_pool_backward(const float* dy, float* dx, const PoolGeometry& g, bool i
   }
 }
 
-class MaxPooling : public Function {
+// What both poolings hold: their arguments, and the geometry setup() finds
+// from them and x's shape (max pooling passes including_pad false: a window
+// lying wholly in the padding has no maximum).
+class Pooling : public Function {
  public:
-  MaxPooling(std::vector<int> kernel, std::vector<int> stride, bool ignore_border, std::vector<int> pad,
-             bool channel_last)
+  Pooling(std::vector<int> kernel, std::vector<int> stride, bool ignore_border, std::vector<int> pad,
+          bool channel_last, bool including_pad)
       : kernel_(std::move(kernel)),
         stride_(std::move(stride)),
         pad_(std::move(pad)),
         ignore_border_(ignore_border),
-        channel_last_(channel_last) {}
-  std::string name() const override { return "max_pooling"; }
+        channel_last_(channel_last),
+        including_pad_(including_pad) {}
   Shape_t setup(const std::vector<Shape_t>& in) override {
     Shape_t y;
-    g_ = pool_setup(name(), in[0], kernel_, stride_, ignore_border_, pad_, channel_last_, false, y);
+    g_ = pool_setup(name(), in[0], kernel_, stride_, ignore_border_, pad_, channel_last_, including_pad_, y);
     return y;
   }
+
+ protected:
+  std::vector<int> kernel_, stride_, pad_;
+  bool ignore_border_, channel_last_, including_pad_;
+  PoolGeometry g_;
+};
+
+class MaxPooling : public Pooling {
+ public:
+  MaxPooling(std::vector<int> kernel, std::vector<int> stride, bool ignore_border, std::vector<int> pad,
+             bool channel_last)
+      : Pooling(std::move(kernel), std::move(stride), ignore_border, std::move(pad), channel_last, false) {}
+  std::string name() const override { return "max_pooling"; }
   void forward(const std::vector<Variable*>& in, Variable* out) override {
     idx_.resize(static_cast<size_t>(g_.maps * g_.out_size()));
     max_pool_forward(detail::in_data(in[0]), detail::out_data(out), idx_.data(), g_);
@@ -299,28 +315,13 @@ class MaxPooling : public Function {
   bool backward_needs_input_data(int) const override { return false; }
 
  private:
-  std::vector<int> kernel_, stride_, pad_;
-  bool ignore_border_, channel_last_;
-  PoolGeometry g_;
   std::vector<int32_t> idx_;  // per output, the position of its window's maximum within the map
 };
 
-class AveragePooling : public Function {
+class AveragePooling : public Pooling {
  public:
-  AveragePooling(std::vector<int> kernel, std::vector<int> stride, bool ignore_border, std::vector<int> pad,
-                 bool channel_last, bool including_pad)
-      : kernel_(std::move(kernel)),
-        stride_(std::move(stride)),
-        pad_(std::move(pad)),
-        ignore_border_(ignore_border),
-        channel_last_(channel_last),
-        including_pad_(including_pad) {}
+  using Pooling::Pooling;
   std::string name() const override { return "average_pooling"; }
-  Shape_t setup(const std::vector<Shape_t>& in) override {
-    Shape_t y;
-    g_ = pool_setup(name(), in[0], kernel_, stride_, ignore_border_, pad_, channel_last_, including_pad_, y);
-    return y;
-  }
   void forward(const std::vector<Variable*>& in, Variable* out) override {
     avg_pool_forward(detail::in_data(in[0]), detail::out_data(out), g_, including_pad_);
   }
@@ -330,11 +331,6 @@ class AveragePooling : public Function {
     avg_pool_backward(detail::in_grad(out), detail::in_grad_for(in[0], acc[0]), g_, including_pad_, acc[0]);
   }
   bool backward_needs_input_data(int) const override { return false; }
-
- private:
-  std::vector<int> kernel_, stride_, pad_;
-  bool ignore_border_, channel_last_, including_pad_;
-  PoolGeometry g_;
 };
 
 }  // namespace
