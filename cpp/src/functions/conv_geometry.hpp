@@ -161,6 +161,16 @@ class SampleColumns {
   std::vector<float> buf_;
 };
 
+// The forward pass of convolution or deconvolution over the s.N samples:
+// body(n, col) for each, the samples shared out as sample_threads gives for
+// the products' work, with `col` the running thread's columns.
+template <class Body>
+void forward_over_samples(const ConvSizes& s, Body&& body) {
+  const int threads = sample_threads(s.N, s.work());
+  SampleColumns cols(s, threads);
+  for_each_sample(s.N, threads, [&](int64_t n, int t) { body(n, cols.of_thread(t)); });
+}
+
 // The backward pass of convolution or deconvolution over the s.N samples,
 // given sample(n, col, do_x, dw_to, db_to, first_w, first_b): sample n's
 // gradient to x when do_x, its terms of dW added to dw_to and of db to

@@ -36,10 +36,7 @@ void conv_forward(const float* x, const float* w, const float* b, float* y, cons
   const detail::ConvGeometry& g = s.g;
   const int64_t P = g.col_size(), I = g.image_size(), R = s.rows(), OCg = s.OCg();
   const bool copy = !g.identity();
-  const int threads = detail::sample_threads(s.N, s.work());
-  detail::SampleColumns cols(s, threads);
-  detail::for_each_sample(s.N, threads, [&](int64_t n, int t) {
-    float* col = cols.of_thread(t);
+  detail::forward_over_samples(s, [&](int64_t n, float* col) {
     for (int64_t gi = 0; gi < s.group; ++gi) {
       const float* xg = x + (n * s.C + gi * s.Cg()) * I;
       if (copy) detail::im2col(xg, s.Cg(), g, col);
