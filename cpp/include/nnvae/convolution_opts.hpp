@@ -18,6 +18,7 @@ namespace functions {
 // group 1, pad (0, 0), stride (1, 1), dilation (1, 1), channel_last false,
 // output_padding (0, 0); pooling: ignore_border FALSE (unlike the full
 // form's usual true), including_pad true, pad (0, 0), channel_last false.
+//
 // The options convolution and deconvolution share, chainable through
 // Derived (each setter returns the Derived object, so that
 // ConvolutionOpts().pad({1, 1}).stride({2, 2}) keeps its type).
