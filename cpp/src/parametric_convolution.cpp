@@ -47,45 +47,51 @@ int64_t check_conv_args(const std::string& fname, const CgVariablePtr& x, int ba
   return c;
 }
 
+// W and b of pf::convolution or pf::deconvolution, created (or reused) under
+// `scope_name` after the arguments are checked. W's first two axes are
+// (n_map_out, C / group) for a convolution and (C, n_map_out / group) for a
+// deconvolution (`transposed`), then the kernel's; b is (n_map_out). W's
+// default range comes from C inputs and n_map_out outputs either way.
+struct ConvParameters {
+  CgVariablePtr W, b;
+};
+
+template <class Opts>
+ConvParameters conv_parameters(const std::string& fname, const char* scope_name, bool transposed,
+                               const CgVariablePtr& x, int base_axis, int n_map_out, const std::vector<int>& kernel,
+                               ParameterDirectory& parameters, const Opts& opts) {
+  int64_t taps = 0;
+  const int64_t c =
+      check_conv_args(fname, x, base_axis, n_map_out, kernel, opts.group(), opts.channel_last(), taps);
+  Shape_t w_shape = transposed ? Shape_t{c, n_map_out / opts.group()} : Shape_t{n_map_out, c / opts.group()};
+  w_shape.insert(w_shape.end(), kernel.begin(), kernel.end());
+  const float lim = calc_uniform_lim_glorot(static_cast<int>(c), n_map_out, static_cast<int>(taps));
+  UniformInitializer glorot(-lim, lim);
+  ParameterDirectory scope = parameters[scope_name];
+  ConvParameters p;
+  p.W = scope.get_parameter_or_create("W", w_shape, opts.w_init() ? opts.w_init() : &glorot);
+  if (opts.with_bias()) {
+    ConstantInitializer zero(0.f);
+    p.b = scope.get_parameter_or_create("b", {n_map_out}, opts.b_init() ? opts.b_init() : &zero);
+  }
+  return p;
+}
+
 }  // namespace
 
 CgVariablePtr convolution(CgVariablePtr x, int base_axis, int n_map_out, const std::vector<int>& kernel,
                           ParameterDirectory parameters, ConvolutionOpts opts) {
-  int64_t taps = 0;
-  const int64_t c = check_conv_args("pf::convolution", x, base_axis, n_map_out, kernel, opts.group(),
-                                  opts.channel_last(), taps);
-  Shape_t w_shape{n_map_out, c / opts.group()};
-  w_shape.insert(w_shape.end(), kernel.begin(), kernel.end());
-  const float lim = calc_uniform_lim_glorot(static_cast<int>(c), n_map_out, static_cast<int>(taps));
-  UniformInitializer glorot(-lim, lim);
-  ParameterDirectory scope = parameters["conv"];
-  auto W = scope.get_parameter_or_create("W", w_shape, opts.w_init() ? opts.w_init() : &glorot);
-  CgVariablePtr b;
-  if (opts.with_bias()) {
-    ConstantInitializer zero(0.f);
-    b = scope.get_parameter_or_create("b", {n_map_out}, opts.b_init() ? opts.b_init() : &zero);
-  }
-  return functions::convolution(x, W, b, base_axis, opts.pad(), opts.stride(), opts.dilation(), opts.group(),
+  ConvParameters p =
+      conv_parameters("pf::convolution", "conv", false, x, base_axis, n_map_out, kernel, parameters, opts);
+  return functions::convolution(x, p.W, p.b, base_axis, opts.pad(), opts.stride(), opts.dilation(), opts.group(),
                                 opts.channel_last());
 }
 
 CgVariablePtr deconvolution(CgVariablePtr x, int base_axis, int n_map_out, const std::vector<int>& kernel,
                             ParameterDirectory parameters, DeconvolutionOpts opts) {
-  int64_t taps = 0;
-  const int64_t c = check_conv_args("pf::deconvolution", x, base_axis, n_map_out, kernel, opts.group(),
-                                  opts.channel_last(), taps);
-  Shape_t w_shape{c, n_map_out / opts.group()};
-  w_shape.insert(w_shape.end(), kernel.begin(), kernel.end());
-  const float lim = calc_uniform_lim_glorot(static_cast<int>(c), n_map_out, static_cast<int>(taps));
-  UniformInitializer glorot(-lim, lim);
-  ParameterDirectory scope = parameters["deconv"];
-  auto W = scope.get_parameter_or_create("W", w_shape, opts.w_init() ? opts.w_init() : &glorot);
-  CgVariablePtr b;
-  if (opts.with_bias()) {
-    ConstantInitializer zero(0.f);
-    b = scope.get_parameter_or_create("b", {n_map_out}, opts.b_init() ? opts.b_init() : &zero);
-  }
-  return functions::deconvolution(x, W, b, base_axis, opts.pad(), opts.stride(), opts.dilation(), opts.group(),
+  ConvParameters p =
+      conv_parameters("pf::deconvolution", "deconv", true, x, base_axis, n_map_out, kernel, parameters, opts);
+  return functions::deconvolution(x, p.W, p.b, base_axis, opts.pad(), opts.stride(), opts.dilation(), opts.group(),
                                   opts.channel_last(), opts.output_padding());
 }
 

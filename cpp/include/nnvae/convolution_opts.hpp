@@ -18,18 +18,26 @@ namespace functions {
 // group 1, pad (0, 0), stride (1, 1), dilation (1, 1), channel_last false,
 // output_padding (0, 0); pooling: ignore_border FALSE (unlike the full
 // form's usual true), including_pad true, pad (0, 0), channel_last false.
-class ConvolutionOpts {
+//
+// The options convolution and deconvolution share, chainable through
+// Derived (each setter returns the Derived object, so that
+// ConvolutionOpts().pad({1, 1}).stride({2, 2}) keeps its type).
+template <class Derived>
+class ConvolutionOptsBase {
  public:
-  ConvolutionOpts& group(int val) { group_ = val; return *this; }
-  ConvolutionOpts& pad(const std::vector<int>& val) { pad_ = val; return *this; }
-  ConvolutionOpts& stride(const std::vector<int>& val) { stride_ = val; return *this; }
-  ConvolutionOpts& dilation(const std::vector<int>& val) { dilation_ = val; return *this; }
-  ConvolutionOpts& channel_last(bool val) { channel_last_ = val; return *this; }
+  Derived& group(int val) { group_ = val; return self(); }
+  Derived& pad(const std::vector<int>& val) { pad_ = val; return self(); }
+  Derived& stride(const std::vector<int>& val) { stride_ = val; return self(); }
+  Derived& dilation(const std::vector<int>& val) { dilation_ = val; return self(); }
+  Derived& channel_last(bool val) { channel_last_ = val; return self(); }
   int group() const { return group_; }
   const std::vector<int>& pad() const { return pad_; }
   const std::vector<int>& stride() const { return stride_; }
   const std::vector<int>& dilation() const { return dilation_; }
   bool channel_last() const { return channel_last_; }
+
+ protected:
+  Derived& self() { return static_cast<Derived&>(*this); }
 
  private:
   int group_ = 1;
@@ -37,26 +45,19 @@ class ConvolutionOpts {
   bool channel_last_ = false;
 };
 
-class DeconvolutionOpts {
+// Deconvolution's options: convolution's and output_padding.
+template <class Derived>
+class DeconvolutionOptsBase : public ConvolutionOptsBase<Derived> {
  public:
-  DeconvolutionOpts& group(int val) { group_ = val; return *this; }
-  DeconvolutionOpts& pad(const std::vector<int>& val) { pad_ = val; return *this; }
-  DeconvolutionOpts& stride(const std::vector<int>& val) { stride_ = val; return *this; }
-  DeconvolutionOpts& dilation(const std::vector<int>& val) { dilation_ = val; return *this; }
-  DeconvolutionOpts& channel_last(bool val) { channel_last_ = val; return *this; }
-  DeconvolutionOpts& output_padding(const std::vector<int>& val) { output_padding_ = val; return *this; }
-  int group() const { return group_; }
-  const std::vector<int>& pad() const { return pad_; }
-  const std::vector<int>& stride() const { return stride_; }
-  const std::vector<int>& dilation() const { return dilation_; }
-  bool channel_last() const { return channel_last_; }
+  Derived& output_padding(const std::vector<int>& val) { output_padding_ = val; return this->self(); }
   const std::vector<int>& output_padding() const { return output_padding_; }
 
  private:
-  int group_ = 1;
-  std::vector<int> pad_{0, 0}, stride_{1, 1}, dilation_{1, 1}, output_padding_{0, 0};
-  bool channel_last_ = false;
+  std::vector<int> output_padding_{0, 0};
 };
+
+class ConvolutionOpts : public ConvolutionOptsBase<ConvolutionOpts> {};
+class DeconvolutionOpts : public DeconvolutionOptsBase<DeconvolutionOpts> {};
 
 class PoolingOpts {
  public:

@@ -10,20 +10,24 @@
 namespace nnvae {
 namespace parametric_functions {
 
-// Options of pf::affine, chainable: AffineOpts().with_bias(false).
-class AffineOpts {
+// The parameters' options every parametric function with a weight and a
+// bias shares, chainable through Derived: with a bias, and the weight's and
+// bias's initializers (null: the function's default, W Glorot uniform, b
+// zeros).
+template <class Derived>
+class ParameterOpts {
  public:
-  AffineOpts& with_bias(bool with_bias) {
+  Derived& with_bias(bool with_bias) {
     with_bias_ = with_bias;
-    return *this;
+    return static_cast<Derived&>(*this);
   }
-  AffineOpts& w_init(Initializer* init) {
+  Derived& w_init(Initializer* init) {
     w_init_ = init;
-    return *this;
+    return static_cast<Derived&>(*this);
   }
-  AffineOpts& b_init(Initializer* init) {
+  Derived& b_init(Initializer* init) {
     b_init_ = init;
-    return *this;
+    return static_cast<Derived&>(*this);
   }
   bool with_bias() const { return with_bias_; }
   Initializer* w_init() const { return w_init_; }
@@ -31,9 +35,12 @@ class AffineOpts {
 
  private:
   bool with_bias_ = true;
-  Initializer* w_init_ = nullptr;  // null: Glorot uniform
-  Initializer* b_init_ = nullptr;  // null: zeros
+  Initializer* w_init_ = nullptr;
+  Initializer* b_init_ = nullptr;
 };
+
+// Options of pf::affine, chainable: AffineOpts().with_bias(false).
+class AffineOpts : public ParameterOpts<AffineOpts> {};
 
 // y = affine(x, W, b, base_axis) with W "affine/W": (n_in, n_out) and
 // b "affine/b": (n_out) under the directory's scope.
@@ -45,111 +52,12 @@ CgVariablePtr affine(CgVariablePtr x, int base_axis, int n_out, ParameterDirecto
 // (1, 1), channel_last false) and the parameters' (with a bias, W from
 // U(±√(6 / (K·C + C'))) with K the kernel's taps, b zeros, when no
 // initializer is given).
-class ConvolutionOpts {
- public:
-  ConvolutionOpts& group(int val) {
-    base_.group(val);
-    return *this;
-  }
-  ConvolutionOpts& pad(const std::vector<int>& val) {
-    base_.pad(val);
-    return *this;
-  }
-  ConvolutionOpts& stride(const std::vector<int>& val) {
-    base_.stride(val);
-    return *this;
-  }
-  ConvolutionOpts& dilation(const std::vector<int>& val) {
-    base_.dilation(val);
-    return *this;
-  }
-  ConvolutionOpts& channel_last(bool val) {
-    base_.channel_last(val);
-    return *this;
-  }
-  ConvolutionOpts& with_bias(bool with_bias) {
-    with_bias_ = with_bias;
-    return *this;
-  }
-  ConvolutionOpts& w_init(Initializer* init) {
-    w_init_ = init;
-    return *this;
-  }
-  ConvolutionOpts& b_init(Initializer* init) {
-    b_init_ = init;
-    return *this;
-  }
-  int group() const { return base_.group(); }
-  const std::vector<int>& pad() const { return base_.pad(); }
-  const std::vector<int>& stride() const { return base_.stride(); }
-  const std::vector<int>& dilation() const { return base_.dilation(); }
-  bool channel_last() const { return base_.channel_last(); }
-  bool with_bias() const { return with_bias_; }
-  Initializer* w_init() const { return w_init_; }
-  Initializer* b_init() const { return b_init_; }
-
- private:
-  functions::ConvolutionOpts base_;
-  bool with_bias_ = true;
-  Initializer* w_init_ = nullptr;
-  Initializer* b_init_ = nullptr;
-};
+class ConvolutionOpts : public functions::ConvolutionOptsBase<ConvolutionOpts>,
+                        public ParameterOpts<ConvolutionOpts> {};
 
 // Options of pf::deconvolution: ConvolutionOpts' and output_padding ((0, 0)).
-class DeconvolutionOpts {
- public:
-  DeconvolutionOpts& group(int val) {
-    base_.group(val);
-    return *this;
-  }
-  DeconvolutionOpts& pad(const std::vector<int>& val) {
-    base_.pad(val);
-    return *this;
-  }
-  DeconvolutionOpts& stride(const std::vector<int>& val) {
-    base_.stride(val);
-    return *this;
-  }
-  DeconvolutionOpts& dilation(const std::vector<int>& val) {
-    base_.dilation(val);
-    return *this;
-  }
-  DeconvolutionOpts& channel_last(bool val) {
-    base_.channel_last(val);
-    return *this;
-  }
-  DeconvolutionOpts& output_padding(const std::vector<int>& val) {
-    base_.output_padding(val);
-    return *this;
-  }
-  DeconvolutionOpts& with_bias(bool with_bias) {
-    with_bias_ = with_bias;
-    return *this;
-  }
-  DeconvolutionOpts& w_init(Initializer* init) {
-    w_init_ = init;
-    return *this;
-  }
-  DeconvolutionOpts& b_init(Initializer* init) {
-    b_init_ = init;
-    return *this;
-  }
-  int group() const { return base_.group(); }
-  const std::vector<int>& pad() const { return base_.pad(); }
-  const std::vector<int>& stride() const { return base_.stride(); }
-  const std::vector<int>& dilation() const { return base_.dilation(); }
-  bool channel_last() const { return base_.channel_last(); }
-  const std::vector<int>& output_padding() const { return base_.output_padding(); }
-  bool with_bias() const { return with_bias_; }
-  Initializer* w_init() const { return w_init_; }
-  Initializer* b_init() const { return b_init_; }
-
- private:
-  functions::DeconvolutionOpts base_;
-  bool with_bias_ = true;
-  Initializer* w_init_ = nullptr;
-  Initializer* b_init_ = nullptr;
-};
+class DeconvolutionOpts : public functions::DeconvolutionOptsBase<DeconvolutionOpts>,
+                          public ParameterOpts<DeconvolutionOpts> {};
 
 // y = convolution(x, W, b, base_axis, ...) with W "conv/W": (n_map_out,
 // C / group, kernel...) and b "conv/b": (n_map_out) under the directory's

@@ -5,13 +5,14 @@
 #include <vector>
 
 #include "common.hpp"
-#include "nnvae/kernels/matmul.hpp"
 #include "nnvae/functions.hpp"
+#include "nnvae/kernels/matmul.hpp"
+#include "product_function.hpp"
 
 namespace nnvae {
 
 namespace {
-class Affine : public Function {
+class Affine : public detail::EpilogueProduct {
  public:
   explicit Affine(int base_axis) : base_axis_(base_axis) {}
   std::string name() const override { return "affine"; }
@@ -47,43 +48,21 @@ class Affine : public Function {
     return out;
   }
 
-  void forward(const std::vector<Variable*>& in, Variable* out) override { run_forward(in, out, nullptr); }
-  // y's blocks (rows_, n_out_), row stride n_out_, each through ep once final.
-  bool accepts_forward_epilogue() const override { return true; }
-  void forward_with(const std::vector<Variable*>& in, Variable* out, const kernels::Epilogue& ep) override {
-    run_forward(in, out, &ep);
-  }
-
-  void backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
-                const std::vector<bool>& acc) override {
-    run_backward(in, out, prop, acc, nullptr);
-  }
-  // dx's blocks (rows_, cols_), row stride cols_, each through ep once final.
-  bool accepts_grad_epilogue(int input) const override { return input == 0; }
-  void backward_with(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
-                     const std::vector<bool>& acc, int /*input 0*/, const kernels::Epilogue& ep) override {
-    run_backward(in, out, prop, acc, &ep);
-  }
-  bool backward_needs_input_data(int i) const override { return i < 2; }
-
  private:
-  void run_forward(const std::vector<Variable*>& in, Variable* out, const kernels::Epilogue* ep) {
+  // y's blocks (rows_, n_out_), row stride n_out_.
+  void run_forward(const std::vector<Variable*>& in, Variable* out, const kernels::Epilogue* ep) override {
     const float* b = in.size() == 3 ? detail::in_data(in[2]) : nullptr;
     kernels::affine_forward(detail::in_data(in[0]), detail::in_data(in[1]), b, detail::out_data(out), rows_, cols_,
                             n_out_, ep);
   }
 
+  // dx's blocks (rows_, cols_), row stride cols_. Input 0's gradient first,
+  // then W's, then b's, as the contract asks.
   void run_backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
-                    const std::vector<bool>& acc, const kernels::Epilogue* dx_ep) {
-    const float* dy = detail::in_grad(out);
-    bool has_b = in.size() == 3;
-    // Input 0's gradient first, then W's, then b's, as the contract asks.
-    float* dx = prop[0] ? detail::in_grad_for(in[0], acc[0]) : nullptr;
-    float* dw = prop[1] ? detail::in_grad_for(in[1], acc[1]) : nullptr;
-    float* db = has_b && prop[2] ? detail::in_grad_for(in[2], acc[2]) : nullptr;
-    kernels::affine_backward(prop[1] ? detail::in_data(in[0]) : nullptr, prop[0] ? detail::in_data(in[1]) : nullptr,
-                             dy, dx, dw, db, rows_, cols_, n_out_, prop[0] && acc[0], prop[1] && acc[1],
-                             has_b && prop[2] && acc[2], dx_ep);
+                    const std::vector<bool>& acc, const kernels::Epilogue* dx_ep) override {
+    const detail::ProductGrads g = detail::product_grads(in, out, prop, acc);
+    kernels::affine_backward(g.x, g.w, g.dy, g.dx, g.dw, g.db, rows_, cols_, n_out_, g.acc_x, g.acc_w, g.acc_b,
+                             dx_ep);
   }
 
   int base_axis_;

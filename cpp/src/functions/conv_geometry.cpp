@@ -100,74 +100,85 @@ ConvGeometry make_geometry(const ConvArgs& a, const std::vector<int64_t>& image,
   return g;
 }
 
-// For each channel and tap, the rows of window positions along the last
-// axis are a contiguous run of image values (stride 1) or an evenly spaced
-// one, with zeros where the tap falls in the padding.
-void im2col(const float* image, int64_t channels, const ConvGeometry& g, float* col) {
+namespace {
+
+// One row of the columns, the n2 = g.cols[2] window positions along the
+// last axis for one channel, tap and position on the first two axes: entry j
+// in [lo, hi) reads entry j·s2 + off2 of one image row; the entries before lo
+// and from hi on fall in the padding.
+struct ColRow {
+  int64_t off2, s2, lo, hi;
+};
+
+// Calls fn(col_off, img_off, r) for every row of the columns, in their order
+// (channel, tap, window position): col_off where the row starts in col,
+// img_off where the image row it reads starts in the image, or -1 when that
+// row lies wholly in the padding. im2col and col2im walk the same rows, one
+// copying out of the image and the other adding back into it.
+template <class Fn>
+void for_each_col_row(int64_t channels, const ConvGeometry& g, Fn&& fn) {
   const int64_t P = g.col_size(), n2 = g.cols[2];
-  float* row = col;
+  int64_t row = 0;
   for (int64_t c = 0; c < channels; ++c) {
-    const float* img = image + c * g.image_size();
+    const int64_t img = c * g.image_size();
     for (int64_t t0 = 0; t0 < g.kernel[0]; ++t0)
       for (int64_t t1 = 0; t1 < g.kernel[1]; ++t1)
         for (int64_t t2 = 0; t2 < g.kernel[2]; ++t2, row += P) {
-          const int64_t off2 = t2 * g.dilation[2] - g.pad[2], s2 = g.stride[2];
-          int64_t lo, hi;
-          valid_range(off2, s2, g.image[2], n2, lo, hi);
+          ColRow r{t2 * g.dilation[2] - g.pad[2], g.stride[2], 0, 0};
+          valid_range(r.off2, r.s2, g.image[2], n2, r.lo, r.hi);
           for (int64_t j0 = 0; j0 < g.cols[0]; ++j0) {
             const int64_t i0 = j0 * g.stride[0] - g.pad[0] + t0 * g.dilation[0];
+            const bool in0 = i0 >= 0 && i0 < g.image[0];
             for (int64_t j1 = 0; j1 < g.cols[1]; ++j1) {
               const int64_t i1 = j1 * g.stride[1] - g.pad[1] + t1 * g.dilation[1];
-              float* dst = row + (j0 * g.cols[1] + j1) * n2;
-              if (i0 < 0 || i0 >= g.image[0] || i1 < 0 || i1 >= g.image[1]) {
-                std::fill(dst, dst + n2, 0.f);
-                continue;
-              }
-              const float* src = img + (i0 * g.image[1] + i1) * g.image[2];
-              std::fill(dst, dst + lo, 0.f);
-              if (s2 == 1) {
-#pragma omp simd
-                for (int64_t j = lo; j < hi; ++j) dst[j] = src[j + off2];
-              } else {
-                for (int64_t j = lo; j < hi; ++j) dst[j] = src[j * s2 + off2];
-              }
-              std::fill(dst + hi, dst + n2, 0.f);
+              const bool inside = in0 && i1 >= 0 && i1 < g.image[1];
+              fn(row + (j0 * g.cols[1] + j1) * n2, inside ? img + (i0 * g.image[1] + i1) * g.image[2] : -1, r);
             }
           }
         }
   }
 }
 
+}  // namespace
+
+// Each row of window positions along the last axis is a contiguous run of
+// image values (stride 1) or an evenly spaced one, with zeros where the tap
+// falls in the padding.
+void im2col(const float* image, int64_t channels, const ConvGeometry& g, float* col) {
+  const int64_t n2 = g.cols[2];
+  for_each_col_row(channels, g, [&](int64_t col_off, int64_t img_off, const ColRow& r) {
+    float* dst = col + col_off;
+    if (img_off < 0) {
+      std::fill(dst, dst + n2, 0.f);
+      return;
+    }
+    const float* src = image + img_off;
+    const int64_t off2 = r.off2, s2 = r.s2, lo = r.lo, hi = r.hi;
+    std::fill(dst, dst + lo, 0.f);
+    if (s2 == 1) {
+#pragma omp simd
+      for (int64_t j = lo; j < hi; ++j) dst[j] = src[j + off2];
+    } else {
+      for (int64_t j = lo; j < hi; ++j) dst[j] = src[j * s2 + off2];
+    }
+    std::fill(dst + hi, dst + n2, 0.f);
+  });
+}
+
 void col2im(const float* col, int64_t channels, const ConvGeometry& g, float* image, bool accumulate) {
   if (!accumulate) std::fill(image, image + channels * g.image_size(), 0.f);
-  const int64_t P = g.col_size(), n2 = g.cols[2];
-  const float* row = col;
-  for (int64_t c = 0; c < channels; ++c) {
-    float* img = image + c * g.image_size();
-    for (int64_t t0 = 0; t0 < g.kernel[0]; ++t0)
-      for (int64_t t1 = 0; t1 < g.kernel[1]; ++t1)
-        for (int64_t t2 = 0; t2 < g.kernel[2]; ++t2, row += P) {
-          const int64_t off2 = t2 * g.dilation[2] - g.pad[2], s2 = g.stride[2];
-          int64_t lo, hi;
-          valid_range(off2, s2, g.image[2], n2, lo, hi);
-          for (int64_t j0 = 0; j0 < g.cols[0]; ++j0) {
-            const int64_t i0 = j0 * g.stride[0] - g.pad[0] + t0 * g.dilation[0];
-            if (i0 < 0 || i0 >= g.image[0]) continue;
-            for (int64_t j1 = 0; j1 < g.cols[1]; ++j1) {
-              const int64_t i1 = j1 * g.stride[1] - g.pad[1] + t1 * g.dilation[1];
-              if (i1 < 0 || i1 >= g.image[1]) continue;
-              const float* src = row + (j0 * g.cols[1] + j1) * n2;
-              float* dst = img + (i0 * g.image[1] + i1) * g.image[2];
-              if (s2 == 1) {
+  for_each_col_row(channels, g, [&](int64_t col_off, int64_t img_off, const ColRow& r) {
+    if (img_off < 0) return;
+    const float* src = col + col_off;
+    float* dst = image + img_off;
+    const int64_t off2 = r.off2, s2 = r.s2, lo = r.lo, hi = r.hi;
+    if (s2 == 1) {
 #pragma omp simd
-                for (int64_t j = lo; j < hi; ++j) dst[j + off2] += src[j];
-              } else {
-                for (int64_t j = lo; j < hi; ++j) dst[j * s2 + off2] += src[j];
-              }
-            }
-          }
-        }
-  }
+      for (int64_t j = lo; j < hi; ++j) dst[j + off2] += src[j];
+    } else {
+      for (int64_t j = lo; j < hi; ++j) dst[j * s2 + off2] += src[j];
+    }
+  });
 }
 
 // The products of one sample (a few hundred thousand multiply-adds at
@@ -201,6 +212,23 @@ void reduce_parts(const float* parts, int count, int64_t n, float* dst, bool acc
 #pragma omp simd
     for (int64_t i = 0; i < n; ++i) dst[i] += p[i];
   }
+}
+
+void add_bias_grad(const float* dy, int64_t channels, int64_t len, float* db_to, bool first) {
+  for (int64_t o = 0; o < channels; ++o) {
+    const float* row = dy + o * len;
+    float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t p = 0; p < len; ++p) sum += row[p];
+    db_to[o] = first ? sum : db_to[o] + sum;
+  }
+}
+
+Shape_t conv_output_shape(const Shape_t& x, int base_axis, int64_t oc, const std::vector<int64_t>& out) {
+  Shape_t y(x.begin(), x.begin() + base_axis + 1);
+  y[base_axis] = oc;
+  y.insert(y.end(), out.begin(), out.end());
+  return y;
 }
 
 }  // namespace detail

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "common.hpp"
 #include "nnvae/array.hpp"
 
 namespace nnvae {
@@ -26,6 +28,22 @@ struct ConvGeometry {
   // True when the columns are the image itself (1x1 kernel, stride 1, no
   // pad): im2col would copy the image unchanged.
   bool identity() const;
+};
+
+// The sizes of one call of convolution or deconvolution: N samples, C
+// channels in x and OC in y, in `group` groups; g the geometry from the
+// image the columns are taken from to the window positions. That image is
+// x for a convolution (C/G·K column rows per group, C' = OC outputs per
+// column) and y for a deconvolution (`transposed`: OC/G·K rows, C inputs).
+struct ConvSizes {
+  int64_t N, C, OC, group;
+  ConvGeometry g;
+  bool transposed;
+  int64_t Cg() const { return C / group; }
+  int64_t OCg() const { return OC / group; }
+  int64_t rows() const { return (transposed ? OCg() : Cg()) * g.kernel_size(); }  // W[g]'s columns, col's rows
+  int64_t w_size() const { return (transposed ? C : OC) * rows(); }  // W's entries
+  int64_t work() const { return w_size() * N * g.col_size(); }       // the products' multiply-adds
 };
 
 // The convolution arguments of one call, checked against x and W: where the
@@ -47,6 +65,37 @@ struct ConvArgs {
 ConvArgs conv_args(const std::string& fname, const Shape_t& x, const Shape_t& w, int base_axis,
                    const std::vector<int>& pad, const std::vector<int>& stride, const std::vector<int>& dilation,
                    int group, bool channel_last, const std::vector<int>* output_padding);
+
+// What the convolution and deconvolution functions (graph nodes, derived
+// from Base) hold: NNabla's arguments of the call, checked in setup().
+template <class Base>
+class ConvFunction : public Base {
+ protected:
+  ConvFunction(int base_axis, std::vector<int> pad, std::vector<int> stride, std::vector<int> dilation, int group,
+               bool channel_last)
+      : base_axis_(base_axis),
+        pad_(std::move(pad)),
+        stride_(std::move(stride)),
+        dilation_(std::move(dilation)),
+        group_(group),
+        channel_last_(channel_last) {}
+  // conv_args on this call's arguments.
+  ConvArgs checked_args(const std::string& fname, const Shape_t& x, const Shape_t& w,
+                        const std::vector<int>* output_padding) const {
+    return conv_args(fname, x, w, base_axis_, pad_, stride_, dilation_, group_, channel_last_, output_padding);
+  }
+  // Refuses a group that does not divide x's channels.
+  void check_group_divides_input(const std::string& fname, const ConvArgs& a, const Shape_t& x) const {
+    if (a.channels % group_ != 0)
+      shape_error(fname + ": group " + std::to_string(group_) + " does not divide the " +
+                  std::to_string(a.channels) + " input channels (x shape " + shape_str(x) + ")");
+  }
+
+  int base_axis_;
+  std::vector<int> pad_, stride_, dilation_;
+  int group_;
+  bool channel_last_;
+};
 
 // The geometry of S spatial axes: image sizes `image`, window positions
 // `cols`, the rest from `a`.
@@ -94,6 +143,72 @@ void for_each_sample(int64_t samples, int threads, Body&& body) {
 
 // dst (n) = (accumulate ? dst : 0) + Σ_t parts[t·n .. t·n + n) for t < count.
 void reduce_parts(const float* parts, int count, int64_t n, float* dst, bool accumulate);
+
+// db_to (channels) = (first ? 0 : db_to) + the sums of dy's rows, dy
+// (channels, len) one sample's gradient: that sample's terms of db.
+void add_bias_grad(const float* dy, int64_t channels, int64_t len, float* db_to, bool first);
+
+// Each thread's own room for one sample's columns, rows() × col_size()
+// floats; none when the columns are the image itself (g.identity()).
+class SampleColumns {
+ public:
+  SampleColumns(const ConvSizes& s, int threads)
+      : len_(s.g.identity() ? 0 : s.rows() * s.g.col_size()), buf_(static_cast<size_t>(threads * len_)) {}
+  float* of_thread(int t) { return buf_.data() + t * len_; }
+
+ private:
+  int64_t len_;
+  std::vector<float> buf_;
+};
+
+// The forward pass of convolution or deconvolution over the s.N samples:
+// body(n, col) for each, the samples shared out as sample_threads gives for
+// the products' work, with `col` the running thread's columns.
+template <class Body>
+void forward_over_samples(const ConvSizes& s, Body&& body) {
+  const int threads = sample_threads(s.N, s.work());
+  SampleColumns cols(s, threads);
+  for_each_sample(s.N, threads, [&](int64_t n, int t) { body(n, cols.of_thread(t)); });
+}
+
+// The backward pass of convolution or deconvolution over the s.N samples,
+// given sample(n, col, do_x, dw_to, db_to, first_w, first_b): sample n's
+// gradient to x when do_x, its terms of dW added to dw_to and of db to
+// db_to where not null (written instead when first_w, first_b), with `col`
+// its thread's columns. On one thread every sample's x gradient comes
+// before W's (the contract); on more, each thread sums its samples' dW and
+// db apart and they are added up after, into dw and db (added to when
+// acc_w, acc_b). dx: whether x's gradient is asked for.
+template <class Sample>
+void backward_over_samples(const ConvSizes& s, bool dx, float* dw, float* db, bool acc_w, bool acc_b,
+                           Sample&& sample) {
+  const int threads = sample_threads(s.N, 2 * s.work());
+  const int64_t w_size = s.w_size(), b_size = s.OC;
+  SampleColumns cols(s, threads);
+  if (threads == 1) {
+    if (dx)
+      for (int64_t n = 0; n < s.N; ++n) sample(n, cols.of_thread(0), true, nullptr, nullptr, false, false);
+    if (dw || db)
+      for (int64_t n = 0; n < s.N; ++n)
+        sample(n, cols.of_thread(0), false, dw, db, n == 0 && !acc_w, n == 0 && !acc_b);
+    if (s.N == 0) {  // nothing summed: the gradients are 0
+      if (dw && !acc_w) std::fill(dw, dw + w_size, 0.f);
+      if (db && !acc_b) std::fill(db, db + b_size, 0.f);
+    }
+    return;
+  }
+  std::vector<float> dw_parts(dw ? threads * w_size : 0, 0.f), db_parts(db ? threads * b_size : 0, 0.f);
+  for_each_sample(s.N, threads, [&](int64_t n, int t) {
+    sample(n, cols.of_thread(t), dx, dw ? dw_parts.data() + t * w_size : nullptr,
+           db ? db_parts.data() + t * b_size : nullptr, false, false);
+  });
+  if (dw) reduce_parts(dw_parts.data(), threads, w_size, dw, acc_w);
+  if (db) reduce_parts(db_parts.data(), threads, b_size, db, acc_b);
+}
+
+// y's shape: x's axes up to base_axis, then oc channels and the spatial
+// sizes `out`.
+Shape_t conv_output_shape(const Shape_t& x, int base_axis, int64_t oc, const std::vector<int64_t>& out);
 
 }  // namespace detail
 }  // namespace nnvae

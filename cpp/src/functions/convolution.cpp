@@ -22,34 +22,21 @@
 #include "conv_geometry.hpp"
 #include "nnvae/functions.hpp"
 #include "nnvae/kernels/matmul.hpp"
+#include "product_function.hpp"
 
 namespace nnvae {
 
 namespace {
 
-// The sizes of one call: N samples, C input and OC output channels in
-// `group` groups, the geometry from the input image to the output positions.
-struct ConvSizes {
-  int64_t N, C, OC, group;
-  detail::ConvGeometry g;
-  int64_t Cg() const { return C / group; }
-  int64_t OCg() const { return OC / group; }
-  int64_t rows() const { return Cg() * g.kernel_size(); }  // W[g]'s columns, col's rows
-  int64_t work() const { return N * OC * rows() * g.col_size(); }
-};
-
 // y (N, OC, P) = conv(x (N, C, I), w (OC, C/G, K...)) + b (OC) [b may be
 // null]; then ep, if given, on each finished (sample, group) block of y,
 // given as rows n·OC + g·OC/G onwards of y seen as (N·OC, P).
-void conv_forward(const float* x, const float* w, const float* b, float* y, const ConvSizes& s,
+void conv_forward(const float* x, const float* w, const float* b, float* y, const detail::ConvSizes& s,
                   const kernels::Epilogue* ep) {
   const detail::ConvGeometry& g = s.g;
   const int64_t P = g.col_size(), I = g.image_size(), R = s.rows(), OCg = s.OCg();
   const bool copy = !g.identity();
-  const int threads = detail::sample_threads(s.N, s.work());
-  std::vector<float> cols(copy ? threads * R * P : 0);
-  detail::for_each_sample(s.N, threads, [&](int64_t n, int t) {
-    float* col = cols.data() + t * R * P;
+  detail::forward_over_samples(s, [&](int64_t n, float* col) {
     for (int64_t gi = 0; gi < s.group; ++gi) {
       const float* xg = x + (n * s.C + gi * s.Cg()) * I;
       if (copy) detail::im2col(xg, s.Cg(), g, col);
@@ -67,91 +54,52 @@ void conv_forward(const float* x, const float* w, const float* b, float* y, cons
 // its gradient to W; db (OC) (+)= to b. Any of dx, dw, db may be null; x is
 // read only for dw, w only for dx.
 void conv_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
-                   const ConvSizes& s, bool acc_x, bool acc_w, bool acc_b, const kernels::Epilogue* dx_ep) {
+                   const detail::ConvSizes& s, bool acc_x, bool acc_w, bool acc_b, const kernels::Epilogue* dx_ep) {
   const detail::ConvGeometry& g = s.g;
-  const int64_t P = g.col_size(), I = g.image_size(), R = s.rows(), OCg = s.OCg(), W = s.OC * R;
+  const int64_t P = g.col_size(), I = g.image_size(), R = s.rows(), OCg = s.OCg();
   const bool copy = !g.identity();
-  const int threads = detail::sample_threads(s.N, 2 * s.work());
-  std::vector<float> cols(copy ? threads * R * P : 0);
 
-  // Sample n's gradient to x (its groups, then the epilogue).
-  auto grad_x = [&](int64_t n, float* col) {
-    for (int64_t gi = 0; gi < s.group; ++gi) {
-      const float* dyg = dy + (n * s.OC + gi * OCg) * P;
-      float* dxg = dx + (n * s.C + gi * s.Cg()) * I;
-      if (!copy) {
-        kernels::matmul(w + gi * OCg * R, true, dyg, false, dxg, R, OCg, P, acc_x);
-        continue;
+  // Sample n: its gradient to x (its groups, then the epilogue) when do_x;
+  // its terms of dW and db, added to dw_to and db_to (written instead when
+  // `first`).
+  auto sample = [&](int64_t n, float* col, bool do_x, float* dw_to, float* db_to, bool first_w, bool first_b) {
+    if (do_x) {
+      for (int64_t gi = 0; gi < s.group; ++gi) {
+        const float* dyg = dy + (n * s.OC + gi * OCg) * P;
+        float* dxg = dx + (n * s.C + gi * s.Cg()) * I;
+        if (!copy) {
+          kernels::matmul(w + gi * OCg * R, true, dyg, false, dxg, R, OCg, P, acc_x);
+          continue;
+        }
+        kernels::matmul(w + gi * OCg * R, true, dyg, false, col, R, OCg, P, false);
+        detail::col2im(col, s.Cg(), g, dxg, acc_x);
       }
-      kernels::matmul(w + gi * OCg * R, true, dyg, false, col, R, OCg, P, false);
-      detail::col2im(col, s.Cg(), g, dxg, acc_x);
+      if (dx_ep) (*dx_ep)(dx, I, n * s.C, (n + 1) * s.C, 0, I);
     }
-    if (dx_ep) (*dx_ep)(dx, I, n * s.C, (n + 1) * s.C, 0, I);
-  };
-  // Sample n's terms of dW and db, added to dw_to and db_to (written
-  // instead when `first`).
-  auto grad_w_b = [&](int64_t n, float* col, float* dw_to, float* db_to, bool first_w, bool first_b) {
     for (int64_t gi = 0; dw_to && gi < s.group; ++gi) {
       const float* xg = x + (n * s.C + gi * s.Cg()) * I;
       if (copy) detail::im2col(xg, s.Cg(), g, col);
       kernels::matmul(dy + (n * s.OC + gi * OCg) * P, false, copy ? col : xg, true, dw_to + gi * OCg * R, OCg, P, R,
                       !first_w);
     }
-    if (db_to)
-      for (int64_t o = 0; o < s.OC; ++o) {
-        const float* row = dy + (n * s.OC + o) * P;
-        float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-        for (int64_t p = 0; p < P; ++p) sum += row[p];
-        db_to[o] = first_b ? sum : db_to[o] + sum;
-      }
+    if (db_to) detail::add_bias_grad(dy + n * s.OC * P, s.OC, P, db_to, first_b);
   };
-
-  if (threads == 1) {
-    // In order, x's gradient for every sample before W's (the contract).
-    if (dx)
-      for (int64_t n = 0; n < s.N; ++n) grad_x(n, cols.data());
-    if (dw || db)
-      for (int64_t n = 0; n < s.N; ++n) grad_w_b(n, cols.data(), dw, db, n == 0 && !acc_w, n == 0 && !acc_b);
-    if (s.N == 0) {  // nothing summed: the gradients are 0
-      if (dw && !acc_w) std::fill(dw, dw + W, 0.f);
-      if (db && !acc_b) std::fill(db, db + s.OC, 0.f);
-    }
-    return;
-  }
-  // Each thread sums its samples' dW and db apart; they are added up after.
-  std::vector<float> dw_parts(dw ? threads * W : 0, 0.f), db_parts(db ? threads * s.OC : 0, 0.f);
-  detail::for_each_sample(s.N, threads, [&](int64_t n, int t) {
-    float* col = cols.data() + t * R * P;
-    if (dx) grad_x(n, col);
-    grad_w_b(n, col, dw ? dw_parts.data() + t * W : nullptr, db ? db_parts.data() + t * s.OC : nullptr, false,
-             false);
-  });
-  if (dw) detail::reduce_parts(dw_parts.data(), threads, W, dw, acc_w);
-  if (db) detail::reduce_parts(db_parts.data(), threads, s.OC, db, acc_b);
+  detail::backward_over_samples(s, dx != nullptr, dw, db, acc_w, acc_b, sample);
 }
 
-class Convolution : public Function {
+class Convolution : public detail::ConvFunction<detail::EpilogueProduct> {
  public:
   Convolution(int base_axis, std::vector<int> pad, std::vector<int> stride, std::vector<int> dilation, int group,
               bool channel_last)
-      : base_axis_(base_axis),
-        pad_(std::move(pad)),
-        stride_(std::move(stride)),
-        dilation_(std::move(dilation)),
-        group_(group),
-        channel_last_(channel_last) {}
+      : ConvFunction(base_axis, std::move(pad), std::move(stride), std::move(dilation), group, channel_last) {}
   std::string name() const override { return "convolution"; }
 
   Shape_t setup(const std::vector<Shape_t>& in) override {
     const Shape_t &x = in[0], &w = in[1];
     const std::string f = "convolution";
-    detail::ConvArgs a =
-        detail::conv_args(f, x, w, base_axis_, pad_, stride_, dilation_, group_, channel_last_, nullptr);
+    detail::ConvArgs a = checked_args(f, x, w, nullptr);
     const int64_t oc = w[0];
-    if (a.channels % group_ != 0)
-      detail::shape_error(f + ": group " + std::to_string(group_) + " does not divide the " +
-                          std::to_string(a.channels) + " input channels (x shape " + shape_str(x) + ")");
+    check_group_divides_input(f, a, x);
     if (oc % group_ != 0)
       detail::shape_error(f + ": group " + std::to_string(group_) + " does not divide the " + std::to_string(oc) +
                           " output channels (W shape " + shape_str(w) + ")");
@@ -174,54 +122,26 @@ class Convolution : public Function {
     if (in.size() == 3 && in[2] != Shape_t{oc})
       detail::shape_error(f + ": b has shape " + shape_str(in[2]) + " but W shape " + shape_str(w) + " needs (" +
                           std::to_string(oc) + ",)");
-    s_ = ConvSizes{a.outer, a.channels, oc, group_, detail::make_geometry(a, a.spatial, out)};
-    Shape_t y(x.begin(), x.begin() + base_axis_ + 1);
-    y[base_axis_] = oc;
-    y.insert(y.end(), out.begin(), out.end());
-    return y;
+    s_ = detail::ConvSizes{a.outer, a.channels, oc, group_, detail::make_geometry(a, a.spatial, out), false};
+    return detail::conv_output_shape(x, base_axis_, oc, out);
   }
-
-  void forward(const std::vector<Variable*>& in, Variable* out) override { run_forward(in, out, nullptr); }
-  // y's blocks: one (sample, group) at a time, y seen as (N·C', P).
-  bool accepts_forward_epilogue() const override { return true; }
-  void forward_with(const std::vector<Variable*>& in, Variable* out, const kernels::Epilogue& ep) override {
-    run_forward(in, out, &ep);
-  }
-  void backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
-                const std::vector<bool>& acc) override {
-    run_backward(in, out, prop, acc, nullptr);
-  }
-  // dx's blocks: one sample at a time once all its groups are in, dx seen
-  // as (N·C, I).
-  bool accepts_grad_epilogue(int input) const override { return input == 0; }
-  void backward_with(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
-                     const std::vector<bool>& acc, int /*input 0*/, const kernels::Epilogue& ep) override {
-    run_backward(in, out, prop, acc, &ep);
-  }
-  bool backward_needs_input_data(int i) const override { return i < 2; }
 
  private:
-  void run_forward(const std::vector<Variable*>& in, Variable* out, const kernels::Epilogue* ep) {
+  // y's blocks: one (sample, group) at a time, y seen as (N·C', P).
+  void run_forward(const std::vector<Variable*>& in, Variable* out, const kernels::Epilogue* ep) override {
     const float* b = in.size() == 3 ? detail::in_data(in[2]) : nullptr;
     conv_forward(detail::in_data(in[0]), detail::in_data(in[1]), b, detail::out_data(out), s_, ep);
   }
+  // dx's blocks: one sample at a time once all its groups are in, dx seen
+  // as (N·C, I).
   void run_backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
-                    const std::vector<bool>& acc, const kernels::Epilogue* dx_ep) {
-    const bool has_b = in.size() == 3, want_b = has_b && prop[2];
-    if (!prop[0] && !prop[1] && !want_b) return;
-    const float* dy = detail::in_grad(out);
-    float* dx = prop[0] ? detail::in_grad_for(in[0], acc[0]) : nullptr;
-    float* dw = prop[1] ? detail::in_grad_for(in[1], acc[1]) : nullptr;
-    float* db = want_b ? detail::in_grad_for(in[2], acc[2]) : nullptr;
-    conv_backward(prop[1] ? detail::in_data(in[0]) : nullptr, prop[0] ? detail::in_data(in[1]) : nullptr, dy, dx,
-                  dw, db, s_, prop[0] && acc[0], prop[1] && acc[1], want_b && acc[2], dx_ep);
+                    const std::vector<bool>& acc, const kernels::Epilogue* dx_ep) override {
+    if (!prop[0] && !prop[1] && !(in.size() == 3 && prop[2])) return;
+    const detail::ProductGrads gr = detail::product_grads(in, out, prop, acc);
+    conv_backward(gr.x, gr.w, gr.dy, gr.dx, gr.dw, gr.db, s_, gr.acc_x, gr.acc_w, gr.acc_b, dx_ep);
   }
 
-  int base_axis_;
-  std::vector<int> pad_, stride_, dilation_;
-  int group_;
-  bool channel_last_;
-  ConvSizes s_{};
+  detail::ConvSizes s_{};
 };
 
 }  // namespace

@@ -15,31 +15,18 @@
 #include "conv_geometry.hpp"
 #include "nnvae/functions.hpp"
 #include "nnvae/kernels/matmul.hpp"
+#include "product_function.hpp"
 
 namespace nnvae {
 
 namespace {
 
-// N samples; C channels in x, OC in y, in `group` groups; the geometry from
-// y's image to x's positions.
-struct DeconvSizes {
-  int64_t N, C, OC, group;
-  detail::ConvGeometry g;
-  int64_t Cg() const { return C / group; }
-  int64_t OCg() const { return OC / group; }
-  int64_t rows() const { return OCg() * g.kernel_size(); }  // W[g]'s columns, col's rows
-  int64_t work() const { return N * C * rows() * g.col_size(); }
-};
-
 // y (N, OC, I) = deconv(x (N, C, P), w (C, OC/G, K...)) + b (OC) [b may be null].
-void deconv_forward(const float* x, const float* w, const float* b, float* y, const DeconvSizes& s) {
+void deconv_forward(const float* x, const float* w, const float* b, float* y, const detail::ConvSizes& s) {
   const detail::ConvGeometry& g = s.g;
   const int64_t P = g.col_size(), I = g.image_size(), R = s.rows(), Cg = s.Cg();
   const bool copy = !g.identity();
-  const int threads = detail::sample_threads(s.N, s.work());
-  std::vector<float> cols(copy ? threads * R * P : 0);
-  detail::for_each_sample(s.N, threads, [&](int64_t n, int t) {
-    float* col = cols.data() + t * R * P;
+  detail::forward_over_samples(s, [&](int64_t n, float* col) {
     for (int64_t gi = 0; gi < s.group; ++gi) {
       const float* xg = x + (n * s.C + gi * Cg) * P;
       float* yg = y + (n * s.OC + gi * s.OCg()) * I;
@@ -63,12 +50,10 @@ void deconv_forward(const float* x, const float* w, const float* b, float* y, co
 // dx (N, C, P) (+)= the gradient to x; dw (C, OC/G, K...) (+)= to W; db
 // (OC) (+)= to b. Any may be null; x is read only for dw, w only for dx.
 void deconv_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
-                     const DeconvSizes& s, bool acc_x, bool acc_w, bool acc_b) {
+                     const detail::ConvSizes& s, bool acc_x, bool acc_w, bool acc_b) {
   const detail::ConvGeometry& g = s.g;
-  const int64_t P = g.col_size(), I = g.image_size(), R = s.rows(), Cg = s.Cg(), W = s.C * R;
+  const int64_t P = g.col_size(), I = g.image_size(), R = s.rows(), Cg = s.Cg();
   const bool copy = !g.identity();
-  const int threads = detail::sample_threads(s.N, 2 * s.work());
-  std::vector<float> cols(copy ? threads * R * P : 0);
 
   // Sample n: the columns of dy's groups, each feeding dx and dW; then db.
   auto sample = [&](int64_t n, float* col, bool do_x, float* dw_to, float* db_to, bool first_w, bool first_b) {
@@ -80,62 +65,28 @@ void deconv_backward(const float* x, const float* w, const float* dy, float* dx,
       if (dw_to)
         kernels::matmul(x + (n * s.C + gi * Cg) * P, false, c, true, dw_to + gi * Cg * R, Cg, P, R, !first_w);
     }
-    if (db_to)
-      for (int64_t o = 0; o < s.OC; ++o) {
-        const float* row = dy + (n * s.OC + o) * I;
-        float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-        for (int64_t i = 0; i < I; ++i) sum += row[i];
-        db_to[o] = first_b ? sum : db_to[o] + sum;
-      }
+    if (db_to) detail::add_bias_grad(dy + n * s.OC * I, s.OC, I, db_to, first_b);
   };
-
-  if (threads == 1) {
-    // In order, x's gradient for every sample before W's (the contract).
-    if (dx)
-      for (int64_t n = 0; n < s.N; ++n) sample(n, cols.data(), true, nullptr, nullptr, false, false);
-    if (dw || db)
-      for (int64_t n = 0; n < s.N; ++n) sample(n, cols.data(), false, dw, db, n == 0 && !acc_w, n == 0 && !acc_b);
-    if (s.N == 0) {  // nothing summed: the gradients are 0
-      if (dw && !acc_w) std::fill(dw, dw + W, 0.f);
-      if (db && !acc_b) std::fill(db, db + s.OC, 0.f);
-    }
-    return;
-  }
-  std::vector<float> dw_parts(dw ? threads * W : 0, 0.f), db_parts(db ? threads * s.OC : 0, 0.f);
-  detail::for_each_sample(s.N, threads, [&](int64_t n, int t) {
-    sample(n, cols.data() + t * R * P, dx != nullptr, dw ? dw_parts.data() + t * W : nullptr,
-           db ? db_parts.data() + t * s.OC : nullptr, false, false);
-  });
-  if (dw) detail::reduce_parts(dw_parts.data(), threads, W, dw, acc_w);
-  if (db) detail::reduce_parts(db_parts.data(), threads, s.OC, db, acc_b);
+  detail::backward_over_samples(s, dx != nullptr, dw, db, acc_w, acc_b, sample);
 }
 
-class Deconvolution : public Function {
+class Deconvolution : public detail::ConvFunction<Function> {
  public:
   Deconvolution(int base_axis, std::vector<int> pad, std::vector<int> stride, std::vector<int> dilation, int group,
                 bool channel_last, std::vector<int> output_padding)
-      : base_axis_(base_axis),
-        pad_(std::move(pad)),
-        stride_(std::move(stride)),
-        dilation_(std::move(dilation)),
-        group_(group),
-        channel_last_(channel_last),
+      : ConvFunction(base_axis, std::move(pad), std::move(stride), std::move(dilation), group, channel_last),
         output_padding_(std::move(output_padding)) {}
   std::string name() const override { return "deconvolution"; }
 
   Shape_t setup(const std::vector<Shape_t>& in) override {
     const Shape_t &x = in[0], &w = in[1];
     const std::string f = "deconvolution";
-    detail::ConvArgs a =
-        detail::conv_args(f, x, w, base_axis_, pad_, stride_, dilation_, group_, channel_last_, &output_padding_);
+    detail::ConvArgs a = checked_args(f, x, w, &output_padding_);
     if (w[0] != a.channels)
       detail::shape_error(f + ": x has " + std::to_string(a.channels) + " channels (shape " + shape_str(x) +
                           ", base_axis " + std::to_string(base_axis_) + ") but W of shape " + shape_str(w) +
                           " expects " + std::to_string(w[0]) + " on axis 0");
-    if (a.channels % group_ != 0)
-      detail::shape_error(f + ": group " + std::to_string(group_) + " does not divide the " +
-                          std::to_string(a.channels) + " input channels (x shape " + shape_str(x) + ")");
+    check_group_divides_input(f, a, x);
     const int64_t oc = w[1] * group_;
     std::vector<int64_t> out(a.kernel.size());
     for (size_t i = 0; i < out.size(); ++i) {
@@ -156,11 +107,8 @@ class Deconvolution : public Function {
       detail::shape_error(f + ": b has shape " + shape_str(in[2]) + " but W shape " + shape_str(w) + " and group " +
                           std::to_string(group_) + " make " + std::to_string(oc) + " output channels, so (" +
                           std::to_string(oc) + ",)");
-    s_ = DeconvSizes{a.outer, a.channels, oc, group_, detail::make_geometry(a, out, a.spatial)};
-    Shape_t y(x.begin(), x.begin() + base_axis_ + 1);
-    y[base_axis_] = oc;
-    y.insert(y.end(), out.begin(), out.end());
-    return y;
+    s_ = detail::ConvSizes{a.outer, a.channels, oc, group_, detail::make_geometry(a, out, a.spatial), true};
+    return detail::conv_output_shape(x, base_axis_, oc, out);
   }
 
   void forward(const std::vector<Variable*>& in, Variable* out) override {
@@ -169,24 +117,15 @@ class Deconvolution : public Function {
   }
   void backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
                 const std::vector<bool>& acc) override {
-    const bool has_b = in.size() == 3, want_b = has_b && prop[2];
-    if (!prop[0] && !prop[1] && !want_b) return;
-    const float* dy = detail::in_grad(out);
-    float* dx = prop[0] ? detail::in_grad_for(in[0], acc[0]) : nullptr;
-    float* dw = prop[1] ? detail::in_grad_for(in[1], acc[1]) : nullptr;
-    float* db = want_b ? detail::in_grad_for(in[2], acc[2]) : nullptr;
-    deconv_backward(prop[1] ? detail::in_data(in[0]) : nullptr, prop[0] ? detail::in_data(in[1]) : nullptr, dy, dx,
-                    dw, db, s_, prop[0] && acc[0], prop[1] && acc[1], want_b && acc[2]);
+    if (!prop[0] && !prop[1] && !(in.size() == 3 && prop[2])) return;
+    const detail::ProductGrads g = detail::product_grads(in, out, prop, acc);
+    deconv_backward(g.x, g.w, g.dy, g.dx, g.dw, g.db, s_, g.acc_x, g.acc_w, g.acc_b);
   }
   bool backward_needs_input_data(int i) const override { return i < 2; }
 
  private:
-  int base_axis_;
-  std::vector<int> pad_, stride_, dilation_;
-  int group_;
-  bool channel_last_;
   std::vector<int> output_padding_;
-  DeconvSizes s_{};
+  detail::ConvSizes s_{};
 };
 
 }  // namespace

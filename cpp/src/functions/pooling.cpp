@@ -120,7 +120,21 @@ struct Windows {
     b = n + p - k >= 0 ? std::min((n + p - k) / s + 1, g.out[2]) : 0;
     b = std::max(a, b);
   }
+  // one(j2) for every window outside the run [a, b).
+  template <class Fn>
+  void for_each_edge(const PoolGeometry& g, Fn&& one) const {
+    for (int64_t j2 = 0; j2 < a; ++j2) one(j2);
+    for (int64_t j2 = b; j2 < g.out[2]; ++j2) one(j2);
+  }
 };
+
+// Calls body(m) for every map m, the maps shared out across the threads when
+// x is large enough to be worth a parallel region.
+template <class Body>
+inline void for_each_map(const PoolGeometry& g, Body&& body) {
+#pragma omp parallel for if (g.maps * g.in_size() > detail::kParallelThreshold) schedule(static)
+  for (int64_t m = 0; m < g.maps; ++m) body(m);
+}
 
 // Calls fn(o, r0, r1) for every row of outputs of one map: o the row's first
 // output, r0 and r1 its windows along the first two axes.
@@ -148,8 +162,7 @@ inline int64_t divisor(const Range& r0, const Range& r1, const Range& r2, bool i
 void max_pool_forward(const float* x, float* y, int32_t* idx, const PoolGeometry& g) {
   const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];
   const Windows w(g);
-#pragma omp parallel for if (g.maps * I > detail::kParallelThreshold) schedule(static)
-  for (int64_t m = 0; m < g.maps; ++m) {
+  for_each_map(g, [&](int64_t m) {
     const float* xm = x + m * I;
     float* ym = y + m * O;
     int32_t* im = idx + m * O;
@@ -167,8 +180,7 @@ void max_pool_forward(const float* x, float* y, int32_t* idx, const PoolGeometry
         ym[o + j2] = v;
         im[o + j2] = static_cast<int32_t>(best);
       };
-      for (int64_t j2 = 0; j2 < w.a; ++j2) one(j2);
-      for (int64_t j2 = w.b; j2 < g.out[2]; ++j2) one(j2);
+      w.for_each_edge(g, one);
       float* v = ym + o;
       int32_t* id = im + o;
       bool first = true;
@@ -187,26 +199,24 @@ void max_pool_forward(const float* x, float* y, int32_t* idx, const PoolGeometry
         }
       });
     });
-  }
+  });
 }
 
 // dx (maps, in) (+)= dy sent to the positions idx.
 void max_pool_backward(const float* dy, const int32_t* idx, float* dx, const PoolGeometry& g, bool accumulate) {
   const int64_t I = g.in_size(), O = g.out_size();
-#pragma omp parallel for if (g.maps * I > detail::kParallelThreshold) schedule(static)
-  for (int64_t m = 0; m < g.maps; ++m) {
+  for_each_map(g, [&](int64_t m) {
     float* dxm = dx + m * I;
     if (!accumulate) std::fill(dxm, dxm + I, 0.f);
     for (int64_t o = 0; o < O; ++o) dxm[idx[m * O + o]] += dy[m * O + o];
-  }
+  });
 }
 
 // y (maps, out) = each window's sum of x (maps, in) / its size.
 void avg_pool_forward(const float* x, float* y, const PoolGeometry& g, bool including_pad) {
   const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];
   const Windows w(g);
-#pragma omp parallel for if (g.maps * I > detail::kParallelThreshold) schedule(static)
-  for (int64_t m = 0; m < g.maps; ++m) {
+  for_each_map(g, [&](int64_t m) {
     const float* xm = x + m * I;
     float* ym = y + m * O;
     for_each_row(g, w, [&](int64_t o, const Range& r0, const Range& r1) {
@@ -220,8 +230,7 @@ void avg_pool_forward(const float* x, float* y, const PoolGeometry& g, bool incl
           }
         ym[o + j2] = sum / float(divisor(r0, r1, r2, including_pad));
       };
-      for (int64_t j2 = 0; j2 < w.a; ++j2) one(j2);
-      for (int64_t j2 = w.b; j2 < g.out[2]; ++j2) one(j2);
+      w.for_each_edge(g, one);
       if (w.a == w.b) return;
       float* v = ym + o;
       std::fill(v + w.a, v + w.b, 0.f);
@@ -233,15 +242,14 @@ void avg_pool_forward(const float* x, float* y, const PoolGeometry& g, bool incl
 #pragma omp simd
       for (int64_t j2 = w.a; j2 < w.b; ++j2) v[j2] = v[j2] / div;
     });
-  }
+  });
 }
 
 // dx (maps, in) (+)= each output's gradient / its window's size, over the window.
 void avg_pool_backward(const float* dy, float* dx, const PoolGeometry& g, bool including_pad, bool accumulate) {
   const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];
   const Windows w(g);
-#pragma omp parallel for if (g.maps * I > detail::kParallelThreshold) schedule(static)
-  for (int64_t m = 0; m < g.maps; ++m) {
+  for_each_map(g, [&](int64_t m) {
     float* dxm = dx + m * I;
     const float* dym = dy + m * O;
     if (!accumulate) std::fill(dxm, dxm + I, 0.f);
@@ -255,8 +263,7 @@ void avg_pool_backward(const float* dy, float* dx, const PoolGeometry& g, bool i
             for (int64_t i2 = r2.lo; i2 < r2.hi; ++i2) row[i2] += share;
           }
       };
-      for (int64_t j2 = 0; j2 < w.a; ++j2) one(j2);
-      for (int64_t j2 = w.b; j2 < g.out[2]; ++j2) one(j2);
+      w.for_each_edge(g, one);
       if (w.a == w.b) return;
       const float div = float(divisor(r0, r1, w.r[2][w.a], including_pad));
       // Within one tap the windows' positions differ (stride >= 1): no
@@ -266,24 +273,40 @@ void avg_pool_backward(const float* dy, float* dx, const PoolGeometry& g, bool i
         for (int64_t j2 = w.a; j2 < w.b; ++j2) dxm[base + j2 * s2] += dym[o + j2] / div;
       });
     });
-  }
+  });
 }
 
-class MaxPooling : public Function {
+// What both poolings hold: their arguments, and the geometry setup() finds
+// from them and x's shape (max pooling passes including_pad false: a window
+// lying wholly in the padding has no maximum).
+class Pooling : public Function {
  public:
-  MaxPooling(std::vector<int> kernel, std::vector<int> stride, bool ignore_border, std::vector<int> pad,
-             bool channel_last)
+  Pooling(std::vector<int> kernel, std::vector<int> stride, bool ignore_border, std::vector<int> pad,
+          bool channel_last, bool including_pad)
       : kernel_(std::move(kernel)),
         stride_(std::move(stride)),
         pad_(std::move(pad)),
         ignore_border_(ignore_border),
-        channel_last_(channel_last) {}
-  std::string name() const override { return "max_pooling"; }
+        channel_last_(channel_last),
+        including_pad_(including_pad) {}
   Shape_t setup(const std::vector<Shape_t>& in) override {
     Shape_t y;
-    g_ = pool_setup(name(), in[0], kernel_, stride_, ignore_border_, pad_, channel_last_, false, y);
+    g_ = pool_setup(name(), in[0], kernel_, stride_, ignore_border_, pad_, channel_last_, including_pad_, y);
     return y;
   }
+
+ protected:
+  std::vector<int> kernel_, stride_, pad_;
+  bool ignore_border_, channel_last_, including_pad_;
+  PoolGeometry g_;
+};
+
+class MaxPooling : public Pooling {
+ public:
+  MaxPooling(std::vector<int> kernel, std::vector<int> stride, bool ignore_border, std::vector<int> pad,
+             bool channel_last)
+      : Pooling(std::move(kernel), std::move(stride), ignore_border, std::move(pad), channel_last, false) {}
+  std::string name() const override { return "max_pooling"; }
   void forward(const std::vector<Variable*>& in, Variable* out) override {
     idx_.resize(static_cast<size_t>(g_.maps * g_.out_size()));
     max_pool_forward(detail::in_data(in[0]), detail::out_data(out), idx_.data(), g_);
@@ -299,28 +322,13 @@ class MaxPooling : public Function {
   bool backward_needs_input_data(int) const override { return false; }
 
  private:
-  std::vector<int> kernel_, stride_, pad_;
-  bool ignore_border_, channel_last_;
-  PoolGeometry g_;
   std::vector<int32_t> idx_;  // per output, the position of its window's maximum within the map
 };
 
-class AveragePooling : public Function {
+class AveragePooling : public Pooling {
  public:
-  AveragePooling(std::vector<int> kernel, std::vector<int> stride, bool ignore_border, std::vector<int> pad,
-                 bool channel_last, bool including_pad)
-      : kernel_(std::move(kernel)),
-        stride_(std::move(stride)),
-        pad_(std::move(pad)),
-        ignore_border_(ignore_border),
-        channel_last_(channel_last),
-        including_pad_(including_pad) {}
+  using Pooling::Pooling;
   std::string name() const override { return "average_pooling"; }
-  Shape_t setup(const std::vector<Shape_t>& in) override {
-    Shape_t y;
-    g_ = pool_setup(name(), in[0], kernel_, stride_, ignore_border_, pad_, channel_last_, including_pad_, y);
-    return y;
-  }
   void forward(const std::vector<Variable*>& in, Variable* out) override {
     avg_pool_forward(detail::in_data(in[0]), detail::out_data(out), g_, including_pad_);
   }
@@ -330,11 +338,6 @@ class AveragePooling : public Function {
     avg_pool_backward(detail::in_grad(out), detail::in_grad_for(in[0], acc[0]), g_, including_pad_, acc[0]);
   }
   bool backward_needs_input_data(int) const override { return false; }
-
- private:
-  std::vector<int> kernel_, stride_, pad_;
-  bool ignore_border_, channel_last_, including_pad_;
-  PoolGeometry g_;
 };
 
 }  // namespace
