@@ -53,6 +53,10 @@ def ctrl_c_in_terminal(args, after: str, cwd):
     def own_terminal():  # a session of its own, with the pty as its controlling terminal
         os.setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        # As a shell gives a program it starts in the foreground: Ctrl-C not
+        # ignored, whatever the test runner inherited (a shell's background
+        # job, `cmd &`, has SIGINT ignored, and a child keeps that).
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
 
     proc = subprocess.Popen([sys.executable, "-m", "nnvae.app.cli", *map(str, args)], stdin=slave, stdout=slave,
                             stderr=slave, env=env, cwd=cwd, close_fds=True, preexec_fn=own_terminal)
@@ -105,11 +109,8 @@ def test_ctrl_c_during_training(root, tmp_path):
 
 def test_ctrl_c_during_the_final_phase_then_resume_finishes(root, tmp_path):
     out = tmp_path / "run"
-    # Typed once the evaluation's progress line shows (typed at the line
-    # announcing it, it was once not acted on in a full, loaded test run:
-    # see the stop's note).
     code, text = ctrl_c_in_terminal(["train", "--data-dir", root, *TUTORIAL, "--iterations", 20, "--out", out],
-                                    "images/s", tmp_path)
+                                    "evaluating", tmp_path)
     assert code == 130, text[-2000:]
     ckpt = out / "checkpoint.nnvckpt"
     assert load_checkpoint(ckpt)[1]["state"]["iteration"] == 20  # the training is kept
@@ -144,11 +145,18 @@ def test_ctrl_c_during_the_last_checkpoint_is_not_lost(tmp_path, monkeypatch):
         os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(loop, "save_training_checkpoint", save_then_ctrl_c)
+    # Ctrl-C as in a foreground program, whatever the test runner inherited
+    # (a background job's is ignored, and the run keeps it so).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request_restore = lambda: signal.signal(signal.SIGINT, previous)  # noqa: E731
     opts = training.TrainOptions.of(iterations=20, batch_size=20, latent=8, hidden=64, threads=1, progress=False,
                                     out=str(tmp_path))
-    with pytest.raises(training.TrainingInterrupted) as caught:
-        training.run_training(opts, out=open(tmp_path / "out.txt", "w"), err=open(tmp_path / "err.txt", "w"),
-                              train_images=synthetic_digits(200, 1), test_images=synthetic_digits(50, 2))
+    try:
+        with pytest.raises(training.TrainingInterrupted) as caught:
+            training.run_training(opts, out=open(tmp_path / "out.txt", "w"), err=open(tmp_path / "err.txt", "w"),
+                                  train_images=synthetic_digits(200, 1), test_images=synthetic_digits(50, 2))
+    finally:
+        request_restore()
     assert isinstance(caught.value, KeyboardInterrupt)
     ckpt = tmp_path / "checkpoint.nnvckpt"
     assert str(caught.value) == (f"interrupted at iteration 20; checkpoint saved to {ckpt}; continue with: "

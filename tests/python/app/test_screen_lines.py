@@ -38,7 +38,9 @@ def run_in_terminal(args, cwd, interrupt_after=None):
     env = dict(os.environ, COLUMNS=str(COLUMNS), LINES=str(ROWS), TERM="xterm")
     env["PYTHONPATH"] = str(Path(nnvae.__file__).parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen([sys.executable, "-m", "nnvae.app.cli", *map(str, args)], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, cwd=cwd, close_fds=True)
+                            stderr=slave, env=env, cwd=cwd, close_fds=True,
+                            # Ctrl-C as for a foreground program, whatever the test runner inherited
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     os.close(slave)
     chunks, deadline, sent = [], time.monotonic() + 300, False
     try:

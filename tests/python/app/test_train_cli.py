@@ -87,7 +87,10 @@ def test_ctrl_c_then_resume_equals_uninterrupted(root, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(__import__("pathlib").Path(nnvae.__file__).parents[1]))
     cmd = [sys.executable, "-m", "nnvae.app.cli", "train", "--data-dir", str(root), *SMALL, *size, "--iterations",
            "200", "--out", str(cut), "--no-pictures"]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # Ctrl-C as for a program a shell starts in the foreground, whatever the
+    # test runner inherited (a background job's SIGINT is ignored).
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # Interrupt once training has started (the first monitor line).
     for line in p.stdout:
         if line.startswith("iter: 19,"):

@@ -150,8 +150,11 @@ def train(trainer, folder: Path, settings: dict, history: Dict[str, list], elaps
                 raise KeyboardInterrupt
             stop_requested.append(signum)
 
+        # A run whose Ctrl-C is ignored (a shell's background job, `nnvae-train &`)
+        # keeps it ignored, as the final phase does.
         old_handler = None
-        if threading.current_thread() is threading.main_thread():
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN):
             old_handler = signal.signal(signal.SIGINT, on_sigint)
         t0 = time.monotonic()
         r = None
