@@ -3,15 +3,14 @@ what the C++ build needs is said before its first command, the C++ sections
 keep their builds apart and write nothing unasked into the checkout, CMake
 names the missing Eigen's packages, every option --help shows is in the
 README, and the reinstall command's build tools are pyproject's."""
-import argparse
 import re
 import shutil
 import subprocess
 
 import pytest
 
-from nnvae.app import cli
 
+from command_parsers import command_parsers
 from vae_fixtures import REPO
 
 README = (REPO / "README.md").read_text()
@@ -60,32 +59,8 @@ def test_cmake_names_the_packages_that_bring_eigen(tmp_path):
 
 def options_of_every_command():
     """{command: [long option, ...]} as `nnvae` and `nnvae-train` parse them."""
-    found = {}
-    captured = []
-    original = cli._Parser.parse_args
-
-    def capture(self, args=None, namespace=None):
-        captured.append(self)
-        raise SystemExit(0)
-
-    cli._Parser.parse_args = capture
-    try:
-        for main in (cli.main, cli.train_main):
-            with pytest.raises(SystemExit):
-                main([])
-    finally:
-        cli._Parser.parse_args = original
-
-    def walk(parser, name):
-        found[name] = [o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"]
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for sub_name, sub in action.choices.items():
-                    walk(sub, f"{name} {sub_name}")
-
-    walk(captured[0], "nnvae")
-    walk(captured[1], "nnvae-train")
-    return found
+    return {name: [o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"]
+            for name, parser in command_parsers().items()}
 
 
 def test_every_option_in_help_is_in_the_readme():

@@ -56,11 +56,20 @@ def data_root(tmp_path_factory) -> Path:
     return root
 
 
-def run_cli(*args, timeout=300, **kw) -> subprocess.CompletedProcess:
-    """`python -m nnvae.app.cli ARGS` with the nnvae under test on the path."""
+def cli_env() -> dict:
+    """The environment with the nnvae under test first on the Python path."""
     import nnvae
 
     env = dict(os.environ)
     env["PYTHONPATH"] = str(Path(nnvae.__file__).parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-m", "nnvae.app.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=env, **kw)
+    return env
+
+
+def cli_command(*args) -> list:
+    """The command line `python -m nnvae.app.cli ARGS` (run it with cli_env())."""
+    return [sys.executable, "-m", "nnvae.app.cli", *map(str, args)]
+
+
+def run_cli(*args, timeout=300, **kw) -> subprocess.CompletedProcess:
+    """`python -m nnvae.app.cli ARGS` with the nnvae under test on the path."""
+    return subprocess.run(cli_command(*args), capture_output=True, text=True, timeout=timeout, env=cli_env(), **kw)

@@ -5,25 +5,16 @@ parameter files, pictures) it stops the run with exit code 130, keeps the
 checkpoint, and says so in one message naming the checkpoint and the command
 that continues the run; the progress line and the echoed ^C are gone from
 the screen. --resume then finishes the run."""
-import fcntl
 import json
 import os
-import pty
-import select
 import signal
-import struct
-import subprocess
-import sys
-import termios
-import time
-from pathlib import Path
 
 import pytest
 
 from nnvae.app import training
 from nnvae.app.checkpoint_file import load_checkpoint
 
-from test_progress import emulate
+from terminal import emulate, run_in_terminal
 from vae_fixtures import SMALL, data_root, run_cli, synthetic_digits
 
 pytest.importorskip("pyte", reason="pyte (tests/requirements.txt) emulates the terminal")
@@ -39,59 +30,14 @@ def root(tmp_path_factory):
     return data_root(tmp_path_factory)
 
 
-def ctrl_c_in_terminal(args, after: str, cwd):
-    """`python -m nnvae.app.cli ARGS` on a pseudo-terminal of COLUMNS x 24
-    that is its controlling terminal; Ctrl-C typed once `after` has been
-    written. (exit code, everything written)."""
-    import nnvae
-
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, COLUMNS, 0, 0))
-    env = dict(os.environ, COLUMNS=str(COLUMNS), LINES="24", TERM="xterm")
-    env["PYTHONPATH"] = str(Path(nnvae.__file__).parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
-
-    def own_terminal():  # a session of its own, with the pty as its controlling terminal
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-        # As a shell gives a program it starts in the foreground: Ctrl-C not
-        # ignored, whatever the test runner inherited (a shell's background
-        # job, `cmd &`, has SIGINT ignored, and a child keeps that).
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-    proc = subprocess.Popen([sys.executable, "-m", "nnvae.app.cli", *map(str, args)], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, cwd=cwd, close_fds=True, preexec_fn=own_terminal)
-    os.close(slave)
-    data, typed, deadline = b"", False, time.monotonic() + 300
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.5)
-            if ready:
-                try:
-                    chunk = os.read(master, 1 << 16)
-                except OSError:  # EIO: the last writer has closed the terminal
-                    break
-                if not chunk:
-                    break
-                data += chunk
-                if not typed and after.encode() in data:
-                    os.write(master, b"\x03")  # Ctrl-C: the terminal sends SIGINT to the process
-                    typed = True
-            elif proc.poll() is not None:
-                break
-    finally:
-        os.close(master)
-    assert typed, f"{after!r} never appeared: {data[-2000:]!r}"
-    return proc.wait(timeout=60), data.decode("utf-8", "replace")
-
-
 def no_bar_left(shown):
     return not any(mark in line for line in shown for mark in ("it/s", "images/s", " left", "[#", "[.", "^C"))
 
 
 def test_ctrl_c_during_training(root, tmp_path):
     out = tmp_path / "run"
-    code, text = ctrl_c_in_terminal(["train", "--data-dir", root, *TUTORIAL, "--iterations", 2000, "--out", out],
-                                    "iter: 19,", tmp_path)
+    code, text = run_in_terminal(["train", "--data-dir", root, *TUTORIAL, "--iterations", 2000, "--out", out],
+                                    tmp_path, COLUMNS, ctrl_c_after="iter: 19,", typed=True)
     assert code == 130, text[-2000:]
     ckpt = out / "checkpoint.nnvckpt"
     k = load_checkpoint(ckpt)[1]["state"]["iteration"]
@@ -109,8 +55,8 @@ def test_ctrl_c_during_training(root, tmp_path):
 
 def test_ctrl_c_during_the_final_phase_then_resume_finishes(root, tmp_path):
     out = tmp_path / "run"
-    code, text = ctrl_c_in_terminal(["train", "--data-dir", root, *TUTORIAL, "--iterations", 20, "--out", out],
-                                    "evaluating", tmp_path)
+    code, text = run_in_terminal(["train", "--data-dir", root, *TUTORIAL, "--iterations", 20, "--out", out],
+                                    tmp_path, COLUMNS, ctrl_c_after="evaluating", typed=True)
     assert code == 130, text[-2000:]
     ckpt = out / "checkpoint.nnvckpt"
     assert load_checkpoint(ckpt)[1]["state"]["iteration"] == 20  # the training is kept

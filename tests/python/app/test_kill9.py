@@ -21,7 +21,7 @@ import pytest
 from nnvae.app.checkpoint_file import load_checkpoint
 from nnvae.params_io import load_parameters
 
-from vae_fixtures import SMALL, data_root
+from vae_fixtures import SMALL, cli_command, cli_env, data_root
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +29,8 @@ def root(tmp_path_factory):
     return data_root(tmp_path_factory)
 
 
-def _env():
-    import nnvae
-
-    return dict(os.environ, PYTHONPATH=str(Path(nnvae.__file__).parents[1]))
-
-
 def _argv(root, *args):
-    return [sys.executable, "-m", "nnvae.app.cli", "train", "--data-dir", str(root), *SMALL, *map(str, args)]
+    return cli_command("train", "--data-dir", root, *SMALL, *args)
 
 
 def kill_while_writing(root, folder: Path, target: str, delay: float, *args):
@@ -45,7 +39,7 @@ def kill_while_writing(root, folder: Path, target: str, delay: float, *args):
     Returns the temporary files of `target` present right after the kill
     (None when the run ended before the write was caught)."""
     p = subprocess.Popen(_argv(root, "--out", folder, *args), stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, env=_env())
+                         stderr=subprocess.DEVNULL, env=cli_env())
     prefix = f".{target}."
     try:
         deadline = time.monotonic() + 120
@@ -68,7 +62,7 @@ def kill_while_writing(root, folder: Path, target: str, delay: float, *args):
 
 
 def run_to_end(root, *args):
-    r = subprocess.run(_argv(root, *args), capture_output=True, text=True, timeout=300, env=_env())
+    r = subprocess.run(_argv(root, *args), capture_output=True, text=True, timeout=300, env=cli_env())
     assert r.returncode == 0, r.stderr
     return r
 
@@ -170,7 +164,7 @@ def test_a_refused_resume_still_removes_the_leftovers(root, tmp_path):
     folder = tmp_path / "run"
     tmp = kill_during_the_first_checkpoint(root, folder)
     r = subprocess.run(_argv(root, "--resume", folder / "checkpoint.nnvckpt"), capture_output=True, text=True,
-                       timeout=300, env=_env())
+                       timeout=300, env=cli_env())
     assert r.returncode == 1 and "no such checkpoint file" in r.stderr, r.stderr
     assert not tmp.exists(), os.listdir(folder)
 
@@ -185,7 +179,7 @@ def test_a_live_runs_temporary_files_are_left_alone(root, tmp_path):
     lock = FolderLock.acquire(tmp_path)  # a live run holds the folder: nothing of it is touched
     try:
         r = subprocess.run(_argv(root, "--out", tmp_path, "--iterations", 20), capture_output=True, text=True,
-                           timeout=300, env=_env())
+                           timeout=300, env=cli_env())
     finally:
         lock.release()
     assert r.returncode == 1 and f"(pid {os.getpid()})" in r.stderr, r.stderr

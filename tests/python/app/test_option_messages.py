@@ -1,11 +1,12 @@
 """What the commands answer to a mistyped or impossible option: messages that
 say what is wrong in the user's terms, the same words as --help, no silent
 abbreviations, and help text for every option."""
-import argparse
 
 import pytest
 
 from nnvae.app import cli
+
+from command_parsers import command_parsers
 
 
 def exit_of(main, argv, capsys):
@@ -53,38 +54,8 @@ def test_abbreviated_options_are_refused(main, argv, wrong, capsys, tmp_path, mo
     assert not (tmp_path / "runs").exists()
 
 
-def parsers():
-    """Every command's parser, as `nnvae` and `nnvae-train` build them."""
-    found = {}
-
-    def walk(parser, name):
-        found[name] = parser
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for sub_name, sub in action.choices.items():
-                    walk(sub, f"{name} {sub_name}")
-
-    captured = []
-    original = cli._Parser.parse_args
-
-    def capture(self, args=None, namespace=None):
-        captured.append(self)
-        raise SystemExit(0)
-
-    cli._Parser.parse_args = capture
-    try:
-        for main in (cli.main, cli.train_main):
-            with pytest.raises(SystemExit):
-                main([])
-    finally:
-        cli._Parser.parse_args = original
-    walk(captured[0], "nnvae")
-    walk(captured[1], "nnvae-train")
-    return found
-
-
 def test_every_option_has_help_text():
-    found = parsers()
+    found = command_parsers()
     assert {"nnvae train", "nnvae evaluate", "nnvae generate", "nnvae data fetch", "nnvae-train"} <= set(found)
     bare = [f"{name} {'/'.join(a.option_strings)}" for name, p in found.items() for a in p._actions
             if a.option_strings and not a.help]

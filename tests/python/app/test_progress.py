@@ -3,27 +3,17 @@ pseudo-terminal of 40, 80 and 200 columns, and its output is played through
 a terminal emulator (pyte); every redraw of the bar fits the width, and the
 final screen with its scrollback holds exactly the lines the run printed,
 with nothing of a bar left over. Off a terminal there is no bar at all."""
-import fcntl
-import os
-import pty
 import re
-import select
-import struct
-import subprocess
-import sys
-import termios
-import time
-from pathlib import Path
 
 import pytest
 
 from nnvae.app.training.progress import ProgressBar, fit_line
 
+from terminal import emulate, run_in_terminal
 from vae_fixtures import SMALL, data_root
 
 pyte = pytest.importorskip("pyte", reason="pyte (tests/requirements.txt) emulates the terminal")
 
-ROWS = 24
 ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # The command-line arguments of a short run, its progress bar left on.
 RUN = [a for a in SMALL if a != "--no-progress"] + ["--no-pictures", "--iterations", "300"]
@@ -32,49 +22,6 @@ RUN = [a for a in SMALL if a != "--no-progress"] + ["--no-pictures", "--iteratio
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
     return data_root(tmp_path_factory)
-
-
-def run_in_terminal(args, columns, cwd):
-    """`python -m nnvae.app.cli ARGS` with stdin, stdout and stderr on a
-    pseudo-terminal of `columns` x ROWS; (exit code, everything written)."""
-    import nnvae
-
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, columns, 0, 0))
-    env = dict(os.environ, COLUMNS=str(columns), LINES=str(ROWS), TERM="xterm")
-    env["PYTHONPATH"] = str(Path(nnvae.__file__).parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen([sys.executable, "-m", "nnvae.app.cli", *map(str, args)], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, cwd=cwd, close_fds=True)
-    os.close(slave)
-    chunks, deadline = [], time.monotonic() + 300
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.5)
-            if ready:
-                try:
-                    data = os.read(master, 1 << 16)
-                except OSError:  # EIO: the last writer has closed the terminal
-                    break
-                if not data:
-                    break
-                chunks.append(data)
-            elif proc.poll() is not None:
-                break
-    finally:
-        os.close(master)
-    return proc.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
-
-
-def emulate(text, columns):
-    """The lines of the scrollback and the screen after `text`, as a terminal
-    of `columns` x ROWS shows them (trailing blanks dropped)."""
-    screen = pyte.HistoryScreen(columns, ROWS, history=100000)
-    pyte.Stream(screen).feed(text)
-    history = ["".join(line[x].data for x in range(columns)) for line in screen.history.top]
-    lines = [l.rstrip() for l in history + list(screen.display)]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
 
 
 def bar_draws(text):
@@ -87,7 +34,7 @@ def bar_draws(text):
 @pytest.mark.parametrize("columns", [40, 80, 200])
 def test_bar_fits_and_leaves_nothing_behind(root, tmp_path, columns):
     out = tmp_path / "run"
-    code, text = run_in_terminal(["train", "--data-dir", root, *RUN, "--out", out], columns, tmp_path)
+    code, text = run_in_terminal(["train", "--data-dir", root, *RUN, "--out", out], tmp_path, columns)
     assert code == 0, text[-2000:]
     draws = bar_draws(text)
     assert len(draws) >= 10, text[:2000]  # the bar was drawn, during training and the evaluation
@@ -113,7 +60,7 @@ def test_bar_fits_and_leaves_nothing_behind(root, tmp_path, columns):
 
 def test_quiet_prints_the_folder_and_the_result_only(root, tmp_path):
     out = tmp_path / "run"
-    code, text = run_in_terminal(["train", "--data-dir", root, *RUN, "--out", out, "--quiet"], 200, tmp_path)
+    code, text = run_in_terminal(["train", "--data-dir", root, *RUN, "--out", out, "--quiet"], tmp_path, 200)
     assert code == 0, text[-2000:]
     shown = emulate(text, 200)
     assert shown[0] == f"run folder: {out}"

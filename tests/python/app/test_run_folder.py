@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -17,7 +16,7 @@ from hypothesis import given, settings, strategies as st
 from nnvae.app.training.run_folder import LOCK_NAME, FolderBusy, FolderLock, claim_run_folder
 from nnvae.errors import UsageError
 
-from vae_fixtures import SMALL, data_root, run_cli
+from vae_fixtures import SMALL, cli_command, cli_env, data_root, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -25,21 +24,14 @@ def root(tmp_path_factory):
     return data_root(tmp_path_factory)
 
 
-def _env():
-    import nnvae
-
-    return dict(os.environ, PYTHONPATH=str(Path(nnvae.__file__).parents[1]))
-
-
 def _argv(root, *args):
-    return [sys.executable, "-m", "nnvae.app.cli", "train", "--data-dir", str(root), *SMALL, "--no-pictures",
-            *map(str, args)]
+    return cli_command("train", "--data-dir", root, *SMALL, "--no-pictures", *args)
 
 
 def test_two_runs_into_one_folder_at_once_one_is_refused(root, tmp_path):
     folder = tmp_path / "run"
     runs = [subprocess.Popen(_argv(root, "--iterations", 1000, "--out", folder), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=_env()) for _ in range(2)]
+                             stderr=subprocess.PIPE, text=True, env=cli_env()) for _ in range(2)]
     results = [(p, *p.communicate(timeout=300)) for p in runs]
     codes = sorted(p.returncode for p, _, _ in results)
     assert codes == [0, 1], [(p.returncode, err) for p, _, err in results]
@@ -105,7 +97,7 @@ def test_a_killed_holder_leaves_no_lock(tmp_path):
     # flock's lock dies with its process: kill -9 leaves at most an unlocked file.
     code = ("import sys, time; from pathlib import Path; from nnvae.app.training.run_folder import FolderLock; "
             "FolderLock.acquire(Path(sys.argv[1])); print('locked', flush=True); time.sleep(60)")
-    p = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=_env())
+    p = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=cli_env())
     try:
         assert p.stdout.readline() == "locked\n"
         with pytest.raises(FolderBusy, match=f"in use by another nnvae-train run \\(pid {p.pid}\\)"):

@@ -3,65 +3,18 @@ spaces, with each path of a wrapped line on a row of its own: nnvae-train
 and its Ctrl-C resume hint run in a pseudo-terminal of 80 columns, and the
 screen is replayed by a terminal emulator (pyte). Off a terminal the lines
 are left whole."""
-import os
 import re
-import select
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from nnvae.app.screen import INDENT, FittedStream, wrap_line
 
-from test_progress import ESCAPE, ROWS, RUN, emulate, root  # noqa: F401  (root: the data fixture)
+from terminal import emulate, run_in_terminal
+from test_progress import ESCAPE, RUN, root  # noqa: F401  (root: the data fixture)
 
 pyte = pytest.importorskip("pyte", reason="pyte (tests/requirements.txt) emulates the terminal")
 COLUMNS = 80
-
-
-def run_in_terminal(args, cwd, interrupt_after=None):
-    """`python -m nnvae.app.cli ARGS` on a pseudo-terminal of COLUMNS x ROWS;
-    with `interrupt_after`, a Ctrl-C (SIGINT) once that text has been
-    printed. (exit code, everything written)."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-
-    import nnvae
-
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
-    env = dict(os.environ, COLUMNS=str(COLUMNS), LINES=str(ROWS), TERM="xterm")
-    env["PYTHONPATH"] = str(Path(nnvae.__file__).parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen([sys.executable, "-m", "nnvae.app.cli", *map(str, args)], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, cwd=cwd, close_fds=True,
-                            # Ctrl-C as for a foreground program, whatever the test runner inherited
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    os.close(slave)
-    chunks, deadline, sent = [], time.monotonic() + 300, False
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.5)
-            if ready:
-                try:
-                    data = os.read(master, 1 << 16)
-                except OSError:  # EIO: the last writer has closed the terminal
-                    break
-                if not data:
-                    break
-                chunks.append(data)
-                if interrupt_after and not sent and interrupt_after in b"".join(chunks).decode("utf-8", "replace"):
-                    proc.send_signal(signal.SIGINT)
-                    sent = True
-            elif proc.poll() is not None:
-                break
-    finally:
-        os.close(master)
-    return proc.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
 
 
 def printed_rows(text):
@@ -80,7 +33,7 @@ def check_fits(text, shown):
 
 def test_results_fit_80_columns(root, tmp_path):
     out = tmp_path / "run"
-    code, text = run_in_terminal(["train", "--data-dir", root, *RUN, "--out", out], tmp_path)
+    code, text = run_in_terminal(["train", "--data-dir", root, *RUN, "--out", out], tmp_path, COLUMNS)
     assert code == 0, text[-2000:]
     shown = emulate(text, COLUMNS)
     check_fits(text, shown)
@@ -97,7 +50,7 @@ def test_results_fit_80_columns(root, tmp_path):
 def test_the_resume_hint_keeps_its_paths_whole(root, tmp_path):
     out = Path("run")  # in tmp_path: a path as short as a user's, so that the rows fit
     args = ["train", "--data-dir", root, *RUN[:-1], "1000000", "--out", out, "--checkpoint-every", "100000"]
-    code, text = run_in_terminal(args, tmp_path, interrupt_after="iter: 19,")
+    code, text = run_in_terminal(args, tmp_path, COLUMNS, ctrl_c_after="iter: 19,")
     assert code == 130, text[-2000:]
     shown = emulate(text, COLUMNS)
     check_fits(text, shown)
