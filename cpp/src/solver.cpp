@@ -13,12 +13,20 @@
 
 namespace nnvae {
 
-Solver::Solver(float lr) : lr_(lr) { set_learning_rate(lr); }
+namespace {
+// NNabla takes any learning rate (NaN and negative ones included); nnvae
+// refuses those that cannot train: a step of NaN, inf, 0 or the wrong sign.
+void check_learning_rate(const std::string& where, float lr) {
+  if (!(lr > 0) || !std::isfinite(lr))
+    throw std::invalid_argument(where + ": learning rate must be a finite number > 0, got " + std::to_string(lr));
+}
+}  // namespace
+
+Solver::Solver(const std::string& name, float lr) : lr_(lr) { check_learning_rate(name, lr); }
 
 void Solver::set_learning_rate(float lr) {
+  check_learning_rate(name() + ".set_learning_rate", lr);
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!(lr > 0) || !std::isfinite(lr))
-    throw std::invalid_argument("solver: learning rate must be a finite number > 0, got " + std::to_string(lr));
   lr_ = lr;
 }
 
@@ -79,9 +87,13 @@ void Solver::zero_grad() {
 }
 
 void Solver::weight_decay(float rate) {
+  if (!std::isfinite(rate))
+    throw std::invalid_argument(name() + ".weight_decay: decay_rate must be a finite number, got " +
+                                std::to_string(rate));
   std::lock_guard<std::mutex> lock(mutex_);
   if (rate == 0.f) return;
   for (auto& p : params_) {
+    if (untouched(p)) continue;  // as update(): no gradient to decay, and none to create
     const float* w = p.var->data()->read("a parameter");
     float* g = p.var->grad()->write_accumulate(true);
     for (int64_t i = 0; i < p.var->size(); ++i) g[i] += rate * w[i];
@@ -93,10 +105,7 @@ void Solver::update() {
   auto t0 = std::chrono::steady_clock::now();
   std::vector<Param*> fresh;
   for (auto& p : params_) {
-    auto& grad = *p.var->grad();
-    // Untouched since zero_grad (or never given a gradient at all): skip.
-    if (!grad.allocated() || (p.zeroed && grad.version() == p.zeroed_version)) continue;
-    fresh.push_back(&p);
+    if (!untouched(p) && p.var->grad()->allocated()) fresh.push_back(&p);
   }
   update_all(fresh);
   profile_since("solver update", t0);
@@ -186,7 +195,7 @@ void Solver::set_states(const std::map<std::string, State>& states) {
 }
 
 AdamSolver::AdamSolver(float alpha, float beta1, float beta2, float eps)
-    : Solver(alpha), beta1_(beta1), beta2_(beta2), eps_(eps) {
+    : Solver("Adam", alpha), beta1_(beta1), beta2_(beta2), eps_(eps) {
   if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
     throw std::invalid_argument("Adam: beta1 and beta2 must be in [0, 1), got " + std::to_string(beta1) + " and " +
                                 std::to_string(beta2));
@@ -269,7 +278,7 @@ void AdamSolver::update_all(const std::vector<Param*>& params) {
   }
 }
 
-SgdSolver::SgdSolver(float lr) : Solver(lr) {}
+SgdSolver::SgdSolver(float lr) : Solver("Sgd", lr) {}
 
 void SgdSolver::update_one(Param& p) {
   int64_t n = p.var->size();

@@ -7,7 +7,7 @@ the Variable methods NNabla code reaches for around it.
     x.data.cast(np.float32)
     y = x.reshape((10, -1))               # graph-connected (F.reshape, inplace)
     y = x.reshape((10, -1), unlink=True)  # a leaf over the same buffers
-    z = x.unlinked()                      # a leaf sharing x's arrays
+    z = x.get_unlinked_variable()         # a leaf sharing x's arrays (or x.unlinked())
     x.data = other.data                   # x now uses other's array (shared)
 
 nnvae arrays are float32 on the CPU only (the indices of F.max / F.min read
@@ -220,3 +220,4 @@ Variable.backward = backward
 Variable.from_numpy_array = staticmethod(from_numpy_array)
 Variable.reshape = reshape
 Variable.unlinked = unlinked
+Variable.get_unlinked_variable = unlinked  # NNabla's longer name for the same call

@@ -1,4 +1,5 @@
-"""nnvae.solvers (import as S): Adam and SGD, as in NNabla.
+"""nnvae.solvers (import as S; nnvae.solver is the same module, NNabla's
+other name): Adam and SGD, as in NNabla.
 
     solver = S.Adam(alpha=3e-4)
     solver.set_parameters(nnvae.get_parameters())
@@ -9,8 +10,10 @@
 Methods, as NNabla's: set_parameters(param_dict, reset=True,
 retain_state=False), get_parameters(), zero_grad(), update() (parameters
 that received no gradient since zero_grad are left as they are),
-weight_decay(decay_rate) (adds decay_rate·w to each gradient),
-learning_rate(), set_learning_rate(learning_rate), get_states() /
+weight_decay(decay_rate) (adds decay_rate·w to the gradient of each
+parameter update() would update), learning_rate(),
+set_learning_rate(learning_rate) (a finite rate > 0: NNabla takes any, nnvae
+refuses NaN, inf, 0 and negative rates), get_states() /
 set_states(states), save_states(path) / load_states(path).
 
 "Received a gradient" means the gradient buffer was written or handed out
@@ -118,14 +121,19 @@ class Solver:
         self._engine.update()
 
     def weight_decay(self, decay_rate, pre_hook=None, post_hook=None):
-        """Adds decay_rate·w to each parameter's gradient."""
+        """Adds decay_rate·w to the gradient of each parameter update() would
+        update: a parameter without a gradient since zero_grad is left as it
+        is (and update() still skips it), as in NNabla. decay_rate must be
+        finite."""
         _refuse("weight_decay", pre_hook=pre_hook, post_hook=post_hook)
         self._engine.weight_decay(_real(decay_rate, "weight_decay", "decay_rate"))
 
     def learning_rate(self):
+        """The learning rate (Adam's alpha), a float32 value as NNabla's."""
         return self._engine.learning_rate()
 
     def set_learning_rate(self, learning_rate):
+        """Sets the learning rate, a finite number > 0 (ValueError otherwise)."""
         self._engine.set_learning_rate(_real(learning_rate, "set_learning_rate", "learning_rate"))
 
     # --- states -----------------------------------------------------------------------

@@ -180,11 +180,19 @@ TEST(bad_solver_arguments) {
                     "Adam: beta1 and beta2 must be in [0, 1), got 1.000000 and 0.999000");
   CHECK_THROWS_WITH(create_AdamSolver(cpu(), 0.001f, 0.9f, -0.1f, 1e-8f), "got 0.900000 and -0.100000");
   CHECK_THROWS_WITH(create_AdamSolver(cpu(), 0.001f, 0.9f, 0.999f, 0.f), "Adam: eps must be > 0, got 0");
-  CHECK_THROWS_WITH(create_AdamSolver(cpu(), -1e-3f), "solver: learning rate must be a finite number > 0, got -0.001");
-  CHECK_THROWS_WITH(create_SgdSolver(cpu(), 0.f), "learning rate must be a finite number > 0, got 0");
+  CHECK_THROWS_WITH(create_AdamSolver(cpu(), -1e-3f), "Adam: learning rate must be a finite number > 0, got -0.001");
+  CHECK_THROWS_WITH(create_SgdSolver(cpu(), 0.f), "Sgd: learning rate must be a finite number > 0, got 0");
   auto sgd = create_SgdSolver(cpu(), 0.1f);
-  CHECK_THROWS_WITH(sgd->set_learning_rate(std::nanf("")), "learning rate must be a finite number > 0");
-  CHECK_NEAR(sgd->learning_rate(), 0.1, 1e-7);
+  CHECK_THROWS_WITH(sgd->set_learning_rate(std::nanf("")),
+                    "Sgd.set_learning_rate: learning rate must be a finite number > 0, got nan");
+  CHECK_THROWS_WITH(sgd->set_learning_rate(-0.5f), "Sgd.set_learning_rate: learning rate must be a finite number > 0, "
+                                                   "got -0.5");
+  CHECK_THROWS_WITH(sgd->set_learning_rate(INFINITY), "got inf");
+  CHECK_NEAR(sgd->learning_rate(), 0.1, 1e-7);  // unchanged by the refused calls
+  CHECK_THROWS_WITH(sgd->weight_decay(std::nanf("")), "Sgd.weight_decay: decay_rate must be a finite number, got nan");
+  auto adam = create_AdamSolver(cpu());
+  CHECK_THROWS_WITH(adam->set_learning_rate(0.f), "Adam.set_learning_rate: learning rate must be a finite number > 0");
+  CHECK_THROWS_WITH(adam->weight_decay(-INFINITY), "Adam.weight_decay: decay_rate must be a finite number, got -inf");
 }
 
 TEST(bad_solver_states) {

@@ -136,6 +136,64 @@ TEST(weight_decay_adds_rate_times_w) {
   CHECK_ALL_NEAR(values(w), std::vector<float>({1.7f, -1.15f}), 1e-6);
 }
 
+// NNabla 1.39's numbers: weight_decay(0.1) on w = [1, −2, 3] with g = 0.5
+// gives g = [0.6, 0.3, 0.8] under SGD and Adam alike; Adam(0.1) from
+// g = [0.3, 0.1] decayed by 0.01 ([0.31, 0.08]) moves w = [1, −2] to
+// [0.9000001, −2.0999997].
+TEST(weight_decay_matches_nnabla) {
+  for (auto solver : {SolverPtr(create_SgdSolver(cpu(), 0.1f)), SolverPtr(create_AdamSolver(cpu(), 0.01f))}) {
+    auto w = param({1.f, -2.f, 3.f});
+    solver->set_parameters({{"w", w}});
+    set_grad(w, {0.5f, 0.5f, 0.5f});
+    solver->weight_decay(0.1f);
+    CHECK_ALL_NEAR(grad_of(std::make_shared<CgVariable>(w, true)), std::vector<float>({0.6f, 0.3f, 0.8f}), 1e-7);
+  }
+  auto w = param({1.f, -2.f});
+  auto adam = create_AdamSolver(cpu(), 0.1f);
+  adam->set_parameters({{"w", w}});
+  adam->zero_grad();
+  set_grad(w, {0.3f, 0.1f});
+  adam->weight_decay(0.01f);
+  CHECK_ALL_NEAR(grad_of(std::make_shared<CgVariable>(w, true)), std::vector<float>({0.31f, 0.08f}), 1e-7);
+  adam->update();
+  CHECK_ALL_NEAR(values(w), std::vector<float>({0.9000001f, -2.0999997f}), 1e-7);
+}
+
+// As NNabla: weight_decay leaves a parameter without a gradient since
+// zero_grad alone, so update() still skips it (w2 keeps [3, 4]); a parameter
+// never zeroed is decayed and updated (NNabla: g = [0.5, 1], w = [0.95, 1.9]);
+// a solver without parameters does nothing.
+TEST(weight_decay_decays_only_what_update_updates) {
+  auto w1 = std::make_shared<CgVariable>(param({1.f, 2.f}), true);
+  auto w2 = std::make_shared<CgVariable>(param({3.f, 4.f}), true);
+  auto sgd = create_SgdSolver(cpu(), 0.1f);
+  sgd->set_parameters({{"w1", w1->variable()}, {"w2", w2->variable()}});
+  sgd->zero_grad();
+  auto loss = f::sum(w1 * w1, {}, false);
+  loss->forward();
+  backward_ones(loss);
+  sgd->weight_decay(0.5f);
+  CHECK_ALL_NEAR(grad_of(w1), std::vector<float>({2.5f, 5.f}), 0);
+  CHECK_ALL_NEAR(grad_of(w2), std::vector<float>({0.f, 0.f}), 0);
+  sgd->update();
+  CHECK_ALL_NEAR(values(w1->variable()), std::vector<float>({0.75f, 1.5f}), 1e-7);
+  CHECK_ALL_NEAR(values(w2->variable()), std::vector<float>({3.f, 4.f}), 0);
+
+  auto w3 = param({1.f, 2.f});
+  auto fresh = create_SgdSolver(cpu(), 0.1f);
+  fresh->set_parameters({{"w3", w3}});
+  fresh->weight_decay(0.5f);
+  CHECK_ALL_NEAR(grad_of(std::make_shared<CgVariable>(w3, true)), std::vector<float>({0.5f, 1.f}), 0);
+  fresh->update();
+  CHECK_ALL_NEAR(values(w3), std::vector<float>({0.95f, 1.9f}), 1e-7);
+
+  auto empty = create_AdamSolver(cpu());
+  empty->weight_decay(0.5f);
+  empty->zero_grad();
+  empty->update();
+  CHECK(empty->parameter_names().empty());
+}
+
 // In the training loop a parameter the loss does not reach keeps its value
 // (and Adam's state), while the others move.
 TEST(update_skips_parameters_without_gradient) {

@@ -55,7 +55,6 @@ NNABLA_SIGNATURES = {
     "F.min": "(x, axis=None, keepdims=False, with_index=False, only_index=False)",
     "F.prod": "(x, axis=None, keepdims=False)",
     "F.categorical_cross_entropy": f"(x, target, axis=None, {_GEN})",
-    "F.squared_error": f"(x0, x1, {_GEN})",
     "F.concatenate": "(*x, **kw)",  # axis=x[0].ndim - 1 by keyword
     "F.stack": "(*x, **kw)",  # axis=0 by keyword
     "F.split": "(x, axis=0)",
@@ -89,6 +88,7 @@ NNABLA_SIGNATURES = {
                           "function_post_hook=None)"),
     "Variable.reshape": "(shape, unlink=False)",
     "Variable.unlinked": "(need_grad=None)",
+    "Variable.get_unlinked_variable": "(need_grad=None)",
     "Variable.from_numpy_array": "(data, grad=None, need_grad=None)",
     "NdArray.fill": "(value)",
     "NdArray.zero": "()",

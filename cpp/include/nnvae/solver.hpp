@@ -41,11 +41,15 @@ class Solver {
   std::vector<std::string> parameter_names() const;
   // Zeroes every gradient; update() then skips parameters left untouched.
   void zero_grad();
-  // Adds rate·w to each gradient.
+  // Adds rate·w to the gradient of each parameter update() would update
+  // (those touched since zero_grad, or never zeroed), as NNabla does: no
+  // parameters, no change. rate must be finite.
   void weight_decay(float rate);
   void update();
 
   float learning_rate() const { return lr_; }
+  // lr must be a finite number > 0 (NNabla takes any; nnvae refuses NaN, inf,
+  // 0 and negative rates, naming the call).
   void set_learning_rate(float lr);
 
   // A snapshot (copies of the state arrays), for checkpoints.
@@ -57,7 +61,8 @@ class Solver {
   void set_states(const std::map<std::string, State>& states);
 
  protected:
-  explicit Solver(float lr);
+  // name: the solver's, for the message refusing a learning rate.
+  Solver(const std::string& name, float lr);
   struct Param {
     std::string name;
     VariablePtr var;
@@ -65,6 +70,8 @@ class Solver {
     uint64_t zeroed_version = 0;
     bool zeroed = false;
   };
+  // No gradient since zero_grad: update() skips it, weight_decay too.
+  static bool untouched(const Param& p) { return p.zeroed && p.var->grad()->version() == p.zeroed_version; }
   virtual void init_state(Param& p) = 0;
   virtual void update_one(Param& p) = 0;
   // Updates every parameter in `params` (those with a fresh gradient); by

@@ -1,5 +1,7 @@
 #include "common.hpp"
 
+#include "nnvae/checked.hpp"
+
 namespace nnvae {
 namespace detail {
 
@@ -9,6 +11,7 @@ Shape_t to_shape(const std::string& fname, const std::vector<int>& shape) {
     if (shape[i] < 0)
       shape_error(fname + ": shape " + shape_str(s) + " has a negative entry (entry " + std::to_string(i) + " is " +
                   std::to_string(shape[i]) + ")");
+  checked_size(s, fname);  // refuses a product of the entries beyond what an array can hold
   return s;
 }
 

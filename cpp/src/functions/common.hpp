@@ -18,7 +18,8 @@ inline float* in_grad_for(Variable* v, bool accumulate) { return v->grad()->writ
 [[noreturn]] inline void shape_error(const std::string& msg) { throw std::invalid_argument(msg); }
 
 // Converts an int shape argument (the tutorial's std::vector<int>) to Shape_t,
-// refusing negative sizes.
+// refusing negative sizes and more elements than an array can hold, each
+// error naming fname, the argument and the shape.
 Shape_t to_shape(const std::string& fname, const std::vector<int>& shape);
 
 // Refuses a seed other than -1 (the global generator) or one in [0, 2**31).
