@@ -28,7 +28,7 @@ from ._core import Variable
 from .ndarray import NdArray  # also gives Variable NNabla's .data/.grad, reshape, unlinked
 from .parameter import clear_parameters, get_current_parameter_scope, get_parameters, parameter_scope
 from .random import seed
-from . import functions, parametric_functions, random, solvers
+from . import functions, parametric_functions, random, solvers, solver  # solver: NNabla's other name of solvers
 
 # Keep in step with `version` in pyproject.toml.
 __version__ = "0.1.0"
