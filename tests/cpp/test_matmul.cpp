@@ -163,7 +163,7 @@ TEST(the_step_shapes_at_batch_10) {
 
 TEST(bf16_products_equal_fp32_sums_of_the_rounded_operands) {
   check_shapes({1, 7, 15, 17, 33}, {0, 1, 7, 17, 129}, {1, 7, 17, 33}, MatmulPrecision::bf16);
-  check_shapes({100, 129}, {800}, {129, 700}, MatmulPrecision::bf16);
+  check_shapes({100}, {800}, {129, 700}, MatmulPrecision::bf16);
   check_shapes({10}, {784}, {500}, MatmulPrecision::bf16);
   check_shapes({784}, {10}, {500}, MatmulPrecision::bf16);
 }

@@ -124,27 +124,39 @@ void product_block(const Product& p, int part, int parts) {
   if (p.ep) (*p.ep)(p.c, n, ra, ra + mb, cb, cb + nb);
 }
 
-// The operands of the products, rounded to bf16 into copies of this
-// thread's (ps[i].a and .b then point at them), for Eigen's product. An
-// operand shared by two products (affine's dY) is rounded once.
+// The operands of at most two products, rounded to bf16 into this thread's
+// scratch copies (ps[i].a and .b then point at them), for Eigen's product.
+// An operand shared by two products (affine's dY) is rounded once. Large
+// operands are rounded by all the threads, in chunks.
 void round_operands_to_bf16(Product* ps, int count) {
   static thread_local std::vector<float> scratch[4];
   const float* from[4];
   int64_t sizes[4];
   int used = 0;
-  auto rounded = [&](const float* x, int64_t size) -> const float* {
+  auto copy_of = [&](const float* x, int64_t size) -> const float* {
     for (int i = 0; i < used; ++i)
       if (from[i] == x && sizes[i] == size) return scratch[i].data();
-    std::vector<float>& copy = scratch[used];
-    copy.resize(size_t(size));
-    round_to_bf16(x, copy.data(), size);
+    scratch[used].resize(size_t(size));
     from[used] = x, sizes[used] = size;
-    ++used;
-    return copy.data();
+    return scratch[used++].data();
   };
   for (int i = 0; i < count; ++i) {
-    ps[i].a = rounded(ps[i].a, ps[i].m * ps[i].k);
-    ps[i].b = rounded(ps[i].b, ps[i].k * ps[i].n);
+    ps[i].a = copy_of(ps[i].a, ps[i].m * ps[i].k);
+    ps[i].b = copy_of(ps[i].b, ps[i].k * ps[i].n);
+  }
+  // (The copies' addresses are taken here: inside the parallel loop,
+  // `scratch` would be each worker's own.)
+  float* to[4];
+  for (int i = 0; i < used; ++i) to[i] = scratch[i].data();
+  constexpr int64_t kChunk = 1 << 14;  // floats
+  int64_t first[5] = {0};  // operand i's chunks: [first[i], first[i + 1])
+  for (int i = 0; i < used; ++i) first[i + 1] = first[i] + (sizes[i] + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (first[used] >= 8)
+  for (int64_t c = 0; c < first[used]; ++c) {
+    int i = 0;
+    while (c >= first[i + 1]) ++i;
+    const int64_t lo = (c - first[i]) * kChunk, n = std::min(kChunk, sizes[i] - lo);
+    round_to_bf16(from[i] + lo, to[i] + lo, n);
   }
 }
 
