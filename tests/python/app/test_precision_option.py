@@ -24,18 +24,21 @@ def _run(tmp_path, name, **settings):
     out = tmp_path / name
     opts = training.TrainOptions.of(iterations=30, batch_size=20, latent=4, hidden=16, threads=1, progress=False,
                                     pictures=False, out=str(out), **settings)
-    training.run_training(opts, out=io.StringIO(), err=io.StringIO(), train_images=synthetic_digits(200, 1),
+    shown = io.StringIO()
+    training.run_training(opts, out=shown, err=io.StringIO(), train_images=synthetic_digits(200, 1),
                           test_images=synthetic_digits(40, 2))
-    return json.loads((out / "metrics.json").read_text())
+    return json.loads((out / "metrics.json").read_text()), shown.getvalue().splitlines()
 
 
 def test_a_bf16_run_records_its_precision_and_path(tmp_path):
-    bf16 = _run(tmp_path, "bf16", precision="bf16")
+    bf16, lines = _run(tmp_path, "bf16", precision="bf16")
     assert nnvae.get_matmul_precision() == "fp32"  # the run's setting ended with it
     assert bf16["settings"]["precision"] == "bf16"
     assert bf16["bf16_path"] == nnvae.bf16_path()["reason"]
-    fp32 = _run(tmp_path, "fp32")
+    assert lines[1] == f"bf16 products, {nnvae.bf16_path()['reason']}"
+    fp32, lines = _run(tmp_path, "fp32")
     assert fp32["settings"]["precision"] == "fp32" and "bf16_path" not in fp32
+    assert not any(line.startswith("bf16 products") for line in lines)
     # Different sums, the same learning.
     a, b = fp32["test_negative_elbo"], bf16["test_negative_elbo"]
     assert a != b and abs(a - b) < 0.05 * a, (a, b)

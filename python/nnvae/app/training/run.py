@@ -83,6 +83,8 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
         # still gets every monitor line); the run folder and the result still show.
         chatter = _Nowhere() if o.quiet else out
         progress = progress and not o.quiet
+        if cfg.precision == "bf16":  # as train_vae says it: the path, and why this one
+            print(f"bf16 products, {_core.bf16_dispatch()['reason']}", file=chatter, flush=True)
 
         start_it = trainer.iteration
         if start_it >= cfg.iterations:  # an interrupted final phase: only that is done again
