@@ -110,7 +110,7 @@ Bf16Dispatch bf16_dispatch_for(const CpuBf16Features& cpu, const std::string& am
   std::vector<std::string> has, lacks;
   (cpu.avx512_bf16 ? has : lacks).push_back("avx512_bf16");
   if (amx && cpu.amx_permitted) has.push_back("amx_bf16");
-  else if (amx) has.push_back("amx_bf16 (unusable: " + (amx_refusal.empty() ? std::string("not granted") : amx_refusal) + ")");
+  else if (amx) has.push_back("amx_bf16 (unusable: " + (amx_refusal.empty() ? "not granted" : amx_refusal) + ")");
   else lacks.push_back(cpu.amx_bf16 ? "amx_tile" : "amx_bf16");
   d.reason = "emulated: this CPU";
   if (!has.empty()) d.reason += " has " + joined(has);

@@ -82,8 +82,11 @@ class BatchMatmul : public Function {
                 const std::vector<bool>& acc) override {
     const MatmulPrecision precision = get_matmul_precision();
     std::vector<float> round_a, round_b, round_dy;
-    const float* a = prop[1] ? bf16::product_operand(detail::in_data(in[0]), in[0]->size(), precision, round_a) : nullptr;
-    const float* b = prop[0] ? bf16::product_operand(detail::in_data(in[1]), in[1]->size(), precision, round_b) : nullptr;
+    // a is read for b's gradient only, b for a's.
+    const float* a =
+        prop[1] ? bf16::product_operand(detail::in_data(in[0]), in[0]->size(), precision, round_a) : nullptr;
+    const float* b =
+        prop[0] ? bf16::product_operand(detail::in_data(in[1]), in[1]->size(), precision, round_b) : nullptr;
     const float* dy = bf16::product_operand(detail::in_grad(out), out->size(), precision, round_dy);
     const int64_t p = ta_ ? ca_ : ra_, r = tb_ ? rb_ : cb_, n = static_cast<int64_t>(off_a_.size());
     // Batch positions may share an input matrix (broadcast): always add,
