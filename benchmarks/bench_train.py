@@ -223,11 +223,15 @@ def run(args):
         omp["OMP_WAIT_POLICY"] = args.wait_policy.upper()
     if args.spin_count is not None:
         omp["GOMP_SPINCOUNT"] = str(args.spin_count)
-    results = {"machine": machine_line(), "flops_per_image": flops_per_image()}
+    import nnvae
+
+    results = {"machine": machine_line(), "flops_per_image": flops_per_image(),
+               "bf16_path": nnvae.bf16_path()["reason"]}
     program = engine_program(args)
     twin = has_torch(args)
 
     say(f"machine: {results['machine']}")
+    say(f"bf16 products (nnvae-train --precision bf16): {results['bf16_path']}")
     say(f"at start: {load_line()}")
     if busy_note():
         say(f"note: {busy_note()}")

@@ -16,6 +16,7 @@ void bind_functions(py::module_& m);   // bind_functions.cpp: the raw functions 
 void bind_parameters(py::module_& m);  // bind_parameter.cpp: initializers, the parameter directory, seed/threads
 void bind_solvers(py::module_& m);     // bind_solver.cpp: Solver, Adam, SGD
 void bind_params(py::module_& m);    // bind_params.cpp: the .protobuf parameter codec
+void bind_precision(py::module_& m);  // bind_precision.cpp: the product precision, the bf16 path
 void bind_vae_application(py::module_& m);  // cpp/vae/python/bind_vae.cpp: the submodule _core.vae
 
 PYBIND11_MODULE(_core, m) {
@@ -26,5 +27,6 @@ PYBIND11_MODULE(_core, m) {
   bind_parameters(m);
   bind_solvers(m);
   bind_params(m);
+  bind_precision(m);
   bind_vae_application(m);
 }

@@ -69,6 +69,10 @@ __all__ = [
     "auto_forward",
     "set_num_threads",
     "get_num_threads",
+    "set_matmul_precision",
+    "get_matmul_precision",
+    "matmul_precision",
+    "bf16_path",
     "__version__",
     "cmake_prefix_path",
 ]
@@ -172,3 +176,44 @@ def set_num_threads(n):
 def get_num_threads():
     """The thread count set_num_threads gave (or OpenMP's default)."""
     return _core.get_num_threads()
+
+
+def set_matmul_precision(precision):
+    """The precision of every matrix product (affine, matmul, batch_matmul,
+    convolution, deconvolution; forward and backward), process-wide: "fp32"
+    (the default) uses the operands as stored; "bf16" rounds both operands of
+    each product to bfloat16 (to nearest, ties to even) and sums in fp32.
+    Storage, parameters, gradients, solver states and elementwise functions
+    stay fp32 either way."""
+    if not isinstance(precision, str):
+        raise TypeError(f"nnvae.set_matmul_precision: precision must be a str (one of "
+                        f"{', '.join(_core.MATMUL_PRECISIONS)}), got {type(precision).__name__} {precision!r}")
+    try:
+        _core.set_matmul_precision(precision)
+    except ValueError as e:
+        raise ValueError(f"nnvae.set_matmul_precision: {e}") from None
+
+
+def get_matmul_precision():
+    """The product precision's name, "fp32" or "bf16"."""
+    return _core.get_matmul_precision()
+
+
+@_contextmanager
+def matmul_precision(precision):
+    """``with nnvae.matmul_precision("bf16"): ...`` computes the block's
+    products in that precision; the previous one is restored on leaving it,
+    even on an error. Process-wide like set_matmul_precision."""
+    previous = _core.get_matmul_precision()
+    set_matmul_precision(precision)
+    try:
+        yield
+    finally:
+        _core.set_matmul_precision(previous)
+
+
+def bf16_path():
+    """How this machine computes bf16 products: {'path': 'emulated' |
+    'avx512_bf16' | 'amx', 'reason': one line saying why, 'cpu': the CPU's
+    bf16 features}."""
+    return _core.bf16_dispatch()

@@ -4,7 +4,9 @@
 // coverage (each element once, after its final value, with its own
 // coordinates), edge sizes (1, 7, 15, 17, 33 ... not multiples of the
 // kernel's tiles, k longer than one slice, n wider than one column block),
-// on both kernels (the engine's own and Eigen's) and on 1 and 2 threads.
+// on both kernels (the engine's own and Eigen's) and on 1 and 2 threads;
+// and the same in bf16 precision, against the reference of the operands
+// rounded to bf16 (the sums stay fp32, so the bound stays fp32's).
 #include <algorithm>
 #include <cmath>
 #include <nnvae/nnvae.hpp>
@@ -24,6 +26,7 @@ struct Case {
   int64_t m, kk, n;
   bool ta, tb;
   std::vector<float> a, b;
+  bool bf16 = false;  // the reference rounds the operands to bf16
   Case(int64_t m_, int64_t k_, int64_t n_, bool ta_, bool tb_, uint32_t seed) : m(m_), kk(k_), n(n_), ta(ta_), tb(tb_) {
     Generator g(seed);
     a.resize(size_t(m * kk));
@@ -38,8 +41,9 @@ struct Case {
   // of float rounding on Σ |terms| (plus the start).
   void reference(int64_t i, int64_t j, double start, double& value, double& bound) const {
     double s = start, abs = std::fabs(start);
+    auto op = [this](float x) { return bf16 ? round_to_bf16(x) : x; };
     for (int64_t l = 0; l < kk; ++l) {
-      const double t = double(at(i, l)) * bt(l, j);
+      const double t = double(op(at(i, l))) * op(bt(l, j));
       s += t;
       abs += std::fabs(t);
     }
@@ -106,13 +110,16 @@ std::string describe(const char* kernel, int threads, const Case& cs, bool accum
 
 // Every form, writing and adding, with and without an epilogue, on every
 // kernel and 1 and 2 threads.
-void check_shapes(const std::vector<int64_t>& ms, const std::vector<int64_t>& ks, const std::vector<int64_t>& ns) {
+void check_shapes(const std::vector<int64_t>& ms, const std::vector<int64_t>& ks, const std::vector<int64_t>& ns,
+                  MatmulPrecision precision = MatmulPrecision::fp32) {
+  MatmulPrecisionScope scope(precision);
   uint32_t seed = 1;
   for (int64_t m : ms)
     for (int64_t kk : ks)
       for (int64_t n : ns)
         for (int form = 0; form < 3; ++form) {
-          const Case cs(m, kk, n, form == 2, form == 1, seed++);
+          Case cs(m, kk, n, form == 2, form == 1, seed++);
+          cs.bf16 = precision == MatmulPrecision::bf16;
           std::vector<float> init(size_t(m * n));
           Generator g(seed);
           for (auto& v : init) v = g.uniform() * 2 - 1;
@@ -127,7 +134,7 @@ void check_shapes(const std::vector<int64_t>& ms, const std::vector<int64_t>& ks
                 k::matmul(cs.a.data(), cs.ta, cs.b.data(), cs.tb, c.data(), m, kk, n, accumulate,
                           with_ep ? &rec : nullptr);
                 check_product(cs, c, init, accumulate, nullptr, with_ep ? &rec : nullptr,
-                              describe(kn.name, threads, cs, accumulate));
+                              describe(kn.name, threads, cs, accumulate) + " " + matmul_precision_name(precision));
               }
             }
           }
@@ -154,20 +161,33 @@ TEST(the_step_shapes_at_batch_10) {
   check_shapes({784}, {10}, {500});
 }
 
+TEST(bf16_products_equal_fp32_sums_of_the_rounded_operands) {
+  check_shapes({1, 7, 15, 17, 33}, {0, 1, 7, 17, 129}, {1, 7, 17, 33}, MatmulPrecision::bf16);
+  check_shapes({100}, {800}, {129, 700}, MatmulPrecision::bf16);
+  check_shapes({10}, {784}, {500}, MatmulPrecision::bf16);
+  check_shapes({784}, {10}, {500}, MatmulPrecision::bf16);
+}
+
+const MatmulPrecision kPrecisions[] = {MatmulPrecision::fp32, MatmulPrecision::bf16};
+
 TEST(affine_forward_starts_from_the_bias_and_finishes_with_the_epilogue) {
   for (const Kernel& kn : kernels_to_test()) {
     k::set_product_kernel(kn.kernel);
     for (int threads : {1, 2})
-      for (int64_t rows : {1, 17, 300}) {
+      for (int64_t rows : {1, 17, 300})
+      for (MatmulPrecision precision : kPrecisions) {
+        MatmulPrecisionScope scope(precision);
         set_num_threads(threads);
         const int64_t kk = 129, n = 257;
-        const Case cs(rows, kk, n, false, false, uint32_t(rows + threads));
+        Case cs(rows, kk, n, false, false, uint32_t(rows + threads));
+        cs.bf16 = precision == MatmulPrecision::bf16;
         std::vector<float> bias(static_cast<size_t>(n));
         for (int64_t j = 0; j < n; ++j) bias[size_t(j)] = 0.01f * float(j) - 1.0f;
         std::vector<float> y(size_t(rows * n), 1e30f);  // overwritten, never read
         Recorder rec(rows, n);
         k::affine_forward(cs.a.data(), cs.b.data(), bias.data(), y.data(), rows, kk, n, &rec);
-        check_product(cs, y, y, false, bias.data(), &rec, std::string("affine_forward, ") + kn.name);
+        check_product(cs, y, y, false, bias.data(), &rec,
+                      std::string("affine_forward, ") + kn.name + ", " + matmul_precision_name(precision));
         // Without a bias: y = x·w.
         std::fill(y.begin(), y.end(), 1e30f);
         k::affine_forward(cs.a.data(), cs.b.data(), nullptr, y.data(), rows, kk, n);
@@ -187,21 +207,25 @@ TEST(affine_backward_dx_epilogue_and_dw_db) {
   for (const Kernel& kn : kernels_to_test()) {
     k::set_product_kernel(kn.kernel);
     for (int threads : {1, 2})
-      for (bool acc : {false, true}) {
+      for (bool acc : {false, true})
+      for (MatmulPrecision precision : kPrecisions) {
+        MatmulPrecisionScope scope(precision);
+        const bool bf16 = precision == MatmulPrecision::bf16;
         set_num_threads(threads);
         std::vector<float> dx(size_t(rows * kk), 0.5f), dw(size_t(kk * n), -0.25f), db(size_t(n), 2.0f);
         const auto dx0 = dx, dw0 = dw;
         Recorder rec(rows, kk);
         k::affine_backward(x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), rows, kk, n, acc, acc, acc,
                            &rec);
-        const std::string what = std::string("affine_backward, ") + kn.name + (acc ? ", accumulate" : "");
+        const std::string what =
+            std::string("affine_backward, ") + kn.name + (acc ? ", accumulate, " : ", ") + matmul_precision_name(precision);
         // dx = dy · wᵀ (w stored (k, n): the transposed operand of dy (rows, n)).
         Case cdx(rows, n, kk, false, true, 0);
-        cdx.a = dy, cdx.b = w;
+        cdx.a = dy, cdx.b = w, cdx.bf16 = bf16;
         check_product(cdx, dx, dx0, acc, nullptr, &rec, what + " dx");
         // dw = xᵀ · dy.
         Case cdw(kk, rows, n, true, false, 0);
-        cdw.a = x, cdw.b = dy;
+        cdw.a = x, cdw.b = dy, cdw.bf16 = bf16;
         check_product(cdw, dw, dw0, acc, nullptr, nullptr, what + " dw");
         for (int64_t j = 0; j < n; ++j) {
           double s = acc ? 2.0 : 0.0;

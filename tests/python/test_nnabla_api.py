@@ -112,6 +112,7 @@ NNABLA_SIGNATURES = {
 # nnvae's exports NNabla 1.39.0 lacks (nothing to compare), and submodules.
 NOT_IN_NNABLA = {
     "nn.set_num_threads", "nn.get_num_threads", "nn.__version__", "nn.cmake_prefix_path",
+    "nn.set_matmul_precision", "nn.get_matmul_precision", "nn.matmul_precision", "nn.bf16_path",
     "S.Solver",  # NNabla's solver class is nnabla.solver.Solver, not exported by nnabla.solvers
     "S.SolverStateError",  # what load_states / save_states raise (NNabla: assorted built-in errors)
     "F.sqrt", "F.square", "F.neg", "F.sub_scalar", "F.div_scalar", "F.log1p", "F.expm1", "F.matmul",

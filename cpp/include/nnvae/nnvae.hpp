@@ -14,6 +14,7 @@
 #include "nnvae/parameter.hpp"
 #include "nnvae/parameter_file.hpp"
 #include "nnvae/parametric_functions.hpp"
+#include "nnvae/precision.hpp"
 #include "nnvae/random.hpp"
 #include "nnvae/solver.hpp"
 #include "nnvae/solver_state_file.hpp"

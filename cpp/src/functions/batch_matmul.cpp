@@ -4,10 +4,13 @@
 // on one side repeats against the other's (numpy broadcasting, same ndim).
 //   Y = op(A)·op(B);  d op(A) = dY·op(B)ᵀ,  d op(B) = op(A)ᵀ·dY,
 // transposed back into A's or B's layout when that input was transposed.
+// bf16 products (precision.hpp): a, b and dY are rounded into copies once
+// per call, and Eigen multiplies the copies (fp32 sums).
 #define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Core>
 #include <algorithm>
 
+#include "bf16_round.hpp"
 #include "common.hpp"
 #include "nnvae/functions.hpp"
 
@@ -58,8 +61,10 @@ class BatchMatmul : public Function {
   }
 
   void forward(const std::vector<Variable*>& in, Variable* out) override {
-    const float* a = detail::in_data(in[0]);
-    const float* b = detail::in_data(in[1]);
+    const MatmulPrecision precision = get_matmul_precision();
+    std::vector<float> round_a, round_b;
+    const float* a = bf16::product_operand(detail::in_data(in[0]), in[0]->size(), precision, round_a);
+    const float* b = bf16::product_operand(detail::in_data(in[1]), in[1]->size(), precision, round_b);
     float* y = detail::out_data(out);
     const int64_t p = ta_ ? ca_ : ra_, r = tb_ ? rb_ : cb_, n = static_cast<int64_t>(off_a_.size());
 #pragma omp parallel for if (n * p * r * (ta_ ? ra_ : ca_) > (int64_t(1) << 20))
@@ -75,9 +80,14 @@ class BatchMatmul : public Function {
 
   void backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
                 const std::vector<bool>& acc) override {
-    const float* a = detail::in_data(in[0]);
-    const float* b = detail::in_data(in[1]);
-    const float* dy = detail::in_grad(out);
+    const MatmulPrecision precision = get_matmul_precision();
+    std::vector<float> round_a, round_b, round_dy;
+    // a is read for b's gradient only, b for a's.
+    const float* a =
+        prop[1] ? bf16::product_operand(detail::in_data(in[0]), in[0]->size(), precision, round_a) : nullptr;
+    const float* b =
+        prop[0] ? bf16::product_operand(detail::in_data(in[1]), in[1]->size(), precision, round_b) : nullptr;
+    const float* dy = bf16::product_operand(detail::in_grad(out), out->size(), precision, round_dy);
     const int64_t p = ta_ ? ca_ : ra_, r = tb_ ? rb_ : cb_, n = static_cast<int64_t>(off_a_.size());
     // Batch positions may share an input matrix (broadcast): always add,
     // into a gradient zeroed first unless accumulating.

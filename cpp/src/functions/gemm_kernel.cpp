@@ -15,6 +15,12 @@
 // transposed) unless only a few rows of C read it; A is read in place when
 // row-major, and a transposed A's panel is copied into 14-float columns.
 // The next tile of C is prefetched while the current one computes.
+//
+// bf16 products (blk.bf16) round A and B to bf16 while packing them, once
+// per slice, and then run the same fp32 micro-kernel: B is always packed
+// and A's panel always copied (rounded), so the kernel never reads an
+// unrounded operand, and the dot-product path (which packs nothing) is not
+// taken.
 #include "gemm_kernel.hpp"
 
 #include <algorithm>
@@ -24,6 +30,8 @@
 
 #ifdef __AVX512F__
 #include <immintrin.h>
+
+#include "bf16_round.hpp"
 #endif
 
 namespace nnvae {
@@ -130,6 +138,14 @@ struct Buffer {
   }
 };
 
+// v, or v rounded to bf16 (bf16_round.hpp) when `round`.
+inline __m512 maybe_round(__m512 v, bool round) {
+  if (!round) return v;
+  bf16::F32x16 r = (bf16::F32x16)v;
+  bf16::round_x16(r);
+  return (__m512)r;
+}
+
 // r[i][j] becomes r[j][i] (a 16 × 16 block of floats).
 inline void transpose16(__m512 r[16]) {
   __m512 t[16], u[16];
@@ -160,8 +176,8 @@ inline void transpose16(__m512 r[16]) {
 // panels of 32 columns (the last one 16 or 32 wide, zero padded): panel jr
 // at dst + jr·kc, row p of it at + p·width. For a transposed B (rs == 1,
 // element (p, j) at b[j·cs + p]) the panel is a transpose, done 16 × 16
-// through a small block on the stack.
-void pack_b(View b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
+// through a small block on the stack. Each value rounded to bf16 when `round`.
+void pack_b(View b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst, bool round) {
   for (int64_t jr = 0; jr < nc; jr += kNR) {
     const int64_t nr = std::min<int64_t>(kNR, nc - jr), width = nr > 16 ? 32 : 16;
     float* panel = dst + jr * kc;
@@ -176,8 +192,8 @@ void pack_b(View b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) 
       for (int64_t p = 0; p < kc; ++p, src += b.rs, panel += width) {
         _mm_prefetch(reinterpret_cast<const char*>(src + 12 * b.rs), _MM_HINT_T0);
         _mm_prefetch(reinterpret_cast<const char*>(src + 12 * b.rs + 16), _MM_HINT_T0);
-        if (width == 32) _mm512_store_ps(panel, _mm512_loadu_ps(src));
-        _mm512_store_ps(panel + width - 16, _mm512_maskz_loadu_ps(mask, src + width - 16));
+        if (width == 32) _mm512_store_ps(panel, maybe_round(_mm512_loadu_ps(src), round));
+        _mm512_store_ps(panel + width - 16, maybe_round(_mm512_maskz_loadu_ps(mask, src + width - 16), round));
       }
       continue;
     }
@@ -192,7 +208,7 @@ void pack_b(View b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) 
           r[j] = h + j < nr ? _mm512_maskz_loadu_ps(pmask, b.p + (j0 + jr + h + j) * b.cs + p0 + p)
                             : _mm512_setzero_ps();
         transpose16(r);
-        for (int64_t q = 0; q < pr; ++q) _mm512_store_ps(panel + (p + q) * width + h, r[q]);
+        for (int64_t q = 0; q < pr; ++q) _mm512_store_ps(panel + (p + q) * width + h, maybe_round(r[q], round));
       }
     }
   }
@@ -200,10 +216,23 @@ void pack_b(View b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) 
 
 // A transposed A's panel, rows [0, mr) × [0, kc) of op(A) (element (i, p)
 // at a[i + p·cs]), copied so that its columns are contiguous: element
-// (i, p) at dst[i + p·mr].
-void pack_a(const float* a, int64_t cs, int mr, int64_t kc, float* dst) {
+// (i, p) at dst[i + p·mr]. Each value rounded to bf16 when `round`.
+void pack_a(const float* a, int64_t cs, int mr, int64_t kc, float* dst, bool round) {
   const __mmask16 mask = __mmask16((1u << mr) - 1);
-  for (int64_t p = 0; p < kc; ++p) _mm512_mask_storeu_ps(dst + p * mr, mask, _mm512_maskz_loadu_ps(mask, a + p * cs));
+  for (int64_t p = 0; p < kc; ++p)
+    _mm512_mask_storeu_ps(dst + p * mr, mask, maybe_round(_mm512_maskz_loadu_ps(mask, a + p * cs), round));
+}
+
+// A row-major A's panel, rows [0, mr) × [0, kc) of A (element (i, p) at
+// a[i·rs + p]), rounded to bf16 into dst, row-major with row stride kc (for
+// bf16 products, where A is never read in place).
+void pack_a_rows_bf16(const float* a, int64_t rs, int mr, int64_t kc, float* dst) {
+  for (int i = 0; i < mr; ++i)
+    for (int64_t p = 0; p < kc; p += 16) {
+      const int64_t left = std::min<int64_t>(16, kc - p);
+      const __mmask16 mask = left == 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+      _mm512_mask_storeu_ps(dst + i * kc + p, mask, maybe_round(_mm512_maskz_loadu_ps(mask, a + i * rs + p), true));
+    }
 }
 
 }  // namespace
@@ -211,16 +240,18 @@ void pack_a(const float* a, int64_t cs, int mr, int64_t kc, float* dst) {
 void compute(const Block& blk) {
   const int64_t m = blk.m, n = blk.n, k = blk.k;
   if (m <= 0 || n <= 0) return;
-  if (blk.b.rs == 1 && blk.b.cs != 1 && blk.a.cs == 1 && m <= kMR && k >= kDotMinK) return compute_dot(blk);
+  const bool bf16 = blk.bf16;
+  if (!bf16 && blk.b.rs == 1 && blk.b.cs != 1 && blk.a.cs == 1 && m <= kMR && k >= kDotMinK) return compute_dot(blk);
   const int64_t k_slices = std::max<int64_t>(1, (k + kKC - 1) / kKC);
   const int64_t kc_max = std::max<int64_t>(1, (k + k_slices - 1) / k_slices);
   const int64_t n_blocks = (n + kNC - 1) / kNC;
   const int64_t nc_max = ((n + n_blocks - 1) / n_blocks + kNR - 1) / kNR * kNR;
   // B packed when transposed (its rows must become contiguous) or read by
-  // many rows of C; A's transposed panels packed when reused by many columns.
-  const bool pack = blk.b.cs != 1 || m > kPackBMinRows;
+  // many rows of C; A's transposed panels packed when reused by many columns;
+  // both always for bf16 products (the packing rounds them).
+  const bool pack = bf16 || blk.b.cs != 1 || m > kPackBMinRows;
   const bool acol = blk.a.rs == 1 && blk.a.cs != 1;  // A transposed: its columns are contiguous
-  const bool pack_a_panel = acol && n > kPackAMinCols;
+  const bool pack_a_panel = bf16 || (acol && n > kPackAMinCols);
   static thread_local Buffer buffer, buffer_a;
   float* packed = pack ? buffer.get(size_t(kc_max) * size_t(nc_max + kNR)) : nullptr;
   float* packed_a = pack_a_panel ? buffer_a.get(size_t(kc_max) * kMR) : nullptr;
@@ -230,7 +261,7 @@ void compute(const Block& blk) {
       const int64_t kc = std::min(kc_max, k - pc);
       const bool last = pc + kc >= k;
       const int init = pc > 0 || blk.accumulate ? kLoad : blk.bias ? kBias : kZero;
-      if (pack) pack_b(blk.b, pc, kc, jc, nc, packed);
+      if (pack) pack_b(blk.b, pc, kc, jc, nc, packed, bf16);
       // Rows in panels of nearly equal height (100 rows: 4 × 13 + 4 × 12,
       // not 7 × 14 + 2, whose last panel would have 4 accumulators).
       const int64_t panels = (m + kMR - 1) / kMR, tall = m % panels, height = m / panels;
@@ -238,10 +269,14 @@ void compute(const Block& blk) {
         const int mr = int(height + (panel < tall ? 1 : 0));
         const float* pa = blk.a.p + ir * blk.a.rs + pc * blk.a.cs;
         int64_t as = acol ? blk.a.cs : blk.a.rs;
-        if (pack_a_panel) {
-          pack_a(pa, blk.a.cs, mr, kc, packed_a);
+        if (pack_a_panel && acol) {
+          pack_a(pa, blk.a.cs, mr, kc, packed_a, bf16);
           pa = packed_a;
           as = mr;
+        } else if (pack_a_panel) {  // bf16: a row-major A's panel, rounded
+          pack_a_rows_bf16(pa, blk.a.rs, mr, kc, packed_a);
+          pa = packed_a;
+          as = kc;
         }
         for (int64_t jr = 0; jr < nc; jr += kNR) {
           const int64_t nr = std::min<int64_t>(kNR, nc - jr);

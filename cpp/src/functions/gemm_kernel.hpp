@@ -32,6 +32,9 @@ struct Block {
   const Epilogue* ep;
   float* c_whole;  // C itself, for the epilogue
   int64_t r0, c0;  // where the block sits in C
+  // bf16 products (precision.hpp): A and B are rounded to bf16 as they are
+  // packed, and both are always packed, so no operand is read unrounded.
+  bool bf16 = false;
 };
 
 // The register tile: rows × columns of C one micro-kernel call computes
@@ -52,7 +55,8 @@ void compute(const Block& blk);
 // The same for A·Bᵀ with at most kTileRows rows (A row-major, B stored
 // transposed, as dY·Wᵀ at a small batch), as dot products of rows
 // (gemm_dot.cpp): compute() sends such products there when k is long
-// enough, instead of transposing all of B for a few rows of C.
+// enough, instead of transposing all of B for a few rows of C. Never for
+// bf16 products (it reads both operands in place, unrounded).
 void compute_dot(const Block& blk);
 
 }  // namespace gemm

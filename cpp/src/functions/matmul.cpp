@@ -6,6 +6,11 @@
 // Eigen's single-threaded product where the library is not compiled for
 // AVX-512.
 //
+// bf16 products (precision.hpp): the engine's kernel rounds A and B while
+// it packs them; for Eigen's product, each operand is rounded into a
+// scratch copy once per product, before the threads start, and Eigen
+// multiplies the copies. Either way the sums are fp32.
+//
 // Threads: each product is cut into independent blocks of its output, one
 // per thread (two products computed together: two blocks per thread, taken
 // as the threads come free), and each thread computes its block alone.
@@ -21,6 +26,7 @@
 #include "common.hpp"
 #include "gemm_kernel.hpp"
 #include "nnvae/kernels/matmul.hpp"
+#include "nnvae/precision.hpp"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -58,6 +64,7 @@ struct Product {
   bool accumulate;
   const Epilogue* ep;
   const float* bias = nullptr;  // (n), added when accumulate is false
+  bool bf16 = false;  // round A and B to bf16 (set by products())
 };
 
 // Block `part` of the product cut into `parts` along the longer side of C:
@@ -78,8 +85,9 @@ void product_block(const Product& p, int part, int parts) {
   const int64_t ra = by_rows ? lo : 0, cb = by_rows ? 0 : lo;
   float* c = p.c + ra * n + cb;
   // A single row or column of C (a matrix-vector product) stays with
-  // Eigen: the native tile would run with one or two accumulators.
-  if (use_native && mb > 1 && nb > 1) {
+  // Eigen: the native tile would run with one or two accumulators. Not for
+  // bf16, whose operands only the native kernel rounds.
+  if (use_native && (p.bf16 || (mb > 1 && nb > 1))) {
     gemm::Block blk;
     blk.a = p.ta ? gemm::View{p.a + ra, 1, m} : gemm::View{p.a + ra * k, k, 1};
     blk.b = p.tb ? gemm::View{p.b + cb * k, 1, k} : gemm::View{p.b + cb, n, 1};
@@ -91,6 +99,7 @@ void product_block(const Product& p, int part, int parts) {
     blk.ep = p.ep;
     blk.c_whole = p.c;
     blk.r0 = ra, blk.c0 = cb;
+    blk.bf16 = p.bf16;
     gemm::compute(blk);
     return;
   }
@@ -115,6 +124,42 @@ void product_block(const Product& p, int part, int parts) {
   if (p.ep) (*p.ep)(p.c, n, ra, ra + mb, cb, cb + nb);
 }
 
+// The operands of at most two products, rounded to bf16 into this thread's
+// scratch copies (ps[i].a and .b then point at them), for Eigen's product.
+// An operand shared by two products (affine's dY) is rounded once. Large
+// operands are rounded by all the threads, in chunks.
+void round_operands_to_bf16(Product* ps, int count) {
+  static thread_local std::vector<float> scratch[4];
+  const float* from[4];
+  int64_t sizes[4];
+  int used = 0;
+  auto copy_of = [&](const float* x, int64_t size) -> const float* {
+    for (int i = 0; i < used; ++i)
+      if (from[i] == x && sizes[i] == size) return scratch[i].data();
+    scratch[used].resize(size_t(size));
+    from[used] = x, sizes[used] = size;
+    return scratch[used++].data();
+  };
+  for (int i = 0; i < count; ++i) {
+    ps[i].a = copy_of(ps[i].a, ps[i].m * ps[i].k);
+    ps[i].b = copy_of(ps[i].b, ps[i].k * ps[i].n);
+  }
+  // (The copies' addresses are taken here: inside the parallel loop,
+  // `scratch` would be each worker's own.)
+  float* to[4];
+  for (int i = 0; i < used; ++i) to[i] = scratch[i].data();
+  constexpr int64_t kChunk = 1 << 14;  // floats
+  int64_t first[5] = {0};  // operand i's chunks: [first[i], first[i + 1])
+  for (int i = 0; i < used; ++i) first[i + 1] = first[i] + (sizes[i] + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (first[used] >= 8)
+  for (int64_t c = 0; c < first[used]; ++c) {
+    int i = 0;
+    while (c >= first[i + 1]) ++i;
+    const int64_t lo = (c - first[i]) * kChunk, n = std::min(kChunk, sizes[i] - lo);
+    round_to_bf16(from[i] + lo, to[i] + lo, n);
+  }
+}
+
 // Independent products computed together in one parallel region. One
 // product is cut into one block per thread (thread t takes block t). Two or
 // more (affine's dX and dW) are each cut into 2T / count blocks, which the
@@ -124,7 +169,12 @@ void product_block(const Product& p, int part, int parts) {
 // thread left the faster thread waiting for the other, as does a thread the
 // system preempts. Products too small to be worth a parallel region
 // together, or already inside one, run one after another on this thread.
-void products(const Product* ps, int count) {
+void products(Product* ps, int count) {
+  // The precision is read once: every block of these products uses it.
+  if (get_matmul_precision() == MatmulPrecision::bf16) {
+    for (int i = 0; i < count; ++i) ps[i].bf16 = true;
+    if (!use_native) round_operands_to_bf16(ps, count);
+  }
   int threads = 1;
   int64_t work = 0;
   for (int i = 0; i < count; ++i) work += ps[i].m * ps[i].k * ps[i].n;
@@ -161,7 +211,7 @@ void products(const Product* ps, int count) {
 // One product, cut across the threads by products().
 void matmul(const float* a, bool ta, const float* b, bool tb, float* c, int64_t m, int64_t k, int64_t n,
             bool accumulate, const Epilogue* ep) {
-  const Product p{a, ta, b, tb, c, m, k, n, accumulate, ep};
+  Product p{a, ta, b, tb, c, m, k, n, accumulate, ep};
   products(&p, 1);
 }
 

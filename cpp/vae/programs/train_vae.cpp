@@ -120,6 +120,11 @@ int run(int argc, char** argv) {
     throw UsageError(e.what());
   }
   VaeTrainer trainer(cfg, std::move(train_images), test_images);
+  // The whole program's products, the final evaluation's too (the trainer
+  // sets it for its own steps).
+  nnvae::set_matmul_precision(cfg.precision);
+  if (cfg.precision == nnvae::MatmulPrecision::bf16)
+    std::printf("bf16 products, %s\n", nnvae::bf16_dispatch().reason.c_str());
 
   auto start = std::chrono::steady_clock::now();
   auto result = trainer.train(cfg.iterations, [](const MonitorRecord& r) {

@@ -73,6 +73,10 @@ void bind_vae_config(py::module_& m) {
       .def_property(
           "graph", [](const VaeConfig& c) { return graph_mode_name(c.graph); },
           [](VaeConfig& c, const std::string& s) { c.graph = parse_graph_mode(s); }, "'static' or 'dynamic'")
+      .def_property(
+          "precision", [](const VaeConfig& c) { return nnvae::matmul_precision_name(c.precision); },
+          [](VaeConfig& c, const std::string& s) { c.precision = nnvae::parse_matmul_precision(s); },
+          "the products' precision, 'fp32' or 'bf16'")
       .def("validate", &VaeConfig::validate, py::arg("n_train") = -1, py::arg("n_test") = -1,
            "Raises ValueError naming the first impossible setting (also against the training / validation set "
            "sizes when given; -1: not known yet).")

@@ -178,6 +178,12 @@ std::vector<ConfigField> make_fields() {
       {"graph", "graph", "MODE", "static: the graph is built once; dynamic: rebuilt every step", Kind::choice,
        {"static", "dynamic"}, [](VaeConfig& c, const std::string& s) { c.graph = parse_graph_mode(s); },
        [](const VaeConfig& c) { return graph_mode_name(c.graph); }},
+      {"precision", "precision", "P",
+       "the matrix products' precision: fp32, or bf16 (both operands rounded to bfloat16, fp32 sums; parameters, "
+       "gradients and Adam's state stay fp32)",
+       Kind::choice, matmul_precision_names(),
+       [](VaeConfig& c, const std::string& s) { c.precision = parse_matmul_precision(s); },
+       [](const VaeConfig& c) { return matmul_precision_name(c.precision); }},
       {"init", "init", "NAME",
        "initial parameters: glorot, pf::affine's (W ~ U(+-sqrt(6/(n_in + n_out))), b = 0), the tutorial's; "
        "or fan-in, PyTorch nn.Linear's (W and b ~ U(+-1/sqrt(n_in)))",

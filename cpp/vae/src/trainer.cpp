@@ -122,6 +122,7 @@ float VaeTrainer::validation_forward(const std::vector<int32_t>& idx) {
 TrainResult VaeTrainer::train(int64_t until, const MonitorFn& on_monitor, const StopFn& should_stop) {
   until = std::min(until, config_.iterations);
   GlobalGeneratorScope scope(noise_gen_);
+  MatmulPrecisionScope precision(config_.precision);  // the steps' and the monitor lines' products
   std::vector<int32_t> idx;
   while (state_.iteration < until) {
     if (should_stop && should_stop()) return {StopReason::stopped, state_.iteration, 0};

@@ -19,6 +19,7 @@ COMMANDS = {
     "train": "train the tutorial's VAE on MNIST (also installed as the nnvae-train command)",
     "evaluate": "test negative ELBO and importance-weighted NLL of saved parameters",
     "generate": "decode samples or an interpolation from saved parameters",
+    "info": "the version, threads and the path bf16 products take on this machine",
 }
 
 
@@ -32,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
-def _version() -> str:
+def version_line() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -116,7 +117,7 @@ def train_main(argv=None):
 
 def _main(argv):
     parser = _Parser(prog="nnvae", description="nnvae: the NNabla tutorial's VAE on a small C++ engine")
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action="version", version=version_line())
     parser.add_argument("--cmake-prefix-path", action=_CmakePrefixPath,
                         help="print the folder to put into CMAKE_PREFIX_PATH for find_package(nnvae) and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -138,7 +139,7 @@ def _train_main(argv):
         prog="nnvae-train", description="nnvae-train: train the NNabla tutorial's VAE on MNIST (`nnvae train` "
                                         "is the same command); prints the run folder, the monitor lines and the "
                                         "test negative ELBO")
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action="version", version=version_line())
     module.configure(parser)
     args = _parse(parser, argv)
     args.func = module.run

@@ -11,6 +11,7 @@ from typing import Optional, TextIO
 import numpy as np
 
 from ... import _core
+from ... import matmul_precision
 from ...errors import NnvaeError
 from ...files import LineLog
 from ...params_io import ParameterFileError
@@ -82,6 +83,8 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
         # still gets every monitor line); the run folder and the result still show.
         chatter = _Nowhere() if o.quiet else out
         progress = progress and not o.quiet
+        if cfg.precision == "bf16":  # as train_vae says it: the path, and why this one
+            print(f"bf16 products, {_core.bf16_dispatch()['reason']}", file=chatter, flush=True)
 
         start_it = trainer.iteration
         if start_it >= cfg.iterations:  # an interrupted final phase: only that is done again
@@ -99,8 +102,9 @@ def run_training(o: TrainOptions, out: TextIO = None, err: TextIO = None,
 
         ckpt = folder / CHECKPOINT_NAME
         try:
-            return _finish(o, folder, model, iteration, cfg, settings, history, saved, start_it, per_epoch,
-                           train_seconds, session_seconds, test_images, out, err, chatter, progress)
+            with matmul_precision(cfg.precision):  # the evaluation's products as the training's
+                return _finish(o, folder, model, iteration, cfg, settings, history, saved, start_it, per_epoch,
+                               train_seconds, session_seconds, test_images, out, err, chatter, progress)
         except KeyboardInterrupt:
             # Ctrl-C during the final phase: the training is saved; a
             # --resume does only this phase again.
@@ -143,6 +147,8 @@ def _finish(o, folder, model, iteration, cfg, settings, history, saved, start_it
         "settings": settings,
         "resumed_from": str(o.resume) if o.resume else None,
     }
+    if cfg.precision == "bf16":  # which bf16 path this machine ran, and why
+        facts["bf16_path"] = _core.bf16_dispatch()["reason"]
     metrics = evaluate_run(folder, model, test_images, facts, history, o.eval_batch_size, out, err, progress)
     if o.pictures:
         written += save_pictures(folder, model, test_images, history, cfg.seed)

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "nnvae/precision.hpp"
+
 namespace nnvae {
 namespace vae {
 
@@ -37,6 +39,9 @@ struct VaeConfig {
   int validation_batches = 10;
   GraphMode graph = GraphMode::static_graph;
   int threads = 0;  // 0: leave the engine's thread count as it is
+  // The products' precision (precision.hpp) while the trainer trains and
+  // validates; fp32 is the tutorial's program.
+  MatmulPrecision precision = MatmulPrecision::fp32;
   // The initial parameters: "glorot" is pf::affine's default, W ~
   // U(±sqrt(6/(n_in + n_out))), b = 0; "fan-in" draws W and b from
   // U(±1/sqrt(n_in)) (PyTorch nn.Linear's default).

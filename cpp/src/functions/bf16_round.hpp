@@ -1,0 +1,58 @@
+// Rounding floats to bfloat16 inside the product kernels (private to the
+// engine; precision.hpp says what the rounding is).
+//
+// bf16 keeps a float's sign, its 8-bit exponent and the top 7 bits of its
+// mantissa: the upper half of the float's bits. To the nearest, ties to
+// even: add 0x7FFF plus the lowest kept bit, then clear the low 16 bits
+// (the carry moves into the kept bits exactly when the dropped half is
+// above one half, or at one half with an odd kept half; past the largest
+// finite value it carries into the exponent and gives inf). A NaN would lose
+// its mantissa if its payload were only in the low bits (and become inf),
+// so NaNs keep their upper half with the quiet bit set instead.
+//
+// The same arithmetic on 16 lanes at once (a GCC/Clang vector of 16 floats,
+// the type of an AVX-512 register, split into halves on a narrower CPU) for
+// the packing loops and the array rounding.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "nnvae/precision.hpp"
+
+namespace nnvae {
+namespace bf16 {
+
+inline float round_scalar(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  u = x != x ? (u | 0x00400000u) & 0xFFFF0000u : (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+  float y;
+  std::memcpy(&y, &u, sizeof y);
+  return y;
+}
+
+typedef float F32x16 __attribute__((vector_size(64)));
+typedef uint32_t U32x16 __attribute__((vector_size(64)));
+
+// Each lane of x rounded as round_scalar does. (In place: a 64-byte vector
+// passed or returned by value has another ABI with AVX-512 than without.)
+inline void round_x16(F32x16& x) {
+  const U32x16 u = (U32x16)x;
+  const U32x16 nan = (U32x16)(x != x);  // all ones in a NaN's lane
+  const U32x16 nearest = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+  const U32x16 quiet = (u | 0x00400000u) & 0xFFFF0000u;
+  x = (F32x16)((quiet & nan) | (nearest & ~nan));
+}
+
+// An operand of a product computed by Eigen: x itself (n floats) for fp32,
+// or its bf16 rounding, written into `copy`, for bf16.
+inline const float* product_operand(const float* x, int64_t n, MatmulPrecision precision, std::vector<float>& copy) {
+  if (precision == MatmulPrecision::fp32) return x;
+  copy.resize(size_t(n));
+  round_to_bf16(x, copy.data(), n);
+  return copy.data();
+}
+
+}  // namespace bf16
+}  // namespace nnvae
