@@ -1,8 +1,12 @@
 // batch_normalization and pf::batch_normalization: NNabla's values for small
 // cases, a naive reference on odd sizes, finite differences with
 // accumulation, the running statistics (their update, batch 1 with them, the
-// parameter file), and the errors for bad input.
+// parameter file), the activation after it fused into its forward, and the
+// errors for bad input.
+#include <functional>
 #include <map>
+#include <string>
+#include <utility>
 #include <unistd.h>
 
 #include <cmath>
@@ -201,6 +205,52 @@ TEST(batch_normalization_matches_naive_reference_on_odd_sizes) {
       CHECK_ALL_NEAR(data_of(y), again.y, 1e-5);
     }
   }
+}
+
+// elu or relu after batch_normalization runs as its forward's epilogue (ResNet's
+// bn → elu): y, the activation, the running statistics and every gradient
+// are those of separate calls, with batch statistics and the running ones,
+// on the (outer, C, inner) and (outer, C) layouts, on 1 and 2 threads.
+TEST(batch_normalization_fuses_the_activation_after_it) {
+  using Activation = std::function<CgVariablePtr(CgVariablePtr)>;
+  const std::vector<std::pair<std::string, Activation>> activations{
+      {"elu", [](CgVariablePtr v) { return f::elu(v, 1.0); }},
+      {"relu", [](CgVariablePtr v) { return f::relu(v, false); }}};
+  const int saved_threads = get_num_threads();
+  for (const Shape_t& xs : {Shape_t{3, 5, 7}, Shape_t{7, 5}, Shape_t{16, 8, 20, 20}})
+    for (bool batch_stat : {true, false})
+      for (const auto& [name, act] : activations)
+        for (int threads : {1, 2}) {
+          set_num_threads(threads);
+          Shape_t ps(xs.size(), 1);
+          ps[1] = xs[1];
+          // One step on a graph built afresh (the running statistics move).
+          auto run = [&, act = act](bool fused) {
+            set_fusion(fused);
+            auto x = random_leaf(xs, -3.f, 5.f, 3);
+            auto beta = random_leaf(ps, -1.f, 1.f, 4), gamma = random_leaf(ps, 0.5f, 2.f, 5);
+            auto mean = random_leaf(ps, -1.f, 1.f, 6, false), var = random_leaf(ps, 0.5f, 3.f, 7, false);
+            auto y = f::batch_normalization(x, beta, gamma, mean, var, {1}, 0.8f, 1e-3f, batch_stat);
+            auto z = act(y);
+            auto dz = random_leaf(xs, -1.f, 1.f, 8, false);
+            z->forward();
+            z->backward(dz->variable()->data());
+            set_fusion(true);
+            return std::vector<std::vector<float>>{data_of(y),     data_of(z),    data_of(mean),  data_of(var),
+                                                   grad_of(x),     grad_of(beta), grad_of(gamma)};
+          };
+          auto plain = run(false);
+          profiling::reset();
+          profiling::set_enabled(true);
+          auto fused = run(true);
+          profiling::set_enabled(false);
+          for (size_t i = 0; i < plain.size(); ++i) CHECK_ALL_NEAR(fused[i], plain[i], 0);
+          int64_t fused_calls = 0;
+          for (auto& e : profiling::report())
+            if (e.name == "batch_normalization+" + name) fused_calls = e.forward_calls;
+          CHECK_EQ(fused_calls, int64_t(1));
+        }
+  set_num_threads(saved_threads);
 }
 
 // Values far from zero and close together (a channel with a large offset):
