@@ -96,6 +96,21 @@ TEST(convolution_stride_pad_dilation_group_variations) {
   check_against_reference(false, {1, 1, 11, 10}, {2, 1, 2, 2}, true, 1, {0, 0}, {4, 3}, {1, 1}, 1);
 }
 
+// Stride 1 with as many output columns as input columns ("same" padding, as
+// ResNet's 3x3 pad 1): the columns are copied as whole shifted planes
+// (conv_geometry.cpp). Dilated, asymmetric, rows padded beyond "same", a tap
+// wholly in the padding, 1-d, groups, and deconvolution's backward.
+TEST(convolution_same_padding_shifted_columns_match_direct_loops) {
+  check_against_reference(false, {2, 3, 8, 7}, {4, 3, 3, 3}, true, 1, {1, 1}, {1, 1}, {1, 1}, 1);
+  check_against_reference(false, {2, 3, 8, 7}, {4, 3, 3, 3}, false, 1, {2, 2}, {1, 1}, {2, 2}, 1);
+  check_against_reference(false, {2, 3, 6, 9}, {4, 3, 3, 5}, true, 1, {1, 2}, {1, 1}, {1, 1}, 1);
+  check_against_reference(false, {2, 3, 6, 9}, {2, 3, 3, 3}, true, 1, {2, 1}, {1, 1}, {1, 1}, 1);
+  check_against_reference(false, {1, 2, 2, 5}, {2, 2, 5, 3}, true, 1, {2, 1}, {1, 1}, {1, 1}, 1);
+  check_against_reference(false, {2, 3, 9}, {2, 3, 3}, true, 1, {1}, {1}, {1}, 1);
+  check_against_reference(false, {2, 4, 6, 6}, {4, 2, 3, 3}, true, 1, {1, 1}, {1, 1}, {1, 1}, 2);
+  check_against_reference(true, {2, 4, 6, 5}, {4, 3, 3, 3}, true, 1, {1, 1}, {1, 1}, {1, 1}, 1);
+}
+
 TEST(convolution_1x1_without_copy) {
   check_against_reference(false, {2, 6, 5, 3}, {4, 6, 1, 1}, true, 1, {}, {}, {}, 1);
   check_against_reference(false, {2, 6, 5, 3}, {4, 3, 1, 1}, false, 1, {}, {}, {}, 2);
