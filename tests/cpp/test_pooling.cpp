@@ -169,6 +169,15 @@ TEST(pooling_2d_matches_direct_loops) {
   check_against_reference({2, 2, 8, 8}, {4, 4}, {}, true, {});       // empty stride: the kernel
 }
 
+// 2x2 windows with stride 2, all whole (their own loop in pooling.cpp):
+// even sizes, odd sizes whose last row and column no window covers, ties.
+TEST(pooling_whole_2x2_windows_match_direct_loops) {
+  check_against_reference({2, 3, 8, 10}, {2, 2}, {2, 2}, true, {});
+  check_against_reference({2, 3, 7, 9}, {2, 2}, {2, 2}, true, {});
+  check_against_reference({2, 2, 6, 8}, {2, 2}, {2, 2}, true, {}, true);
+  check_against_reference({2, 2, 6, 8}, {2, 2}, {}, true, {0, 0}, true);
+}
+
 TEST(pooling_ties_go_to_the_first_largest) {
   check_against_reference({2, 2, 6, 7}, {3, 3}, {2, 2}, false, {1, 1}, true);
   auto x = leaf({1, 1, 2, 2}, {1.f, 1.f, 1.f, 1.f});

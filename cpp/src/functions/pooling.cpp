@@ -157,9 +157,54 @@ inline int64_t divisor(const Range& r0, const Range& r1, const Range& r2, bool i
   return including_pad ? r0.full * r1.full * r2.full : (r0.hi - r0.lo) * (r1.hi - r1.lo) * (r2.hi - r2.lo);
 }
 
+// True for 2x2 windows with stride 2 and no padding over 2-d maps, every
+// window whole (LeNet's and ResNet's pooling).
+bool whole_2x2(const PoolGeometry& g) {
+  return g.in[0] == 1 && g.kernel[1] == 2 && g.kernel[2] == 2 && g.stride[1] == 2 && g.stride[2] == 2 &&
+         g.pad[1] == 0 && g.pad[2] == 0 && 2 * g.out[1] <= g.in[1] && 2 * g.out[2] <= g.in[2];
+}
+
+// max_pool_forward for whole_2x2 geometries: each output row from two input
+// rows, the four taps in row-major order with the same comparisons as the
+// general loop (so the same first largest value, NaN kept where it comes
+// first), the stride of 2 known to the compiler (even/odd lanes) rather than
+// a runtime stride it reads element by element.
+void max_pool_2x2_forward(const float* x, float* y, int32_t* idx, const PoolGeometry& g) {
+  const int64_t W = g.in[2], I = g.in_size(), O = g.out_size(), n1 = g.out[1], n2 = g.out[2];
+  for_each_map(g, [&](int64_t m) {
+    const float* xm = x + m * I;
+    for (int64_t j1 = 0; j1 < n1; ++j1) {
+      const int32_t top = static_cast<int32_t>(2 * j1 * W), bottom = static_cast<int32_t>(top + W);
+      const float* t = xm + top;
+      const float* b = xm + bottom;
+      float* yr = y + m * O + j1 * n2;
+      int32_t* ir = idx + m * O + j1 * n2;
+#pragma omp simd
+      for (int64_t j2 = 0; j2 < n2; ++j2) {
+        const int32_t at = static_cast<int32_t>(2 * j2);
+        float v = t[2 * j2];
+        int32_t best = top + at;
+        const float t1 = t[2 * j2 + 1], b0 = b[2 * j2], b1 = b[2 * j2 + 1];
+        best = v < t1 ? top + at + 1 : best;
+        v = v < t1 ? t1 : v;
+        best = v < b0 ? bottom + at : best;
+        v = v < b0 ? b0 : v;
+        best = v < b1 ? bottom + at + 1 : best;
+        v = v < b1 ? b1 : v;
+        yr[j2] = v;
+        ir[j2] = best;
+      }
+    }
+  });
+}
+
 // y (maps, out) = the first largest value of each window of x (maps, in),
 // idx its position within the map.
 void max_pool_forward(const float* x, float* y, int32_t* idx, const PoolGeometry& g) {
+  if (whole_2x2(g)) {
+    max_pool_2x2_forward(x, y, idx, g);
+    return;
+  }
   const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];
   const Windows w(g);
   for_each_map(g, [&](int64_t m) {
