@@ -265,6 +265,32 @@ TEST(batch_normalization_statistics_of_offset_values) {
   CHECK_ALL_NEAR(data_of(y), want.y, 2e-4);
   CHECK_ALL_NEAR(data_of(mean), want.mean, 1e-6);
   CHECK_ALL_NEAR(data_of(var), want.var, 1e-4);
+  // Rows longer than the runs summed in float (4096 values), offset too:
+  // the statistics and the gradient sums stay as precise.
+  auto xl = random_leaf({2, 2, 30001}, 999.f, 1001.f, 52);
+  auto ml = leaf({1, 2, 1}, {0.f, 0.f}, false), vl = leaf({1, 2, 1}, {1.f, 1.f}, false);
+  auto yl = f::batch_normalization(xl, zeros, ones, ml, vl, {1}, 0.f, 0.f);
+  yl->forward();
+  Naive wl = naive_bn(data_of(xl), {0, 0}, {1, 1}, {0, 0}, {1, 1}, 2, 2, 30001, true, 0.0, 0.0);
+  CHECK_ALL_NEAR(data_of(ml), wl.mean, 1e-6);
+  CHECK_ALL_NEAR(data_of(vl), wl.var, 1e-4);
+  CHECK_ALL_NEAR(data_of(yl), wl.y, 2e-4);
+  auto ol = leaf({1, 2, 1}, {1.f, 1.f}), zl = leaf({1, 2, 1}, {0.f, 0.f});
+  auto yg = f::batch_normalization(xl, zl, ol, ml, vl, {1}, 0.f, 0.f);
+  yg->forward();
+  auto dy = random_leaf(xl->shape(), -1.f, 1.f, 53, false);
+  yg->backward(dy->variable()->data());
+  const std::vector<float> xv = data_of(xl), dv = data_of(dy);
+  std::vector<double> dbeta(2, 0.0), dgamma(2, 0.0);
+  for (int64_t o = 0; o < 2; ++o)
+    for (int64_t c = 0; c < 2; ++c)
+      for (int64_t j = 0; j < 30001; ++j) {
+        const int64_t i = (o * 2 + c) * 30001 + j;
+        dbeta[c] += dv[i];
+        dgamma[c] += dv[i] * (xv[i] - wl.mean[c]) / std::sqrt(wl.var[c]);
+      }
+  CHECK_ALL_NEAR(grad_of(zl), dbeta, 1e-4);
+  CHECK_ALL_NEAR(grad_of(ol), dgamma, 1e-3);
 }
 
 TEST(batch_normalization_gradients_by_finite_differences) {
