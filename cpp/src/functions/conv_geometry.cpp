@@ -47,6 +47,22 @@ bool ConvGeometry::identity() const {
   return true;
 }
 
+bool ConvGeometry::transposable() const {
+  for (int i = 0; i < 3; ++i)
+    if (stride[i] != 1 || pad[i] > dilation[i] * (kernel[i] - 1)) return false;
+  return true;
+}
+
+ConvGeometry ConvGeometry::transposed() const {
+  ConvGeometry t = *this;
+  for (int i = 0; i < 3; ++i) {
+    t.image[i] = cols[i];
+    t.cols[i] = image[i];
+    t.pad[i] = dilation[i] * (kernel[i] - 1) - pad[i];
+  }
+  return t;
+}
+
 ConvArgs conv_args(const std::string& fname, const Shape_t& x, const Shape_t& w, int base_axis,
                    const std::vector<int>& pad, const std::vector<int>& stride, const std::vector<int>& dilation,
                    int group, bool channel_last, const std::vector<int>* output_padding) {
