@@ -66,7 +66,9 @@ void conv_backward(const float* x, const float* w, const float* dy, float* dx, f
   // col~(dy[n, g]) (C'/G·K, I), W̃[g][c, (o, t)] = W[g][o, c, K−1−t] (the
   // taps reversed), col~ the columns of the transposed geometry. The
   // product writes dx itself: no (C/G·K, P) columns to fill and add back.
-  const bool by_conv = copy && dx && g.transposable();
+  // Its work grows with x's positions I rather than y's P: taken only when
+  // I <= P (LeNet's 5x5 without pad has I = 2.25·P, and was 15 % slower).
+  const bool by_conv = copy && dx && g.transposable() && I <= P;
   const detail::ConvGeometry gt = by_conv ? g.transposed() : g;
   std::vector<float> wt(by_conv ? s.w_size() : 0);
   for (int64_t i = 0; by_conv && i < s.OC * Cg; ++i) {  // i = (group, o) · Cg + c
