@@ -20,6 +20,7 @@
 #include "common.hpp"
 #include "conv_geometry.hpp"
 #include "nnvae/functions.hpp"
+#include "nnvae/kernels/matmul.hpp"  // Epilogue
 
 namespace nnvae {
 
@@ -247,13 +248,16 @@ void max_pool_forward(const float* x, float* y, int32_t* idx, const PoolGeometry
   });
 }
 
-// dx (maps, in) (+)= dy sent to the positions idx.
-void max_pool_backward(const float* dy, const int32_t* idx, float* dx, const PoolGeometry& g, bool accumulate) {
+// dx (maps, in) (+)= dy sent to the positions idx; then ep, if given, on
+// each map's block of dx (rows m of dx seen as (maps, in)) while in cache.
+void max_pool_backward(const float* dy, const int32_t* idx, float* dx, const PoolGeometry& g, bool accumulate,
+                       const kernels::Epilogue* ep) {
   const int64_t I = g.in_size(), O = g.out_size();
   for_each_map(g, [&](int64_t m) {
     float* dxm = dx + m * I;
     if (!accumulate) std::fill(dxm, dxm + I, 0.f);
     for (int64_t o = 0; o < O; ++o) dxm[idx[m * O + o]] += dy[m * O + o];
+    if (ep) (*ep)(dx, I, m, m + 1, 0, I);
   });
 }
 
@@ -358,15 +362,26 @@ class MaxPooling : public Pooling {
   }
   void backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
                 const std::vector<bool>& acc) override {
-    if (!prop[0]) return;
-    if (idx_.size() != static_cast<size_t>(g_.maps * g_.out_size()))
-      throw std::logic_error("max_pooling: backward before forward (no window maxima recorded)");
-    max_pool_backward(detail::in_grad(out), idx_.data(), detail::in_grad_for(in[0], acc[0]), g_, acc[0]);
+    run_backward(in, out, prop, acc, nullptr);
+  }
+  // The elementwise function that computed x (ResNet's elu) may finish each
+  // map of dx while it is in cache (graph.hpp, fusion).
+  bool accepts_grad_epilogue(int input) const override { return input == 0; }
+  void backward_with(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
+                     const std::vector<bool>& acc, int /*input 0*/, const kernels::Epilogue& ep) override {
+    run_backward(in, out, prop, acc, &ep);
   }
   // Backward reads the recorded positions only.
   bool backward_needs_input_data(int) const override { return false; }
 
  private:
+  void run_backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
+                    const std::vector<bool>& acc, const kernels::Epilogue* ep) {
+    if (!prop[0]) return;
+    if (idx_.size() != static_cast<size_t>(g_.maps * g_.out_size()))
+      throw std::logic_error("max_pooling: backward before forward (no window maxima recorded)");
+    max_pool_backward(detail::in_grad(out), idx_.data(), detail::in_grad_for(in[0], acc[0]), g_, acc[0], ep);
+  }
   std::vector<int32_t> idx_;  // per output, the position of its window's maximum within the map
 };
 
