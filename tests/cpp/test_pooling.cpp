@@ -180,6 +180,16 @@ TEST(pooling_whole_2x2_windows_match_direct_loops) {
   check_against_reference({2, 2, 6, 8}, {2, 2}, {}, true, {0, 0}, true);
 }
 
+// One window over each whole map (global pooling, ResNet's 4x4 average),
+// also with a stride other than the kernel and over one and three axes.
+TEST(pooling_whole_map_windows_match_direct_loops) {
+  check_against_reference({3, 5, 4, 4}, {4, 4}, {4, 4}, true, {});
+  check_against_reference({3, 5, 4, 6}, {4, 6}, {1, 2}, false, {});
+  check_against_reference({2, 3, 7}, {7}, {}, true, {});
+  check_against_reference({2, 2, 3, 4, 5}, {3, 4, 5}, {}, true, {});
+  check_against_reference({16, 64, 4, 4}, {4, 4}, {4, 4}, true, {});  // over kParallelThreshold
+}
+
 // elu or relu before a max pooling runs as the epilogue of its backward
 // (each map of dx finished while in cache): same values and gradients as
 // unfused, accumulating into a leaf or writing an intermediate's gradient,

@@ -262,7 +262,29 @@ void max_pool_backward(const float* dy, const int32_t* idx, float* dx, const Poo
 }
 
 // y (maps, out) = each window's sum of x (maps, in) / its size.
+// True when one window covers each whole map, the only window (no pad; a
+// stride shorter than the kernel without ignore_border would add windows
+// cut short by the far border): global pooling, as
+// ResNet's average pooling over its last 4x4 maps.
+bool whole_map(const PoolGeometry& g) {
+  for (int a = 0; a < 3; ++a)
+    if (g.kernel[a] != g.in[a] || g.pad[a] != 0 || g.out[a] != 1) return false;
+  return true;
+}
+
 void avg_pool_forward(const float* x, float* y, const PoolGeometry& g, bool including_pad) {
+  if (whole_map(g)) {  // one mean per map: a sum, rather than a loop per tap
+    const int64_t I = g.in_size();
+#pragma omp parallel for if (g.maps * I > detail::kParallelThreshold) schedule(static)
+    for (int64_t m = 0; m < g.maps; ++m) {
+      const float* xm = x + m * I;
+      float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t i = 0; i < I; ++i) sum += xm[i];
+      y[m] = sum / float(I);
+    }
+    return;
+  }
   const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];
   const Windows w(g);
   for_each_map(g, [&](int64_t m) {
@@ -296,6 +318,22 @@ void avg_pool_forward(const float* x, float* y, const PoolGeometry& g, bool incl
 
 // dx (maps, in) (+)= each output's gradient / its window's size, over the window.
 void avg_pool_backward(const float* dy, float* dx, const PoolGeometry& g, bool including_pad, bool accumulate) {
+  if (whole_map(g)) {
+    const int64_t I = g.in_size();
+#pragma omp parallel for if (g.maps * I > detail::kParallelThreshold) schedule(static)
+    for (int64_t m = 0; m < g.maps; ++m) {
+      float* dxm = dx + m * I;
+      const float share = dy[m] / float(I);
+      if (accumulate) {
+#pragma omp simd
+        for (int64_t i = 0; i < I; ++i) dxm[i] += share;
+      } else {
+#pragma omp simd
+        for (int64_t i = 0; i < I; ++i) dxm[i] = share;
+      }
+    }
+    return;
+  }
   const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];
   const Windows w(g);
   for_each_map(g, [&](int64_t m) {
