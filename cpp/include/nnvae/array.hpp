@@ -1,10 +1,11 @@
 // Arrays and variables: the storage under the graph.
 //
 // An NdArray is a row-major float32 buffer of a fixed shape. Its memory comes
-// from a small cache of aligned blocks so that a training loop that frees and
-// re-creates buffers each step does not call the system allocator. An array is
-// in one of three states: never written (reads as zeros), holding data, or
-// freed by clear_buffer (reading it is an error, writing re-creates it).
+// from a cache of aligned blocks (allocate_storage) so that a training loop
+// that frees and re-creates buffers each step does not call the system
+// allocator. An array is in one of three states: never written (reads as
+// zeros), holding data, or freed by clear_buffer (reading it is an error,
+// writing re-creates it).
 #pragma once
 #include <cstdint>
 #include <memory>
