@@ -10,7 +10,8 @@
 // (including_pad) or within the input.
 //
 // Threads: the maps are shared out when there are more than
-// kParallelThreshold input values.
+// kParallelThreshold input values. Whole 2x2 windows and whole-map windows
+// take loops of their own (pooling_whole_windows.cpp).
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -19,6 +20,7 @@
 
 #include "common.hpp"
 #include "conv_geometry.hpp"
+#include "pool_geometry.hpp"
 #include "nnvae/functions.hpp"
 #include "nnvae/kernels/matmul.hpp"  // Epilogue
 
@@ -26,14 +28,10 @@ namespace nnvae {
 
 namespace {
 
-// The sizes of a pooling, padded to 3 spatial axes in front (size 1,
-// kernel 1, stride 1, pad 0).
-struct PoolGeometry {
-  int64_t maps = 0;
-  int64_t in[3], out[3], kernel[3], stride[3], pad[3];
-  int64_t in_size() const { return in[0] * in[1] * in[2]; }
-  int64_t out_size() const { return out[0] * out[1] * out[2]; }
-};
+using detail::for_each_map;
+using detail::PoolGeometry;
+using detail::whole_2x2;
+using detail::whole_map;
 
 // Window j along axis a: [lo, hi) within the input, `full` its length
 // within the padded input.
@@ -129,14 +127,6 @@ struct Windows {
   }
 };
 
-// Calls body(m) for every map m, the maps shared out across the threads when
-// x is large enough to be worth a parallel region.
-template <class Body>
-inline void for_each_map(const PoolGeometry& g, Body&& body) {
-#pragma omp parallel for if (g.maps * g.in_size() > detail::kParallelThreshold) schedule(static)
-  for (int64_t m = 0; m < g.maps; ++m) body(m);
-}
-
 // Calls fn(o, r0, r1) for every row of outputs of one map: o the row's first
 // output, r0 and r1 its windows along the first two axes.
 template <class Fn>
@@ -156,47 +146,6 @@ inline void for_each_tap(const PoolGeometry& g, const Range& r0, const Range& r1
 
 inline int64_t divisor(const Range& r0, const Range& r1, const Range& r2, bool including_pad) {
   return including_pad ? r0.full * r1.full * r2.full : (r0.hi - r0.lo) * (r1.hi - r1.lo) * (r2.hi - r2.lo);
-}
-
-// True for 2x2 windows with stride 2 and no padding over 2-d maps, every
-// window whole (LeNet's and ResNet's pooling).
-bool whole_2x2(const PoolGeometry& g) {
-  return g.in[0] == 1 && g.kernel[1] == 2 && g.kernel[2] == 2 && g.stride[1] == 2 && g.stride[2] == 2 &&
-         g.pad[1] == 0 && g.pad[2] == 0 && 2 * g.out[1] <= g.in[1] && 2 * g.out[2] <= g.in[2];
-}
-
-// max_pool_forward for whole_2x2 geometries: each output row from two input
-// rows, the four taps in row-major order with the same comparisons as the
-// general loop (so the same first largest value, NaN kept where it comes
-// first), the stride of 2 known to the compiler (even/odd lanes) rather than
-// a runtime stride it reads element by element.
-void max_pool_2x2_forward(const float* x, float* y, int32_t* idx, const PoolGeometry& g) {
-  const int64_t W = g.in[2], I = g.in_size(), O = g.out_size(), n1 = g.out[1], n2 = g.out[2];
-  for_each_map(g, [&](int64_t m) {
-    const float* xm = x + m * I;
-    for (int64_t j1 = 0; j1 < n1; ++j1) {
-      const int32_t top = static_cast<int32_t>(2 * j1 * W), bottom = static_cast<int32_t>(top + W);
-      const float* t = xm + top;
-      const float* b = xm + bottom;
-      float* yr = y + m * O + j1 * n2;
-      int32_t* ir = idx + m * O + j1 * n2;
-#pragma omp simd
-      for (int64_t j2 = 0; j2 < n2; ++j2) {
-        const int32_t at = static_cast<int32_t>(2 * j2);
-        float v = t[2 * j2];
-        int32_t best = top + at;
-        const float t1 = t[2 * j2 + 1], b0 = b[2 * j2], b1 = b[2 * j2 + 1];
-        best = v < t1 ? top + at + 1 : best;
-        v = v < t1 ? t1 : v;
-        best = v < b0 ? bottom + at : best;
-        v = v < b0 ? b0 : v;
-        best = v < b1 ? bottom + at + 1 : best;
-        v = v < b1 ? b1 : v;
-        yr[j2] = v;
-        ir[j2] = best;
-      }
-    }
-  });
 }
 
 // y (maps, out) = the first largest value of each window of x (maps, in),
@@ -262,27 +211,9 @@ void max_pool_backward(const float* dy, const int32_t* idx, float* dx, const Poo
 }
 
 // y (maps, out) = each window's sum of x (maps, in) / its size.
-// True when one window covers each whole map, the only window (no pad; a
-// stride shorter than the kernel without ignore_border would add windows
-// cut short by the far border): global pooling, as
-// ResNet's average pooling over its last 4x4 maps.
-bool whole_map(const PoolGeometry& g) {
-  for (int a = 0; a < 3; ++a)
-    if (g.kernel[a] != g.in[a] || g.pad[a] != 0 || g.out[a] != 1) return false;
-  return true;
-}
-
 void avg_pool_forward(const float* x, float* y, const PoolGeometry& g, bool including_pad) {
-  if (whole_map(g)) {  // one mean per map: a sum, rather than a loop per tap
-    const int64_t I = g.in_size();
-#pragma omp parallel for if (g.maps * I > detail::kParallelThreshold) schedule(static)
-    for (int64_t m = 0; m < g.maps; ++m) {
-      const float* xm = x + m * I;
-      float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t i = 0; i < I; ++i) sum += xm[i];
-      y[m] = sum / float(I);
-    }
+  if (whole_map(g)) {
+    avg_pool_whole_map_forward(x, y, g);
     return;
   }
   const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];
@@ -319,19 +250,7 @@ void avg_pool_forward(const float* x, float* y, const PoolGeometry& g, bool incl
 // dx (maps, in) (+)= each output's gradient / its window's size, over the window.
 void avg_pool_backward(const float* dy, float* dx, const PoolGeometry& g, bool including_pad, bool accumulate) {
   if (whole_map(g)) {
-    const int64_t I = g.in_size();
-#pragma omp parallel for if (g.maps * I > detail::kParallelThreshold) schedule(static)
-    for (int64_t m = 0; m < g.maps; ++m) {
-      float* dxm = dx + m * I;
-      const float share = dy[m] / float(I);
-      if (accumulate) {
-#pragma omp simd
-        for (int64_t i = 0; i < I; ++i) dxm[i] += share;
-      } else {
-#pragma omp simd
-        for (int64_t i = 0; i < I; ++i) dxm[i] = share;
-      }
-    }
+    avg_pool_whole_map_backward(dy, dx, g, accumulate);
     return;
   }
   const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];
