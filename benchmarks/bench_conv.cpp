@@ -1,9 +1,12 @@
-// bench_conv: times the engine's convolution and pooling at LeNet's sizes.
+// bench_conv: times the engine's convolution and pooling at LeNet's and
+// ResNet's sizes.
 //
-//   bench_conv [--threads T] [--reps R] [--batch B]
+//   bench_conv [--threads T] [--reps R] [--batch B] [--model lenet|resnet|all] [--cpu 1]
 //
-// For each layer (conv1: B x 1x28x28 -> 20 maps 5x5; conv2: B x 20x12x12 ->
-// 50 maps 5x5; the 2x2 max pooling after each) prints the best of R runs of
+// For each layer (LeNet's conv1: B x 1x28x28 -> 20 maps 5x5; conv2: B x
+// 20x12x12 -> 50 maps 5x5; ResNet's first residual unit at 32x32: 1x1 64 ->
+// 32 maps, 3x3 32 -> 32 with pad 1, 1x1 32 -> 64; the 2x2 max pooling after
+// each) prints the best of R runs of
 // forward and of backward (gradients to x where it has one, W and b), and,
 // for comparison, the same layer's products alone (the engine's matmul on
 // columns already made: what im2col adds is the difference) and a direct
@@ -14,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <string>
 #include <vector>
@@ -26,13 +30,26 @@ namespace f = nnvae::functions;
 
 namespace {
 
+// Milliseconds since some start: wall time, or with --cpu the CPU time of
+// the whole process (all its threads), which on a shared, busy machine
+// leaves out the time slices other processes take.
+bool g_cpu_clock = false;
+double now_ms() {
+  if (g_cpu_clock) {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+  }
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 double best_ms(int reps, const std::function<void()>& fn) {
   fn();  // warm-up
   double best = 1e30;
   for (int r = 0; r < reps; ++r) {
-    auto t0 = std::chrono::steady_clock::now();
+    const double t0 = now_ms();
     fn();
-    best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    best = std::min(best, now_ms() - t0);
   }
   return best;
 }
@@ -71,12 +88,16 @@ void direct_conv(const float* x, const float* w, float* y, int64_t N, int64_t C,
     }
 }
 
-void layer(const char* name, int64_t B, int64_t C, int64_t H, int64_t OC, int64_t K, bool input_grad, int reps) {
+// One layer: x (B, C, H, H), W (OC, C, K, K), zero padding `pad` on both
+// sides of both axes; the bias only when `bias`.
+void layer(const char* name, int64_t B, int64_t C, int64_t H, int64_t OC, int64_t K, int pad, bool bias,
+           bool input_grad, int reps) {
   auto x = filled({B, C, H, H}, input_grad, 1);
   auto w = filled({OC, C, K, K}, true, 2);
-  auto b = filled({OC}, true, 3);
-  auto y = f::convolution(x, w, b, 1, {}, {}, {}, 1, false);
-  auto p = f::max_pooling(y, {2, 2}, {2, 2}, true, {0, 0}, false);
+  auto b = bias ? filled({OC}, true, 3) : nullptr;
+  auto y = f::convolution(x, w, b, 1, {pad, pad}, {}, {}, 1, false);
+  // The pooling on a leaf of y's shape, so that it is timed alone.
+  auto p = f::max_pooling(filled(y->shape(), true, 4), {2, 2}, {2, 2}, true, {0, 0}, false);
   auto dy = std::make_shared<NdArray>(y->shape());
   dy->fill(0.01f);
   const double fwd = best_ms(reps, [&] { y->forward(); });
@@ -84,14 +105,11 @@ void layer(const char* name, int64_t B, int64_t C, int64_t H, int64_t OC, int64_
   const double pf = best_ms(reps, [&] { p->forward(); });
   auto dp = std::make_shared<NdArray>(p->shape());
   dp->fill(0.01f);
-  // backward of the pooling alone: seed p, run only its function (y's parent
-  // is the convolution, so time p's backward as the difference)
-  const double both = best_ms(reps, [&] { p->backward(dp); });
-  const double pb = std::max(0.0, both - bwd);
+  const double pb = best_ms(reps, [&] { p->backward(dp); });
 
   // The products alone: W (OC, C·K²) · columns (C·K², P) per sample, on
   // ready columns, threaded as the convolution is (samples shared out).
-  const int64_t OH = H - K + 1, P = OH * OH, R = C * K * K;
+  const int64_t OH = H + 2 * pad - K + 1, P = OH * OH, R = C * K * K;
   std::vector<float> cols(B * R * P, 0.01f), out(B * OC * P), dcol(B * R * P), dw(OC * R);
   const float* wp = w->variable()->data()->read("w");
   const double gemm_f = best_ms(reps, [&] {
@@ -110,12 +128,12 @@ void layer(const char* name, int64_t B, int64_t C, int64_t H, int64_t OC, int64_
     }
   });
   std::vector<float> yd(B * OC * P);
-  const double direct = best_ms(reps, [&] {
+  const double direct = pad ? 0.0 : best_ms(reps, [&] {  // (no padding in the direct loop)
     direct_conv(x->variable()->data()->read("x"), wp, yd.data(), B, C, H, H, OC, K);
   });
   const double gflop_f = 2.0 * B * OC * R * P / 1e9;
-  std::printf("%s: B=%lld %lldx%lldx%lld -> %lld maps %lldx%lld\n", name, (long long)B, (long long)C, (long long)H,
-              (long long)H, (long long)OC, (long long)K, (long long)K);
+  std::printf("%s: B=%lld %lldx%lldx%lld -> %lld maps %lldx%lld, pad %d\n", name, (long long)B, (long long)C,
+              (long long)H, (long long)H, (long long)OC, (long long)K, (long long)K, pad);
   std::printf("  convolution forward  %7.2f ms (%5.1f GFLOP/s)   products alone %7.2f ms   direct loop %7.2f ms\n",
               fwd, gflop_f / fwd * 1e3, gemm_f, direct);
   std::printf("  convolution backward %7.2f ms (%5.1f GFLOP/s)   products alone %7.2f ms\n", bwd,
@@ -128,14 +146,24 @@ void layer(const char* name, int64_t B, int64_t C, int64_t H, int64_t OC, int64_
 int main(int argc, char** argv) {
   int threads = 1, reps = 20;
   int64_t batch = 128;
+  std::string model = "all";
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--model")) model = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--batch")) batch = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--cpu")) g_cpu_clock = std::atoi(argv[i + 1]) != 0;
   }
   set_num_threads(threads);
-  std::printf("threads %d, best of %d\n", threads, reps);
-  layer("conv1", batch, 1, 28, 20, 5, false, reps);
-  layer("conv2", batch, 20, 12, 50, 5, true, reps);
+  std::printf("threads %d, best of %d, %s time\n", threads, reps, g_cpu_clock ? "CPU" : "wall");
+  if (model != "resnet") {
+    layer("lenet conv1", batch, 1, 28, 20, 5, 0, true, false, reps);
+    layer("lenet conv2", batch, 20, 12, 50, 5, 0, true, true, reps);
+  }
+  if (model != "lenet") {
+    layer("resnet unit conv1", batch, 64, 32, 32, 1, 0, false, true, reps);
+    layer("resnet unit conv2", batch, 32, 32, 32, 3, 1, false, true, reps);
+    layer("resnet unit conv3", batch, 32, 32, 64, 1, 0, false, true, reps);
+  }
   return 0;
 }

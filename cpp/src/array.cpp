@@ -38,49 +38,92 @@ void check_context(const Context& ctx) {
 }
 
 // --- the block cache --------------------------------------------------------
-// Freed blocks are kept by size and handed out again; the cache holds at most
-// `limit` bytes, beyond which blocks go back to the system.
+// Freed blocks are kept by size and handed out again to the next request of
+// that size. A training step allocates and frees the same sizes in the same
+// order every time, so from the second step on nearly every request is met
+// from the cache: no system call, no page faults, no zero-filled pages
+// (blocks of tens of MB come from mmap, which the kernel clears page by page
+// on first touch; that cost ResNet's program at batch 128 about a fifth of
+// its time).
+//
+// Bounds: the blocks in use plus the cached ones stay within twice the most
+// ever in use at once (a request the cache cannot meet first frees the
+// oldest cached blocks until the new block fits), and the cached blocks
+// alone within `limit` bytes. Why twice: sizes must match exactly, and the
+// blocks live at a step's peak are not those live at other times (ResNet's
+// step at batch 128 peaks at 404 MB in use, but meets every request from the
+// cache only with 572 MB in all; held to the peak itself, 65 requests a step
+// went to the system).
 namespace {
 struct BlockCache {
+  struct Free {
+    float* p;
+    uint64_t freed_at;  // when it came back: the oldest go first
+  };
   std::mutex mutex;
-  std::multimap<int64_t, float*> free_blocks;
-  int64_t cached_bytes = 0;
-  int64_t limit = int64_t(256) << 20;
+  std::multimap<int64_t, Free> free_blocks;  // by size in floats
+  uint64_t clock = 0;
+  StorageCacheStats stats;
+  int64_t limit = kDefaultStorageCacheLimit;
+
+  static int64_t bytes_of(int64_t n) { return std::max<int64_t>(n, 1) * int64_t(sizeof(float)); }
 
   float* take(int64_t n) {
+    const int64_t bytes = bytes_of(n);
     {
       std::lock_guard<std::mutex> lock(mutex);
-      auto it = free_blocks.find(n);
-      if (it != free_blocks.end()) {
-        float* p = it->second;
-        free_blocks.erase(it);
-        cached_bytes -= n * int64_t(sizeof(float));
+      stats.in_use_bytes += bytes;
+      auto range = free_blocks.equal_range(n);
+      if (range.first != range.second) {
+        // The most recently freed block of this size: the likeliest in cache.
+        auto newest = range.first;
+        for (auto it = range.first; it != range.second; ++it)
+          if (it->second.freed_at > newest->second.freed_at) newest = it;
+        float* p = newest->second.p;
+        free_blocks.erase(newest);
+        stats.cached_bytes -= bytes;
+        ++stats.hits;
         return p;
       }
+      ++stats.misses;
+      stats.peak_in_use_bytes = std::max(stats.peak_in_use_bytes, stats.in_use_bytes);
+      while (!free_blocks.empty() && stats.in_use_bytes + stats.cached_bytes > 2 * stats.peak_in_use_bytes)
+        release_oldest();
     }
-    size_t bytes = static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(float);
-    bytes = (bytes + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, bytes);
-    if (!p) throw std::bad_alloc();
+    void* p = std::aligned_alloc(64, (static_cast<size_t>(bytes) + 63) / 64 * 64);
+    if (!p) {
+      std::lock_guard<std::mutex> lock(mutex);
+      stats.in_use_bytes -= bytes;
+      throw std::bad_alloc();
+    }
     return static_cast<float*>(p);
   }
   void give_back(float* p, int64_t n) {
+    const int64_t bytes = bytes_of(n);
     std::lock_guard<std::mutex> lock(mutex);
-    int64_t bytes = n * int64_t(sizeof(float));
-    if (cached_bytes + bytes > limit) {
+    stats.in_use_bytes -= bytes;
+    if (bytes > limit) {
       std::free(p);
       return;
     }
-    free_blocks.emplace(n, p);
-    cached_bytes += bytes;
+    free_blocks.emplace(n, Free{p, ++clock});
+    stats.cached_bytes += bytes;
+    while (stats.cached_bytes > limit) release_oldest();
   }
-  void trim() {
-    while (cached_bytes > limit && !free_blocks.empty()) {
-      auto it = free_blocks.begin();
-      cached_bytes -= it->first * int64_t(sizeof(float));
-      std::free(it->second);
-      free_blocks.erase(it);
-    }
+  // Frees the cached block that came back first (the caller holds the mutex).
+  void release_oldest() {
+    auto oldest = free_blocks.begin();
+    for (auto it = free_blocks.begin(); it != free_blocks.end(); ++it)
+      if (it->second.freed_at < oldest->second.freed_at) oldest = it;
+    stats.cached_bytes -= bytes_of(oldest->first);
+    std::free(oldest->second.p);
+    free_blocks.erase(oldest);
+  }
+  void release_all() {
+    for (auto& e : free_blocks) std::free(e.second.p);
+    free_blocks.clear();
+    stats.cached_bytes = 0;
+    stats.peak_in_use_bytes = stats.in_use_bytes;
   }
 };
 // Never destroyed: blocks may be returned during static destruction.
@@ -102,9 +145,28 @@ Storage allocate_storage(int64_t size) {
 }
 
 void set_storage_cache_limit(int64_t bytes) {
+  if (bytes < 0)
+    throw std::invalid_argument("set_storage_cache_limit: the limit is " + std::to_string(bytes) +
+                                " bytes; it must be >= 0");
+  BlockCache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.limit = bytes;
+  while (c.stats.cached_bytes > c.limit) c.release_oldest();
+}
+
+int64_t storage_cache_limit() {
   std::lock_guard<std::mutex> lock(cache().mutex);
-  cache().limit = bytes;
-  cache().trim();
+  return cache().limit;
+}
+
+void clear_storage_cache() {
+  std::lock_guard<std::mutex> lock(cache().mutex);
+  cache().release_all();
+}
+
+StorageCacheStats storage_cache_stats() {
+  std::lock_guard<std::mutex> lock(cache().mutex);
+  return cache().stats;
 }
 
 // --- NdArray -----------------------------------------------------------------

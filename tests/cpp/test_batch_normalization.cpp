@@ -1,8 +1,12 @@
 // batch_normalization and pf::batch_normalization: NNabla's values for small
 // cases, a naive reference on odd sizes, finite differences with
 // accumulation, the running statistics (their update, batch 1 with them, the
-// parameter file), and the errors for bad input.
+// parameter file), the activation after it fused into its forward, and the
+// errors for bad input.
+#include <functional>
 #include <map>
+#include <string>
+#include <utility>
 #include <unistd.h>
 
 #include <cmath>
@@ -203,6 +207,52 @@ TEST(batch_normalization_matches_naive_reference_on_odd_sizes) {
   }
 }
 
+// elu or relu after batch_normalization runs as its forward's epilogue (ResNet's
+// bn → elu): y, the activation, the running statistics and every gradient
+// are those of separate calls, with batch statistics and the running ones,
+// on the (outer, C, inner) and (outer, C) layouts, on 1 and 2 threads.
+TEST(batch_normalization_fuses_the_activation_after_it) {
+  using Activation = std::function<CgVariablePtr(CgVariablePtr)>;
+  const std::vector<std::pair<std::string, Activation>> activations{
+      {"elu", [](CgVariablePtr v) { return f::elu(v, 1.0); }},
+      {"relu", [](CgVariablePtr v) { return f::relu(v, false); }}};
+  const int saved_threads = get_num_threads();
+  for (const Shape_t& xs : {Shape_t{3, 5, 7}, Shape_t{7, 5}, Shape_t{16, 8, 20, 20}})
+    for (bool batch_stat : {true, false})
+      for (const auto& [name, act] : activations)
+        for (int threads : {1, 2}) {
+          set_num_threads(threads);
+          Shape_t ps(xs.size(), 1);
+          ps[1] = xs[1];
+          // One step on a graph built afresh (the running statistics move).
+          auto run = [&, act = act](bool fused) {
+            set_fusion(fused);
+            auto x = random_leaf(xs, -3.f, 5.f, 3);
+            auto beta = random_leaf(ps, -1.f, 1.f, 4), gamma = random_leaf(ps, 0.5f, 2.f, 5);
+            auto mean = random_leaf(ps, -1.f, 1.f, 6, false), var = random_leaf(ps, 0.5f, 3.f, 7, false);
+            auto y = f::batch_normalization(x, beta, gamma, mean, var, {1}, 0.8f, 1e-3f, batch_stat);
+            auto z = act(y);
+            auto dz = random_leaf(xs, -1.f, 1.f, 8, false);
+            z->forward();
+            z->backward(dz->variable()->data());
+            set_fusion(true);
+            return std::vector<std::vector<float>>{data_of(y),     data_of(z),    data_of(mean),  data_of(var),
+                                                   grad_of(x),     grad_of(beta), grad_of(gamma)};
+          };
+          auto plain = run(false);
+          profiling::reset();
+          profiling::set_enabled(true);
+          auto fused = run(true);
+          profiling::set_enabled(false);
+          for (size_t i = 0; i < plain.size(); ++i) CHECK_ALL_NEAR(fused[i], plain[i], 0);
+          int64_t fused_calls = 0;
+          for (auto& e : profiling::report())
+            if (e.name == "batch_normalization+" + name) fused_calls = e.forward_calls;
+          CHECK_EQ(fused_calls, int64_t(1));
+        }
+  set_num_threads(saved_threads);
+}
+
 // Values far from zero and close together (a channel with a large offset):
 // the statistics keep their precision.
 TEST(batch_normalization_statistics_of_offset_values) {
@@ -215,6 +265,32 @@ TEST(batch_normalization_statistics_of_offset_values) {
   CHECK_ALL_NEAR(data_of(y), want.y, 2e-4);
   CHECK_ALL_NEAR(data_of(mean), want.mean, 1e-6);
   CHECK_ALL_NEAR(data_of(var), want.var, 1e-4);
+  // Rows longer than the runs summed in float (4096 values), offset too:
+  // the statistics and the gradient sums stay as precise.
+  auto xl = random_leaf({2, 2, 30001}, 999.f, 1001.f, 52);
+  auto ml = leaf({1, 2, 1}, {0.f, 0.f}, false), vl = leaf({1, 2, 1}, {1.f, 1.f}, false);
+  auto yl = f::batch_normalization(xl, zeros, ones, ml, vl, {1}, 0.f, 0.f);
+  yl->forward();
+  Naive wl = naive_bn(data_of(xl), {0, 0}, {1, 1}, {0, 0}, {1, 1}, 2, 2, 30001, true, 0.0, 0.0);
+  CHECK_ALL_NEAR(data_of(ml), wl.mean, 1e-6);
+  CHECK_ALL_NEAR(data_of(vl), wl.var, 1e-4);
+  CHECK_ALL_NEAR(data_of(yl), wl.y, 2e-4);
+  auto ol = leaf({1, 2, 1}, {1.f, 1.f}), zl = leaf({1, 2, 1}, {0.f, 0.f});
+  auto yg = f::batch_normalization(xl, zl, ol, ml, vl, {1}, 0.f, 0.f);
+  yg->forward();
+  auto dy = random_leaf(xl->shape(), -1.f, 1.f, 53, false);
+  yg->backward(dy->variable()->data());
+  const std::vector<float> xv = data_of(xl), dv = data_of(dy);
+  std::vector<double> dbeta(2, 0.0), dgamma(2, 0.0);
+  for (int64_t o = 0; o < 2; ++o)
+    for (int64_t c = 0; c < 2; ++c)
+      for (int64_t j = 0; j < 30001; ++j) {
+        const int64_t i = (o * 2 + c) * 30001 + j;
+        dbeta[c] += dv[i];
+        dgamma[c] += dv[i] * (xv[i] - wl.mean[c]) / std::sqrt(wl.var[c]);
+      }
+  CHECK_ALL_NEAR(grad_of(zl), dbeta, 1e-4);
+  CHECK_ALL_NEAR(grad_of(ol), dgamma, 1e-3);
 }
 
 TEST(batch_normalization_gradients_by_finite_differences) {

@@ -96,6 +96,21 @@ TEST(convolution_stride_pad_dilation_group_variations) {
   check_against_reference(false, {1, 1, 11, 10}, {2, 1, 2, 2}, true, 1, {0, 0}, {4, 3}, {1, 1}, 1);
 }
 
+// Stride 1 with as many output columns as input columns ("same" padding, as
+// ResNet's 3x3 pad 1): the columns are copied as whole shifted planes
+// (conv_geometry.cpp). Dilated, asymmetric, rows padded beyond "same", a tap
+// wholly in the padding, 1-d, groups, and deconvolution's backward.
+TEST(convolution_same_padding_shifted_columns_match_direct_loops) {
+  check_against_reference(false, {2, 3, 8, 7}, {4, 3, 3, 3}, true, 1, {1, 1}, {1, 1}, {1, 1}, 1);
+  check_against_reference(false, {2, 3, 8, 7}, {4, 3, 3, 3}, false, 1, {2, 2}, {1, 1}, {2, 2}, 1);
+  check_against_reference(false, {2, 3, 6, 9}, {4, 3, 3, 5}, true, 1, {1, 2}, {1, 1}, {1, 1}, 1);
+  check_against_reference(false, {2, 3, 6, 9}, {2, 3, 3, 3}, true, 1, {2, 1}, {1, 1}, {1, 1}, 1);
+  check_against_reference(false, {1, 2, 2, 5}, {2, 2, 5, 3}, true, 1, {2, 1}, {1, 1}, {1, 1}, 1);
+  check_against_reference(false, {2, 3, 9}, {2, 3, 3}, true, 1, {1}, {1}, {1}, 1);
+  check_against_reference(false, {2, 4, 6, 6}, {4, 2, 3, 3}, true, 1, {1, 1}, {1, 1}, {1, 1}, 2);
+  check_against_reference(true, {2, 4, 6, 5}, {4, 3, 3, 3}, true, 1, {1, 1}, {1, 1}, {1, 1}, 1);
+}
+
 TEST(convolution_1x1_without_copy) {
   check_against_reference(false, {2, 6, 5, 3}, {4, 6, 1, 1}, true, 1, {}, {}, {}, 1);
   check_against_reference(false, {2, 6, 5, 3}, {4, 3, 1, 1}, false, 1, {}, {}, {}, 2);
@@ -163,43 +178,49 @@ TEST(convolution_matches_nnabla) {
   CHECK_ALL_NEAR(grad_of(b), std::vector<float>({-1.5, 1.0}), 1e-6);
 }
 
-// elu after a convolution runs as the convolution's epilogue (forward) and
-// elu before one as the epilogue of its dx (backward): same values as
-// unfused, on 1 and 2 threads, and the pairs are timed under the fused name.
-TEST(convolution_fuses_elu_before_and_after) {
-  for (int threads : {1, 2})
-    with_threads(threads, [] {
-      auto x = random_leaf({4, 8, 20, 20}, -1.f, 1.f, 21);
-      auto w1 = random_leaf({8, 8, 3, 3}, -0.3f, 0.3f, 22);
-      auto w2 = random_leaf({6, 8, 3, 3}, -0.3f, 0.3f, 23);
-      auto b1 = random_leaf({8}, -0.5f, 0.5f, 24);
-      auto h = f::elu(f::convolution(x, w1, b1, 1, {1, 1}, {1, 1}, {1, 1}, 1, false), 1.0);
-      auto y = f::convolution(h, w2, nullptr, 1, {}, {}, {}, 1, false);
-      auto dy = random_leaf(y->shape(), -1.f, 1.f, 25, false);
-      auto run = [&](bool fused) {
-        set_fusion(fused);
-        for (auto& v : {x, w1, w2, b1}) v->variable()->grad()->zero();
-        y->forward();
-        y->backward(dy->variable()->data());
-        set_fusion(true);
-        std::vector<std::vector<float>> out{data_of(h), data_of(y)};
-        for (auto& v : {x, w1, w2, b1}) out.push_back(grad_of(v));
-        return out;
-      };
-      auto plain = run(false);
-      profiling::reset();
-      profiling::set_enabled(true);
-      auto fused = run(true);
-      profiling::set_enabled(false);
-      for (size_t i = 0; i < plain.size(); ++i) CHECK_ALL_NEAR(fused[i], plain[i], 1e-5);
-      bool fwd = false, bwd = false;
-      for (auto& e : profiling::report()) {
-        if (e.name == "convolution+elu" && e.forward_calls == 1) fwd = true;
-        if (e.name == "convolution+elu" && e.backward_calls == 1) bwd = true;
-      }
-      CHECK(fwd);
-      CHECK(bwd);
-    });
+// elu or relu after a convolution runs as the convolution's epilogue
+// (forward) and before one as the epilogue of its dx (backward): same values
+// as unfused, on 1 and 2 threads, and the pairs are timed under the fused
+// name.
+TEST(convolution_fuses_elu_and_relu_before_and_after) {
+  using Activation = std::function<CgVariablePtr(CgVariablePtr)>;
+  const std::vector<std::pair<std::string, Activation>> activations{
+      {"elu", [](CgVariablePtr v) { return f::elu(v, 1.0); }},
+      {"relu", [](CgVariablePtr v) { return f::relu(v, false); }}};
+  for (const auto& [name, act] : activations)
+    for (int threads : {1, 2})
+      with_threads(threads, [&, name = name, act = act] {
+        auto x = random_leaf({4, 8, 20, 20}, -1.f, 1.f, 21);
+        auto w1 = random_leaf({8, 8, 3, 3}, -0.3f, 0.3f, 22);
+        auto w2 = random_leaf({6, 8, 3, 3}, -0.3f, 0.3f, 23);
+        auto b1 = random_leaf({8}, -0.5f, 0.5f, 24);
+        auto h = act(f::convolution(x, w1, b1, 1, {1, 1}, {1, 1}, {1, 1}, 1, false));
+        auto y = f::convolution(h, w2, nullptr, 1, {}, {}, {}, 1, false);
+        auto dy = random_leaf(y->shape(), -1.f, 1.f, 25, false);
+        auto run = [&](bool fused) {
+          set_fusion(fused);
+          for (auto& v : {x, w1, w2, b1}) v->variable()->grad()->zero();
+          y->forward();
+          y->backward(dy->variable()->data());
+          set_fusion(true);
+          std::vector<std::vector<float>> out{data_of(h), data_of(y)};
+          for (auto& v : {x, w1, w2, b1}) out.push_back(grad_of(v));
+          return out;
+        };
+        auto plain = run(false);
+        profiling::reset();
+        profiling::set_enabled(true);
+        auto fused = run(true);
+        profiling::set_enabled(false);
+        for (size_t i = 0; i < plain.size(); ++i) CHECK_ALL_NEAR(fused[i], plain[i], 1e-5);
+        bool fwd = false, bwd = false;
+        for (auto& e : profiling::report()) {
+          if (e.name == "convolution+" + name && e.forward_calls == 1) fwd = true;
+          if (e.name == "convolution+" + name && e.backward_calls == 1) bwd = true;
+        }
+        CHECK(fwd);
+        CHECK(bwd);
+      });
 }
 
 TEST(convolution_bad_arguments_name_the_shapes) {

@@ -73,6 +73,29 @@ TEST(vmath_exp_edges) {
   CHECK(std::isnan(vmath::exp(std::numeric_limits<float>::quiet_NaN())));
 }
 
+// elu's e^x (x <= 0): the same values as exp over [−87, 0] (same
+// polynomial, one scaling), e^−87 below, 1 for positive x, NaN kept; and
+// elu through it agrees with expm1 near 0 and is −alpha far below.
+TEST(vmath_exp_nonpositive_for_elu) {
+  auto xs = spread(-87.0f, 0.0f, 200001);
+  std::vector<float> ys(xs.size());
+#pragma omp simd
+  for (size_t i = 0; i < xs.size(); ++i) ys[i] = vmath::exp_nonpositive(xs[i]);
+  double worst = 0;
+  for (size_t i = 0; i < xs.size(); ++i) worst = std::max(worst, rel_eps(ys[i], std::exp(double(xs[i]))));
+  CHECK(worst < 2.0);
+  CHECK_EQ(vmath::exp_nonpositive(0.0f), 1.0f);
+  CHECK_EQ(vmath::exp_nonpositive(3.0f), 1.0f);
+  CHECK_EQ(vmath::exp_nonpositive(-200.0f), vmath::exp_nonpositive(-87.0f));
+  CHECK(vmath::exp_nonpositive(-std::numeric_limits<float>::infinity()) < 2e-38f);
+  CHECK(std::isnan(vmath::exp_nonpositive(std::numeric_limits<float>::quiet_NaN())));
+  auto elu = data_of([] { auto y = f::elu(input({-1e-4f, -1.0f, -30.0f, -1000.0f}), 2.0); y->forward(); return y; }());
+  CHECK_NEAR(elu[0], 2.0 * std::expm1(-1e-4), 2e-7);
+  CHECK_NEAR(elu[1], 2.0 * std::expm1(-1.0), 3e-7);
+  CHECK_EQ(elu[2], -2.0f);
+  CHECK_EQ(elu[3], -2.0f);
+}
+
 // log1p(u) for u in [0, 1] (what e^−|x| gives) and beyond, to a few ulps;
 // tiny u gives u itself rather than 0.
 TEST(vmath_log1p_matches_libm) {

@@ -1,4 +1,4 @@
-// Fusion (graph.cpp): elu run as the epilogue of the affine that computes its
+// Fusion (graph.cpp): elu (and relu) run as the epilogue of the affine that computes its
 // input (forward) and of the affine whose product writes its output's
 // gradient last (backward). Fused and unfused runs of the same graph give the
 // same values and gradients (within float rounding: a gradient with several
@@ -144,6 +144,35 @@ TEST(affine_elu_chain_fused_equals_unfused) {
       auto [fwd, bwd] = compare(c.out, c.named(), c.leaves());
       CHECK_EQ(fwd, int64_t(2));
       CHECK_EQ(bwd, int64_t(2));
+    }
+  });
+}
+
+// relu fuses as elu does: x (rows, 96) → affine → relu → affine, forward
+// into the first affine and backward into the second; same values and
+// gradients as unfused, on 1 and 2 threads.
+TEST(affine_relu_fused_equals_unfused) {
+  on_threads([] {
+    for (int rows : {1, 64}) {
+      auto x = random_leaf({rows, 96}, -2.f, 2.f, 1);
+      auto w1 = random_leaf({96, 160}, -0.3f, 0.3f, 2);
+      auto b1 = random_leaf({160}, -0.5f, 0.5f, 3);
+      auto w2 = random_leaf({160, 40}, -0.3f, 0.3f, 4);
+      auto y1 = f::affine(x, w1, b1);
+      auto z1 = f::relu(y1, false);
+      auto out = f::affine(z1, w2, nullptr);
+      const Named named{{"x", x}, {"w1", w1}, {"b1", b1}, {"w2", w2}, {"y1", y1}, {"z1", z1}, {"out", out}};
+      Snapshot plain;
+      with_fusion(false, [&] { plain = step(out, named, {x, w1, b1, w2}); });
+      profiling::reset();
+      profiling::set_enabled(true);
+      const Snapshot fused = step(out, named, {x, w1, b1, w2});
+      profiling::set_enabled(false);
+      const auto counted = calls("affine+relu");
+      profiling::reset();
+      check_same(fused, plain);
+      CHECK_EQ(counted.first, int64_t(1));
+      CHECK_EQ(counted.second, int64_t(1));
     }
   });
 }

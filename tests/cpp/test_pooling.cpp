@@ -9,6 +9,8 @@
 #include <numeric>
 #include <vector>
 
+#include <string>
+#include <utility>
 #include <nnvae/nnvae.hpp>
 
 #include "check.hpp"
@@ -167,6 +169,66 @@ TEST(pooling_2d_matches_direct_loops) {
   check_against_reference({2, 1, 5, 6}, {3, 3}, {1, 1}, true, {2, 0});
   check_against_reference({1, 1, 2, 3}, {5, 4}, {1, 1}, false, {});  // kernel longer than x
   check_against_reference({2, 2, 8, 8}, {4, 4}, {}, true, {});       // empty stride: the kernel
+}
+
+// 2x2 windows with stride 2, all whole (their own loop in pooling.cpp):
+// even sizes, odd sizes whose last row and column no window covers, ties.
+TEST(pooling_whole_2x2_windows_match_direct_loops) {
+  check_against_reference({2, 3, 8, 10}, {2, 2}, {2, 2}, true, {});
+  check_against_reference({2, 3, 7, 9}, {2, 2}, {2, 2}, true, {});
+  check_against_reference({2, 2, 6, 8}, {2, 2}, {2, 2}, true, {}, true);
+  check_against_reference({2, 2, 6, 8}, {2, 2}, {}, true, {0, 0}, true);
+}
+
+// One window over each whole map (global pooling, ResNet's 4x4 average),
+// also with a stride other than the kernel and over one and three axes.
+TEST(pooling_whole_map_windows_match_direct_loops) {
+  check_against_reference({3, 5, 4, 4}, {4, 4}, {4, 4}, true, {});
+  check_against_reference({3, 5, 4, 6}, {4, 6}, {1, 2}, false, {});
+  check_against_reference({2, 3, 7}, {7}, {}, true, {});
+  check_against_reference({2, 2, 3, 4, 5}, {3, 4, 5}, {}, true, {});
+  check_against_reference({16, 64, 4, 4}, {4, 4}, {4, 4}, true, {});  // over kParallelThreshold
+}
+
+// elu or relu before a max pooling runs as the epilogue of its backward
+// (each map of dx finished while in cache): same values and gradients as
+// unfused, accumulating into a leaf or writing an intermediate's gradient,
+// on 1 and 2 threads.
+TEST(max_pooling_backward_fuses_the_activation_before_it) {
+  using Activation = std::function<CgVariablePtr(CgVariablePtr)>;
+  const std::vector<std::pair<std::string, Activation>> activations{
+      {"elu", [](CgVariablePtr v) { return f::elu(v, 1.0); }},
+      {"relu", [](CgVariablePtr v) { return f::relu(v, false); }}};
+  const int saved = get_num_threads();
+  for (const auto& [name, act] : activations)
+    for (int threads : {1, 2})
+      for (const Shape_t& xs : {Shape_t{2, 3, 6, 8}, Shape_t{8, 20, 24, 24}}) {
+        set_num_threads(threads);
+        auto x = random_leaf(xs, -2.f, 2.f, 11);
+        auto h = act(f::mul_scalar(x, 1.5));
+        auto y = f::max_pooling(h, {2, 2}, {2, 2}, true, {0, 0}, false);
+        auto dy = random_leaf(y->shape(), -1.f, 1.f, 12, false);
+        auto run = [&](bool fused) {
+          set_fusion(fused);
+          x->variable()->grad()->zero();
+          y->forward();
+          y->backward(dy->variable()->data());
+          y->backward(dy->variable()->data());  // x accumulates
+          set_fusion(true);
+          return std::vector<std::vector<float>>{data_of(h), data_of(y), grad_of(x)};
+        };
+        auto plain = run(false);
+        profiling::reset();
+        profiling::set_enabled(true);
+        auto fused = run(true);
+        profiling::set_enabled(false);
+        for (size_t i = 0; i < plain.size(); ++i) CHECK_ALL_NEAR(fused[i], plain[i], 0);
+        int64_t calls = 0;
+        for (auto& e : profiling::report())
+          if (e.name == "max_pooling+" + name) calls = e.backward_calls;
+        CHECK_EQ(calls, int64_t(2));
+      }
+  set_num_threads(saved);
 }
 
 TEST(pooling_ties_go_to_the_first_largest) {

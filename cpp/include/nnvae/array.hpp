@@ -1,10 +1,11 @@
 // Arrays and variables: the storage under the graph.
 //
 // An NdArray is a row-major float32 buffer of a fixed shape. Its memory comes
-// from a small cache of aligned blocks so that a training loop that frees and
-// re-creates buffers each step does not call the system allocator. An array is
-// in one of three states: never written (reads as zeros), holding data, or
-// freed by clear_buffer (reading it is an error, writing re-creates it).
+// from a cache of aligned blocks (allocate_storage) so that a training loop
+// that frees and re-creates buffers each step does not call the system
+// allocator. An array is in one of three states: never written (reads as
+// zeros), holding data, or freed by clear_buffer (reading it is an error,
+// writing re-creates it).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -31,9 +32,34 @@ struct Context {
 void check_context(const Context& ctx);
 
 // An aligned block of floats, shared by every array (and numpy view) using it.
+// Blocks come from a process-wide cache of freed blocks (NNabla's
+// CpuCachedArray does the same): a block whose last user lets go is kept and
+// handed to the next request of the same size, so that a training step that
+// frees and re-creates the same buffers every time neither calls the system
+// nor touches fresh pages. The cache never lets the blocks in use plus the
+// cached ones grow past twice the most ever in use at once, and keeps at
+// most storage_cache_limit() bytes of cached blocks. Thread-safe.
 using Storage = std::shared_ptr<float>;
 Storage allocate_storage(int64_t size);  // contents undefined
+
+// The most the cache keeps, in bytes (blocks beyond go back to the system,
+// the oldest first). 0 turns the cache off.
+constexpr int64_t kDefaultStorageCacheLimit = int64_t(2) << 30;
 void set_storage_cache_limit(int64_t bytes);
+int64_t storage_cache_limit();
+// Gives every cached block back to the system (blocks in use stay), and
+// restarts the high-water mark from what is in use now: after a large graph
+// is dropped, its memory leaves the process.
+void clear_storage_cache();
+
+// The cache's counts, in bytes of floats: blocks in use and cached, the most
+// in use at once since the start (or the last clear_storage_cache()), and
+// how many requests it met (hits) or passed to the system (misses).
+struct StorageCacheStats {
+  int64_t in_use_bytes = 0, cached_bytes = 0, peak_in_use_bytes = 0;
+  int64_t hits = 0, misses = 0;
+};
+StorageCacheStats storage_cache_stats();
 
 class NdArray {
  public:

@@ -13,34 +13,49 @@
 //        k3 = −gamma·r·dbeta/M − μ·k2.
 // With running statistics μ, σ² are constants: dx = dy·a, the same dbeta and
 // dgamma with x̂ = (x − mean)·r.
+//
+// An elementwise function reading y alone (ResNet's elu) may run as the
+// forward's epilogue (graph.hpp, fusion): it finishes each block of y right
+// after it is written, while it is in cache, instead of in a pass of its own.
 #include <cmath>
 #include <algorithm>
 
 #include "common.hpp"
 #include "layout.hpp"
 #include "nnvae/functions.hpp"
+#include "nnvae/kernels/matmul.hpp"  // Epilogue
 
 namespace nnvae {
 namespace kernels {
 
 // x: (outer, C, inner); mean[c], var[c]: the channel's mean and biased
 // variance over its outer·inner values. One pass over the values shifted by
-// the channel's first one, k (sums in double): with d = x − k,
-// mean = k + Σd/M and var = (Σd² − (Σd)²/M)/M, which keeps the precision of
-// a two-pass sum while the values sit near each other, as a channel's do.
+// the channel's first one, k: with d = x − k, mean = k + Σd/M and
+// var = (Σd² − (Σd)²/M)/M, which keeps the precision of a two-pass sum
+// while the values sit near each other, as a channel's do. Runs of up to
+// kFloatRun values of a row are summed in float, 8 or 16 lanes apart (at
+// most a few hundred terms per lane), the runs in double: summing every
+// value in double ran at half the speed of memory.
+constexpr int64_t kFloatRun = 4096;
 void batch_norm_statistics(const float* x, int64_t outer, int64_t C, int64_t inner, float* mean, float* var) {
   const double count = double(outer) * double(inner);
 #pragma omp parallel for if (outer * C * inner > detail::kParallelThreshold)
   for (int64_t c = 0; c < C; ++c) {
-    const double k = x[c * inner];
+    const float k = x[c * inner];
     double s = 0.0, s2 = 0.0;
     for (int64_t o = 0; o < outer; ++o) {
       const float* xr = x + (o * C + c) * inner;
-#pragma omp simd reduction(+ : s, s2)
-      for (int64_t j = 0; j < inner; ++j) {
-        const double d = xr[j] - k;
-        s += d;
-        s2 += d * d;
+      for (int64_t j0 = 0; j0 < inner; j0 += kFloatRun) {
+        const int64_t j1 = std::min(inner, j0 + kFloatRun);
+        float rs = 0.f, rs2 = 0.f;
+#pragma omp simd reduction(+ : rs, rs2)
+        for (int64_t j = j0; j < j1; ++j) {
+          const float d = xr[j] - k;
+          rs += d;
+          rs2 += d * d;
+        }
+        s += rs;
+        s2 += rs2;
       }
     }
     mean[c] = static_cast<float>(k + s / count);
@@ -81,8 +96,38 @@ void channel_affine(const float* x, float* y, int64_t outer, int64_t C, int64_t 
   }
 }
 
+// channel_affine (written, not added), then `ep` on each block of y once
+// written, while the block is in cache: y seen as (outer·C, inner) (as
+// (outer, C) when inner is 1), blocks of whole rows of about kEpilogueBlock
+// values, each written and finished by one thread.
+constexpr int64_t kEpilogueBlock = 8192;  // 32 KB of floats: one L1 cache
+void channel_affine_then(const float* x, float* y, int64_t outer, int64_t C, int64_t inner, const float* a,
+                         const float* b, const Epilogue& ep) {
+  const int64_t rows = inner == 1 ? outer : outer * C, len = inner == 1 ? C : inner;
+  const int64_t per = std::max<int64_t>(1, kEpilogueBlock / std::max<int64_t>(len, 1));
+  const int64_t blocks = (rows + per - 1) / per;
+#pragma omp parallel for if (rows * len > detail::kParallelThreshold) schedule(static)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t r0 = blk * per, r1 = std::min(rows, r0 + per);
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * len;
+      float* yr = y + r * len;
+      if (inner == 1) {
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * a[c] + b[c];
+      } else {
+        const float ac = a[r % C], bc = b[r % C];
+#pragma omp simd
+        for (int64_t j = 0; j < inner; ++j) yr[j] = xr[j] * ac + bc;
+      }
+    }
+    ep(y, len, r0, r1, 0, len);
+  }
+}
+
 // sum_dy[c] = Σ dy, sum_dy_xc[c] = Σ dy·(x − center[c]) over the channel's
-// values (x, dy: (outer, C, inner); sums in double).
+// values (x, dy: (outer, C, inner); runs of a row summed in float, the runs
+// in double, as in batch_norm_statistics).
 void batch_norm_grad_sums(const float* x, const float* dy, int64_t outer, int64_t C, int64_t inner,
                           const float* center, double* sum_dy, double* sum_dy_xc) {
 #pragma omp parallel for if (outer * C * inner > detail::kParallelThreshold)
@@ -92,10 +137,16 @@ void batch_norm_grad_sums(const float* x, const float* dy, int64_t outer, int64_
     for (int64_t o = 0; o < outer; ++o) {
       const float* xr = x + (o * C + c) * inner;
       const float* gr = dy + (o * C + c) * inner;
-#pragma omp simd reduction(+ : s, sx)
-      for (int64_t j = 0; j < inner; ++j) {
-        s += gr[j];
-        sx += double(gr[j]) * (xr[j] - m);
+      for (int64_t j0 = 0; j0 < inner; j0 += kFloatRun) {
+        const int64_t j1 = std::min(inner, j0 + kFloatRun);
+        float rs = 0.f, rsx = 0.f;
+#pragma omp simd reduction(+ : rs, rsx)
+        for (int64_t j = j0; j < j1; ++j) {
+          rs += gr[j];
+          rsx += gr[j] * (xr[j] - m);
+        }
+        s += rs;
+        sx += rsx;
       }
     }
     sum_dy[c] = s;
@@ -165,7 +216,26 @@ class BatchNormalization : public Function {
     return xs;
   }
 
-  void forward(const std::vector<Variable*>& in, Variable* out) override {
+  void forward(const std::vector<Variable*>& in, Variable* out) override { run_forward(in, out, nullptr); }
+  // An elementwise function after it (elu in ResNet's units) finishes each
+  // block of y while it is in cache, saving a pass over y.
+  bool accepts_forward_epilogue() const override { return true; }
+  void forward_with(const std::vector<Variable*>& in, Variable* out, const kernels::Epilogue& ep) override {
+    run_forward(in, out, &ep);
+  }
+
+  void backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
+                const std::vector<bool>& acc) override;
+
+  // No gradient to the running statistics.
+  bool differentiable(int i) const override { return i != m_ && i != v_; }
+  // Backward reads x, gamma and (without batch statistics) the running ones.
+  bool backward_needs_input_data(int i) const override { return i != b_; }
+
+ private:
+  // y = x·a + b with the batch's or the running statistics; then ep, if
+  // given, on each block of y.
+  void run_forward(const std::vector<Variable*>& in, Variable* out, const kernels::Epilogue* ep) {
     const float* x = detail::in_data(in[0]);
     std::vector<float> a(C_), b(C_);
     if (batch_stat_) {
@@ -188,65 +258,11 @@ class BatchNormalization : public Function {
       running(in, mean, inv_std);
       affine_of(in, mean.data(), inv_std.data(), a.data(), b.data());
     }
-    kernels::channel_affine(x, detail::out_data(out), outer_, C_, inner_, a.data(), b.data(), false);
+    if (ep)
+      kernels::channel_affine_then(x, detail::out_data(out), outer_, C_, inner_, a.data(), b.data(), *ep);
+    else
+      kernels::channel_affine(x, detail::out_data(out), outer_, C_, inner_, a.data(), b.data(), false);
   }
-
-  void backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
-                const std::vector<bool>& acc) override {
-    const bool to_x = prop[0], to_beta = b_ >= 0 && prop[b_], to_gamma = g_ >= 0 && prop[g_];
-    if (!to_x && !to_beta && !to_gamma) return;
-    std::vector<float> mean, inv_std;
-    if (batch_stat_) {
-      if (static_cast<int64_t>(mean_.size()) != C_)
-        detail::shape_error(std::string(kName) + ": backward before any forward (no batch statistics yet)");
-      mean = mean_;
-      inv_std = inv_std_;
-    } else {
-      running(in, mean, inv_std);
-    }
-    const float* x = detail::in_data(in[0]);
-    const float* dy = detail::in_grad(out);
-    std::vector<double> sum_dy(C_), sum_dy_xc(C_);
-    if (batch_stat_ || to_beta || to_gamma)
-      kernels::batch_norm_grad_sums(x, dy, outer_, C_, inner_, mean.data(), sum_dy.data(), sum_dy_xc.data());
-    std::vector<float> gamma(C_, 1.f);
-    if (g_ >= 0) {
-      const float* g = detail::in_data(in[g_]);
-      gamma.assign(g, g + C_);
-    }
-    if (to_x) {
-      std::vector<float> k1(C_), k2(C_, 0.f), k3(C_, 0.f);
-      const double count = double(outer_) * double(inner_);
-      for (int64_t c = 0; c < C_; ++c) {
-        const double r = inv_std[c], gr = double(gamma[c]) * r;
-        k1[c] = static_cast<float>(gr);
-        if (batch_stat_) {
-          const double dgamma = sum_dy_xc[c] * r;  // Σ dy·x̂
-          const double b2 = -gr * r * dgamma / count;
-          k2[c] = static_cast<float>(b2);
-          k3[c] = static_cast<float>(-gr * sum_dy[c] / count - mean[c] * b2);
-        }
-      }
-      kernels::batch_norm_dx(x, dy, detail::in_grad_for(in[0], acc[0]), outer_, C_, inner_, k1.data(), k2.data(),
-                             k3.data(), acc[0]);
-    }
-    if (to_beta) {
-      float* db = detail::in_grad_for(in[b_], acc[b_]);
-      for (int64_t c = 0; c < C_; ++c) db[c] = static_cast<float>((acc[b_] ? db[c] : 0.0) + sum_dy[c]);
-    }
-    if (to_gamma) {
-      float* dg = detail::in_grad_for(in[g_], acc[g_]);
-      for (int64_t c = 0; c < C_; ++c)
-        dg[c] = static_cast<float>((acc[g_] ? dg[c] : 0.0) + sum_dy_xc[c] * inv_std[c]);
-    }
-  }
-
-  // No gradient to the running statistics.
-  bool differentiable(int i) const override { return i != m_ && i != v_; }
-  // Backward reads x, gamma and (without batch statistics) the running ones.
-  bool backward_needs_input_data(int i) const override { return i != b_; }
-
- private:
   // The running mean and 1/sqrt(variance + eps), per channel.
   void running(const std::vector<Variable*>& in, std::vector<float>& mean, std::vector<float>& inv_std) const {
     const float* rm = detail::in_data(in[m_]);
@@ -272,6 +288,56 @@ class BatchNormalization : public Function {
   int64_t outer_ = 1, C_ = 1, inner_ = 1;
   std::vector<float> mean_, inv_std_;  // batch statistics of the last forward
 };
+
+void BatchNormalization::backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
+                                  const std::vector<bool>& acc) {
+  const bool to_x = prop[0], to_beta = b_ >= 0 && prop[b_], to_gamma = g_ >= 0 && prop[g_];
+  if (!to_x && !to_beta && !to_gamma) return;
+  std::vector<float> mean, inv_std;
+  if (batch_stat_) {
+    if (static_cast<int64_t>(mean_.size()) != C_)
+      detail::shape_error(std::string(kName) + ": backward before any forward (no batch statistics yet)");
+    mean = mean_;
+    inv_std = inv_std_;
+  } else {
+    running(in, mean, inv_std);
+  }
+  const float* x = detail::in_data(in[0]);
+  const float* dy = detail::in_grad(out);
+  std::vector<double> sum_dy(C_), sum_dy_xc(C_);
+  if (batch_stat_ || to_beta || to_gamma)
+    kernels::batch_norm_grad_sums(x, dy, outer_, C_, inner_, mean.data(), sum_dy.data(), sum_dy_xc.data());
+  std::vector<float> gamma(C_, 1.f);
+  if (g_ >= 0) {
+    const float* g = detail::in_data(in[g_]);
+    gamma.assign(g, g + C_);
+  }
+  if (to_x) {
+    std::vector<float> k1(C_), k2(C_, 0.f), k3(C_, 0.f);
+    const double count = double(outer_) * double(inner_);
+    for (int64_t c = 0; c < C_; ++c) {
+      const double r = inv_std[c], gr = double(gamma[c]) * r;
+      k1[c] = static_cast<float>(gr);
+      if (batch_stat_) {
+        const double dgamma = sum_dy_xc[c] * r;  // Σ dy·x̂
+        const double b2 = -gr * r * dgamma / count;
+        k2[c] = static_cast<float>(b2);
+        k3[c] = static_cast<float>(-gr * sum_dy[c] / count - mean[c] * b2);
+      }
+    }
+    kernels::batch_norm_dx(x, dy, detail::in_grad_for(in[0], acc[0]), outer_, C_, inner_, k1.data(), k2.data(),
+                           k3.data(), acc[0]);
+  }
+  if (to_beta) {
+    float* db = detail::in_grad_for(in[b_], acc[b_]);
+    for (int64_t c = 0; c < C_; ++c) db[c] = static_cast<float>((acc[b_] ? db[c] : 0.0) + sum_dy[c]);
+  }
+  if (to_gamma) {
+    float* dg = detail::in_grad_for(in[g_], acc[g_]);
+    for (int64_t c = 0; c < C_; ++c)
+      dg[c] = static_cast<float>((acc[g_] ? dg[c] : 0.0) + sum_dy_xc[c] * inv_std[c]);
+  }
+}
 
 }  // namespace
 

@@ -28,6 +28,13 @@ struct ConvGeometry {
   // True when the columns are the image itself (1x1 kernel, stride 1, no
   // pad): im2col would copy the image unchanged.
   bool identity() const;
+  // True when the transpose (col2im's adding back) is itself a window
+  // sliding over the columns' positions: stride 1 and pad <= dilation·(kernel
+  // − 1) on every axis. Then transposed() is that window's geometry, from
+  // the `cols` positions to the `image` ones: the same kernel and dilation,
+  // pad dilation·(kernel − 1) − pad, the taps read in reverse order.
+  bool transposable() const;
+  ConvGeometry transposed() const;
 };
 
 // The sizes of one call of convolution or deconvolution: N samples, C
@@ -149,11 +156,13 @@ void reduce_parts(const float* parts, int count, int64_t n, float* dst, bool acc
 void add_bias_grad(const float* dy, int64_t channels, int64_t len, float* db_to, bool first);
 
 // Each thread's own room for one sample's columns, rows() × col_size()
-// floats; none when the columns are the image itself (g.identity()).
+// floats, or `least` if more; none when the columns are the image itself
+// (g.identity()).
 class SampleColumns {
  public:
-  SampleColumns(const ConvSizes& s, int threads)
-      : len_(s.g.identity() ? 0 : s.rows() * s.g.col_size()), buf_(static_cast<size_t>(threads * len_)) {}
+  SampleColumns(const ConvSizes& s, int threads, int64_t least = 0)
+      : len_(s.g.identity() ? 0 : std::max(least, s.rows() * s.g.col_size())),
+        buf_(static_cast<size_t>(threads * len_)) {}
   float* of_thread(int t) { return buf_.data() + t * len_; }
 
  private:
@@ -175,16 +184,17 @@ void forward_over_samples(const ConvSizes& s, Body&& body) {
 // given sample(n, col, do_x, dw_to, db_to, first_w, first_b): sample n's
 // gradient to x when do_x, its terms of dW added to dw_to and of db to
 // db_to where not null (written instead when first_w, first_b), with `col`
-// its thread's columns. On one thread every sample's x gradient comes
+// its thread's columns (at least col_least floats). On one thread every
+// sample's x gradient comes
 // before W's (the contract); on more, each thread sums its samples' dW and
 // db apart and they are added up after, into dw and db (added to when
 // acc_w, acc_b). dx: whether x's gradient is asked for.
 template <class Sample>
 void backward_over_samples(const ConvSizes& s, bool dx, float* dw, float* db, bool acc_w, bool acc_b,
-                           Sample&& sample) {
+                           Sample&& sample, int64_t col_least = 0) {
   const int threads = sample_threads(s.N, 2 * s.work());
   const int64_t w_size = s.w_size(), b_size = s.OC;
-  SampleColumns cols(s, threads);
+  SampleColumns cols(s, threads, col_least);
   if (threads == 1) {
     if (dx)
       for (int64_t n = 0; n < s.N; ++n) sample(n, cols.of_thread(0), true, nullptr, nullptr, false, false);

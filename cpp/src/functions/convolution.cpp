@@ -3,7 +3,9 @@
 //   y[n, g] (C'/G, P) = W[g] (C'/G, C/G·K) · col(x[n, g]) (C/G·K, P)
 // with P the output positions, K the kernel's taps, G groups. Backward:
 //   dx[n, g] (+)= col2im(W[g]ᵀ · dy[n, g]),  dW[g] (+)= Σ_n dy[n, g] · col(x[n, g])ᵀ,
-//   db (+)= Σ_{n, p} dy[n, :, p].
+//   db (+)= Σ_{n, p} dy[n, :, p];
+// with stride 1, dx is rather dy's columns times the kernel reversed (see
+// conv_backward).
 //
 // Why columns and a product rather than a direct loop: the product kernel
 // (matmul.hpp) runs near the machine's peak, while a direct loop over
@@ -56,8 +58,25 @@ void conv_forward(const float* x, const float* w, const float* b, float* y, cons
 void conv_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
                    const detail::ConvSizes& s, bool acc_x, bool acc_w, bool acc_b, const kernels::Epilogue* dx_ep) {
   const detail::ConvGeometry& g = s.g;
-  const int64_t P = g.col_size(), I = g.image_size(), R = s.rows(), OCg = s.OCg();
+  const int64_t P = g.col_size(), I = g.image_size(), R = s.rows(), OCg = s.OCg(), Cg = s.Cg(),
+                K = g.kernel_size();
   const bool copy = !g.identity();
+  // dx as a convolution of dy where the geometry allows (stride 1, as
+  // ResNet's 3x3 pad 1): dx[n, g] (C/G, I) (+)= W̃[g] (C/G, C'/G·K) ·
+  // col~(dy[n, g]) (C'/G·K, I), W̃[g][c, (o, t)] = W[g][o, c, K−1−t] (the
+  // taps reversed), col~ the columns of the transposed geometry. The
+  // product writes dx itself: no (C/G·K, P) columns to fill and add back.
+  // Its work grows with x's positions I rather than y's P: taken only when
+  // I <= P (LeNet's 5x5 without pad has I = 2.25·P, and was 15 % slower).
+  const bool by_conv = copy && dx && g.transposable() && I <= P;
+  const detail::ConvGeometry gt = by_conv ? g.transposed() : g;
+  std::vector<float> wt(by_conv ? s.w_size() : 0);
+  for (int64_t i = 0; by_conv && i < s.OC * Cg; ++i) {  // i = (group, o) · Cg + c
+    const int64_t gi = i / (OCg * Cg), o = i / Cg % OCg, c = i % Cg;
+    const float* from = w + i * K;
+    float* to = wt.data() + ((gi * Cg + c) * OCg + o) * K;
+    for (int64_t t = 0; t < K; ++t) to[K - 1 - t] = from[t];
+  }
 
   // Sample n: its gradient to x (its groups, then the epilogue) when do_x;
   // its terms of dW and db, added to dw_to and db_to (written instead when
@@ -69,6 +88,11 @@ void conv_backward(const float* x, const float* w, const float* dy, float* dx, f
         float* dxg = dx + (n * s.C + gi * s.Cg()) * I;
         if (!copy) {
           kernels::matmul(w + gi * OCg * R, true, dyg, false, dxg, R, OCg, P, acc_x);
+          continue;
+        }
+        if (by_conv) {
+          detail::im2col(dyg, OCg, gt, col);
+          kernels::matmul(wt.data() + gi * Cg * OCg * K, false, col, false, dxg, Cg, OCg * K, I, acc_x);
           continue;
         }
         kernels::matmul(w + gi * OCg * R, true, dyg, false, col, R, OCg, P, false);
@@ -84,7 +108,7 @@ void conv_backward(const float* x, const float* w, const float* dy, float* dx, f
     }
     if (db_to) detail::add_bias_grad(dy + n * s.OC * P, s.OC, P, db_to, first_b);
   };
-  detail::backward_over_samples(s, dx != nullptr, dw, db, acc_w, acc_b, sample);
+  detail::backward_over_samples(s, dx != nullptr, dw, db, acc_w, acc_b, sample, by_conv ? OCg * K * I : 0);
 }
 
 class Convolution : public detail::ConvFunction<detail::EpilogueProduct> {

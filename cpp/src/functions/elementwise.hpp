@@ -24,16 +24,26 @@ void unary_f_range(const Op op, const float* x, float* y, int64_t lo, int64_t hi
   for (int64_t i = lo; i < hi; ++i) y[i] = op.f(x[i]);
 }
 
-// x or y may be null when Op does not read it.
+// x or y may be null when Op does not read it. Which of them the loop reads
+// is fixed at compile time (Op::kNeedsX, kNeedsY): a `x ? x[i] : 0` inside
+// the loop became masked loads.
 template <class Op>
 void unary_df_range(const Op op, const float* x, const float* y, const float* dy, float* dx, int64_t lo, int64_t hi,
                     bool accumulate) {
+  auto xi = [x](int64_t i) {
+    if constexpr (Op::kNeedsX) return x[i];
+    else return 0.f;
+  };
+  auto yi = [y](int64_t i) {
+    if constexpr (Op::kNeedsY) return y[i];
+    else return 0.f;
+  };
   if (accumulate) {
 #pragma omp simd simdlen(16)
-    for (int64_t i = lo; i < hi; ++i) dx[i] += dy[i] * op.df(x ? x[i] : 0.f, y ? y[i] : 0.f);
+    for (int64_t i = lo; i < hi; ++i) dx[i] += dy[i] * op.df(xi(i), yi(i));
   } else {
 #pragma omp simd simdlen(16)
-    for (int64_t i = lo; i < hi; ++i) dx[i] = dy[i] * op.df(x ? x[i] : 0.f, y ? y[i] : 0.f);
+    for (int64_t i = lo; i < hi; ++i) dx[i] = dy[i] * op.df(xi(i), yi(i));
   }
 }
 

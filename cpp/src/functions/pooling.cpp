@@ -10,7 +10,8 @@
 // (including_pad) or within the input.
 //
 // Threads: the maps are shared out when there are more than
-// kParallelThreshold input values.
+// kParallelThreshold input values. Whole 2x2 windows and whole-map windows
+// take loops of their own (pooling_whole_windows.cpp).
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -19,20 +20,18 @@
 
 #include "common.hpp"
 #include "conv_geometry.hpp"
+#include "pool_geometry.hpp"
 #include "nnvae/functions.hpp"
+#include "nnvae/kernels/matmul.hpp"  // Epilogue
 
 namespace nnvae {
 
 namespace {
 
-// The sizes of a pooling, padded to 3 spatial axes in front (size 1,
-// kernel 1, stride 1, pad 0).
-struct PoolGeometry {
-  int64_t maps = 0;
-  int64_t in[3], out[3], kernel[3], stride[3], pad[3];
-  int64_t in_size() const { return in[0] * in[1] * in[2]; }
-  int64_t out_size() const { return out[0] * out[1] * out[2]; }
-};
+using detail::for_each_map;
+using detail::PoolGeometry;
+using detail::whole_2x2;
+using detail::whole_map;
 
 // Window j along axis a: [lo, hi) within the input, `full` its length
 // within the padded input.
@@ -128,14 +127,6 @@ struct Windows {
   }
 };
 
-// Calls body(m) for every map m, the maps shared out across the threads when
-// x is large enough to be worth a parallel region.
-template <class Body>
-inline void for_each_map(const PoolGeometry& g, Body&& body) {
-#pragma omp parallel for if (g.maps * g.in_size() > detail::kParallelThreshold) schedule(static)
-  for (int64_t m = 0; m < g.maps; ++m) body(m);
-}
-
 // Calls fn(o, r0, r1) for every row of outputs of one map: o the row's first
 // output, r0 and r1 its windows along the first two axes.
 template <class Fn>
@@ -160,6 +151,10 @@ inline int64_t divisor(const Range& r0, const Range& r1, const Range& r2, bool i
 // y (maps, out) = the first largest value of each window of x (maps, in),
 // idx its position within the map.
 void max_pool_forward(const float* x, float* y, int32_t* idx, const PoolGeometry& g) {
+  if (whole_2x2(g)) {
+    max_pool_2x2_forward(x, y, idx, g);
+    return;
+  }
   const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];
   const Windows w(g);
   for_each_map(g, [&](int64_t m) {
@@ -202,18 +197,25 @@ void max_pool_forward(const float* x, float* y, int32_t* idx, const PoolGeometry
   });
 }
 
-// dx (maps, in) (+)= dy sent to the positions idx.
-void max_pool_backward(const float* dy, const int32_t* idx, float* dx, const PoolGeometry& g, bool accumulate) {
+// dx (maps, in) (+)= dy sent to the positions idx; then ep, if given, on
+// each map's block of dx (rows m of dx seen as (maps, in)) while in cache.
+void max_pool_backward(const float* dy, const int32_t* idx, float* dx, const PoolGeometry& g, bool accumulate,
+                       const kernels::Epilogue* ep) {
   const int64_t I = g.in_size(), O = g.out_size();
   for_each_map(g, [&](int64_t m) {
     float* dxm = dx + m * I;
     if (!accumulate) std::fill(dxm, dxm + I, 0.f);
     for (int64_t o = 0; o < O; ++o) dxm[idx[m * O + o]] += dy[m * O + o];
+    if (ep) (*ep)(dx, I, m, m + 1, 0, I);
   });
 }
 
 // y (maps, out) = each window's sum of x (maps, in) / its size.
 void avg_pool_forward(const float* x, float* y, const PoolGeometry& g, bool including_pad) {
+  if (whole_map(g)) {
+    avg_pool_whole_map_forward(x, y, g);
+    return;
+  }
   const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];
   const Windows w(g);
   for_each_map(g, [&](int64_t m) {
@@ -247,6 +249,10 @@ void avg_pool_forward(const float* x, float* y, const PoolGeometry& g, bool incl
 
 // dx (maps, in) (+)= each output's gradient / its window's size, over the window.
 void avg_pool_backward(const float* dy, float* dx, const PoolGeometry& g, bool including_pad, bool accumulate) {
+  if (whole_map(g)) {
+    avg_pool_whole_map_backward(dy, dx, g, accumulate);
+    return;
+  }
   const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];
   const Windows w(g);
   for_each_map(g, [&](int64_t m) {
@@ -313,15 +319,26 @@ class MaxPooling : public Pooling {
   }
   void backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
                 const std::vector<bool>& acc) override {
-    if (!prop[0]) return;
-    if (idx_.size() != static_cast<size_t>(g_.maps * g_.out_size()))
-      throw std::logic_error("max_pooling: backward before forward (no window maxima recorded)");
-    max_pool_backward(detail::in_grad(out), idx_.data(), detail::in_grad_for(in[0], acc[0]), g_, acc[0]);
+    run_backward(in, out, prop, acc, nullptr);
+  }
+  // The elementwise function that computed x (ResNet's elu) may finish each
+  // map of dx while it is in cache (graph.hpp, fusion).
+  bool accepts_grad_epilogue(int input) const override { return input == 0; }
+  void backward_with(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
+                     const std::vector<bool>& acc, int /*input 0*/, const kernels::Epilogue& ep) override {
+    run_backward(in, out, prop, acc, &ep);
   }
   // Backward reads the recorded positions only.
   bool backward_needs_input_data(int) const override { return false; }
 
  private:
+  void run_backward(const std::vector<Variable*>& in, Variable* out, const std::vector<bool>& prop,
+                    const std::vector<bool>& acc, const kernels::Epilogue* ep) {
+    if (!prop[0]) return;
+    if (idx_.size() != static_cast<size_t>(g_.maps * g_.out_size()))
+      throw std::logic_error("max_pooling: backward before forward (no window maxima recorded)");
+    max_pool_backward(detail::in_grad(out), idx_.data(), detail::in_grad_for(in[0], acc[0]), g_, acc[0], ep);
+  }
   std::vector<int32_t> idx_;  // per output, the position of its window's maximum within the map
 };
 

@@ -14,6 +14,8 @@ namespace {
 
 struct ReluOp {
   static constexpr bool kNeedsX = true, kNeedsY = false, kDifferentiable = true;
+  // Runs as a product's epilogue where the graph allows (graph.cpp).
+  static constexpr bool kFusable = true;
   std::string name() const { return "relu"; }
   float f(float x) const { return x > 0.f ? x : 0.f; }
   float df(float x, float) const { return x > 0.f ? 1.f : 0.f; }

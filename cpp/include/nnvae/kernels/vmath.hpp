@@ -46,13 +46,15 @@ inline float pow2i(float n) {
 // e^x = 2^n · e^r with n = round(x / ln 2) and r = x − n·ln 2 in
 // [−ln2/2, ln2/2]; e^r by its Taylor polynomial to degree 7 (truncation
 // error < r^8/8! ≈ 5e-9). ln 2 is split in two so that n·ln 2 is exact
-// enough. 2^n is applied as 2^n1 · 2^n2 (n1 ≈ n/2) so that results
-// down in the subnormal range come out right; x is clamped so that n fits.
-inline float exp(float x) {
+// enough. exp_reduced gives n and e^r for an x already clamped so that n
+// fits (|x| < 2^22·ln 2).
+struct ExpParts {
+  float n, er;
+};
+inline ExpParts exp_reduced(float xc) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f;         // exact in 10 bits
   constexpr float kLn2Lo = -2.12194440054690583e-4f;  // ln 2 − kLn2Hi
-  const float xc = x < -104.0f ? -104.0f : (x > 88.8f ? 88.8f : x);
   const float n = round_small(xc * kLog2e);
   const float r = (xc - n * kLn2Hi) - n * kLn2Lo;
   float p = 1.0f / 5040;
@@ -63,10 +65,29 @@ inline float exp(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const float n1 = round_small(n * 0.5f);
-  const float y = p * pow2i(n1) * pow2i(n - n1);
+  return {n, p};
+}
+
+// e^x over the whole float range: 2^n is applied as 2^n1 · 2^n2 (n1 ≈ n/2)
+// so that results down in the subnormal range come out right; x is clamped
+// so that n fits.
+inline float exp(float x) {
+  const float xc = x < -104.0f ? -104.0f : (x > 88.8f ? 88.8f : x);
+  const ExpParts e = exp_reduced(xc);
+  const float n1 = round_small(e.n * 0.5f);
+  const float y = e.er * pow2i(n1) * pow2i(e.n - n1);
   // Beyond the largest float's log the answer is inf; NaN stays NaN.
   return x > 88.72283f ? std::numeric_limits<float>::infinity() : (x != x ? x : y);
+}
+
+// e^x for x <= 0, what elu needs, in about half exp's work: below −87 (e^x
+// under 2^−125, at the bottom of the normal floats) it gives e^−87, which is
+// 0 to elu's precision (alpha·(e^x − 1) rounds to −alpha from x < −17 on);
+// positive x is taken as 0. The same polynomial as exp, one scaling by 2^n.
+inline float exp_nonpositive(float x) {
+  const float xc = x < -87.0f ? -87.0f : (x > 0.0f ? 0.0f : x);
+  const ExpParts e = exp_reduced(xc);
+  return e.er * pow2i(e.n);
 }
 
 // atanh(s) / s = 1 + s²/3 + s⁴/5 + s⁶/7 + s⁸/9 for |s| <= 0.1716 (next
