@@ -189,3 +189,174 @@ def test_ab_step_idle_fraction_from_proc_stat_deltas():
 
     samples = iter([(1000, 400), (1200, 580)])
     assert ab_step.idle_fraction(0, sample=lambda: next(samples), sleep=lambda s: None) == 0.9
+
+
+# --- NNabla's MNIST programs: bench_mnist.py and its parts -------------------------
+
+def test_mnist_tables_give_the_programs_parameters_and_shapes():
+    import mnist_models
+
+    params, out = mnist_models.walk(mnist_models.model("lenet")["layers"])
+    assert params == [("conv1/conv/W", (16, 1, 5, 5), "conv_W"), ("conv1/conv/b", (16,), "zero"),
+                      ("conv2/conv/W", (16, 16, 5, 5), "conv_W"), ("conv2/conv/b", (16,), "zero"),
+                      ("affine3/affine/W", (256, 50), "affine_W"), ("affine3/affine/b", (50,), "zero"),
+                      ("affine4/affine/W", (50, 10), "affine_W"), ("affine4/affine/b", (10,), "zero")]
+    assert out == (10,)
+    params, out = mnist_models.walk(mnist_models.model("resnet")["layers"])
+    # conv1 and five residual units of three convolutions, each with W and
+    # four batch-normalization arrays, then the classifier's W and b.
+    assert len(params) == 5 * 16 + 2 and out == (10,)
+    assert params[:5] == [("conv1/conv/W", (64, 1, 3, 3), "conv_W"), ("conv1/bn/beta", (1, 64, 1, 1), "zero"),
+                          ("conv1/bn/gamma", (1, 64, 1, 1), "one"), ("conv1/bn/mean", (1, 64, 1, 1), "zero"),
+                          ("conv1/bn/variance", (1, 64, 1, 1), "one")]
+    shapes = dict((n, s) for n, s, _ in params)
+    assert shapes["conv6/conv2/conv/W"] == (32, 32, 3, 3) and shapes["conv6/conv3/conv/W"] == (64, 32, 1, 1)
+    assert shapes["classifier/affine/W"] == (64, 10)
+    assert mnist_models.is_running_stat("conv4/conv2/bn/variance")
+    assert not mnist_models.is_running_stat("conv4/conv2/bn/gamma")
+    # LeNet's multiply-adds: conv1 24·24·16·25, conv2 8·8·16·16·25, 256·50, 50·10;
+    # three products each, less the images' gradient.
+    macs = [24 * 24 * 16 * 25, 8 * 8 * 16 * 16 * 25, 256 * 50, 50 * 10]
+    assert mnist_models.training_flops("lenet") == 2 * (3 * sum(macs) - macs[0])
+    with pytest.raises(ValueError, match="unknown model 'vgg'; known: lenet, resnet"):
+        mnist_models.model("vgg")
+
+
+def test_mnist_initial_values_are_the_cpp_pf_defaults():
+    import numpy as np
+    import mnist_models
+
+    v = mnist_models.initial_values("lenet")
+    lim = np.sqrt(6.0 / (25 * 1 + 16))  # pf::convolution: sqrt(6 / (K·C_in + C_out))
+    assert abs(lim - 0.3825) < 1e-4
+    assert v["conv1/conv/W"].dtype == np.float32 and np.abs(v["conv1/conv/W"]).max() <= lim
+    assert np.abs(v["conv1/conv/W"]).max() > 0.9 * lim
+    assert np.abs(v["affine3/affine/W"]).max() <= np.sqrt(6.0 / (256 + 50))
+    assert not v["conv1/conv/b"].any() and not v["affine4/affine/b"].any()
+    r = mnist_models.initial_values("resnet")
+    assert (r["conv3/conv2/bn/gamma"] == 1).all() and (r["conv3/conv2/bn/variance"] == 1).all()
+    assert not r["conv3/conv2/bn/mean"].any()
+    assert all((a == b).all() for a, b in zip(v.values(), mnist_models.initial_values("lenet").values()))
+    images, labels = mnist_models.digits(20)
+    assert images.shape == (20, 1, 28, 28) and images.dtype == np.uint8 and list(labels[:11]) == [*range(10), 0]
+
+
+def test_mnist_report_judges_measured_ratios_only():
+    import mnist_report
+
+    table = {("lenet", 128, 1): {"nnvae": {"img_s": 3000.0, "outside": 0.004}, "torch": {"img_s": 1500.0},
+                                 "nnabla": {"img_s": 700.0}},
+             ("resnet", 128, 2): {"nnvae": {"img_s": 100.0}, "nnabla": {"img_s": 10.0}}}
+    lines, overall = mnist_report.target_lines(table)
+    assert lines == [
+        "  lenet, batch 128, 1 thread: nnvae 2.00x PyTorch (target >= 1.5x): met",
+        "  lenet, batch 128, 1 thread: nnvae 4.29x NNabla 1.39 (target >= 5.0x): NOT met",
+        "  resnet, batch 128, 2 threads: nnvae n/a PyTorch (target >= 1.5x): not measured",
+        "  resnet, batch 128, 2 threads: nnvae 10.00x NNabla 1.39 (target >= 5.0x): met"]
+    assert overall == mnist_report.NOT_MET
+    assert mnist_report.target_lines({k: v for k, v in table.items() if k[0] == "resnet"})[1] == \
+        mnist_report.NOT_MEASURED
+    assert mnist_report.table_row(1, table[("lenet", 128, 1)]) == \
+        "        1    3000.0    1500.0     700.0       2.00x      4.29x            0.4%"
+    assert mnist_report.table_row(2, {"nnvae": {"img_s": 5.0}}) == \
+        "        2       5.0       n/a       n/a         n/a        n/a             n/a"
+    assert mnist_report.memory_line("nnvae", None) == "  nnvae        not measured"
+
+
+def test_worker_protocol_extra_commands_and_fields():
+    import harness
+
+    out = io.StringIO()
+    harness.serve({}, lambda b, n: (0.5, 2.0, {"engine_seconds": 0.4}),
+                  stdin=io.StringIO("step 4 1\nmemory\nprofile 1 1\n"), stdout=out,
+                  commands={"memory": lambda: {"peak_rss_mb": 12.5}})
+    replies = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert replies[1:] == [{"seconds": 0.5, "loss": 2.0, "engine_seconds": 0.4}, {"peak_rss_mb": 12.5},
+                           {"error": "ValueError: expected 'step B N', 'memory' or 'quit', got 'profile 1 1'"}]
+    peak, now = harness.peak_rss_mb()
+    assert peak >= now > 1.0
+
+
+def test_rotating_rounds_rotate_the_order(tmp_path):
+    import harness
+    import measure
+
+    log = tmp_path / "order"
+    script = tmp_path / "worker.py"
+    script.write_text(f"import sys; sys.path.insert(0, {str(BENCHMARKS)!r}); import harness\n"
+                      "name, secs = sys.argv[1], float(sys.argv[2])\n"
+                      f"def step(b, n):\n    open({str(log)!r}, 'a').write(name)\n"
+                      "    return secs * n, 0.0, {'engine_seconds': secs * n * 0.75}\n"
+                      "harness.serve({}, step)\n")
+    workers = [(n, harness.Worker(n, [sys.executable, str(script), n, s])) for n, s in (("a", "0.5"), ("b", "2"),
+                                                                                       ("c", "1"))]
+    try:
+        res = measure.rotating_rounds(workers, 10, 3, 2.0, lambda line: None)
+    finally:
+        for _, w in workers:
+            w.close()
+    # A probe step each, then rounds a b c, b c a, c a b.
+    assert log.read_text() == "abc" + "abc" + "bca" + "cab"
+    assert {s: r["steps"] for s, r in res.items()} == {"a": 4, "b": 1, "c": 2}
+    assert res["a"]["img_s"] == [20.0] * 3 and res["b"]["img_s"] == [5.0] * 3
+    assert measure.side_medians(res)["c"] == {"img_s": 10.0, "outside": 0.25}
+
+
+def _mnist_losses(python, script, args, steps=3):
+    """The losses a worker reports after 1 (warm-up) + steps[i] steps at batch 4."""
+    import harness
+
+    with harness.Worker(script, [python, str(BENCHMARKS / script), "--images", "8", *args]) as w:
+        return [w.ask(f"step 4 {n}")["loss"] for n in (1, steps)]
+
+
+def _nnabla_python():
+    sys.path.insert(0, str(BENCHMARKS.parent / "tests" / "nnabla"))
+    try:
+        import nnabla_env
+    finally:
+        sys.path.pop(0)
+    python = Path(nnabla_env.venv_python())
+    if not python.is_file():
+        pytest.skip(f"NNabla 1.39 is not installed ({python}; python tests/nnabla/nnabla_env.py makes it)")
+    return str(python)
+
+
+@pytest.mark.parametrize("model", ["lenet", "resnet"])
+def test_mnist_sides_train_the_same_model(model):
+    # From the same initial values and batches, nnvae's graph and the
+    # PyTorch twin (and NNabla's graph, when installed) give the same losses.
+    nnvae_losses = _mnist_losses(sys.executable, "mnist_graph_worker.py", ["--api", "nnvae", "--model", model])
+    assert all(0.5 < loss < 20 for loss in nnvae_losses)
+    others = {}
+    try:
+        import torch  # noqa: F401
+        others["PyTorch"] = _mnist_losses(sys.executable, "mnist_twin.py", ["--model", model])
+    except ImportError:
+        pass
+    try:
+        others["NNabla"] = _mnist_losses(_nnabla_python(), "mnist_graph_worker.py", ["--api", "nnabla", "--model",
+                                                                                      model])
+    except pytest.skip.Exception:
+        pass
+    if not others:
+        pytest.skip("neither PyTorch nor NNabla 1.39 is installed: nnvae's side ran alone")
+    for name, losses in others.items():
+        assert losses == pytest.approx(nnvae_losses, rel=5e-3), name
+
+
+def test_bench_mnist_prints_the_table_with_tiny_settings(capsys):
+    import bench_mnist
+
+    argv = ["--models", "lenet", "--threads", "1", "--batch", "2", "--rounds", "2", "--seconds", "0.001",
+            "--images", "8", "--no-nnabla", "--no-torch", "--memory-steps", "1"]
+    assert bench_mnist.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "PyTorch: not measured: --no-torch" in out and "NNabla 1.39: not measured: --no-nnabla" in out
+    assert "== lenet (lenet_training.hpp), batch 2: training images/s (3.5 MFLOP per image" in out
+    row = next(line for line in out.splitlines() if line.startswith("        1 "))
+    assert row.split()[2:6] == ["n/a", "n/a", "n/a", "n/a"]
+    assert "  lenet, batch 2, 1 thread: nnvae n/a PyTorch (target >= 1.5x): not measured" in out
+    assert "== peak resident memory of a worker after 1 resnet training steps at batch 2" in out
+    assert "  PyTorch      not measured" in out
+    assert "no target missed, but some were not measured" in out

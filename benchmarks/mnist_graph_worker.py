@@ -1,0 +1,148 @@
+"""nnvae's and NNabla 1.39's side of bench_mnist.py: one of NNabla's C++
+MNIST programs (mnist_models.py's table) built with the NNabla-style Python
+API (nnvae's or NNabla's: the same code builds both) and trained the
+program's way, speaking the worker protocol of harness.py.
+
+    python benchmarks/mnist_graph_worker.py --api nnvae --model resnet --threads T
+    <nnabla's python> benchmarks/mnist_graph_worker.py --api nnabla --model resnet
+
+The graph is built once per batch size (a static graph, as the program's
+default --static run); each step then does what the program's loop does:
+the batch into x (pixels / 255) and t, zero_grad, forward
+(clear_no_need_grad), backward (clear_buffer), Adam's update. Each answer
+to `step B N` also gives "engine_seconds", the time spent inside those four
+calls, so that the driver can show how little the Python around them
+costs. `memory` answers the process's peak and current resident memory and
+its resident memory once the API was imported ("base_rss_mb").
+
+NNabla's CPU build has no threads: --threads only sets nnvae's.
+"""
+import argparse
+import contextlib
+import sys
+import time
+
+import numpy as np
+
+import mnist_models
+from harness import peak_rss_mb, serve
+
+
+def load_api(name):
+    """(nn, F, PF, S): the NNabla-style modules of nnvae or of NNabla."""
+    if name == "nnvae":
+        import nnvae as nn
+        import nnvae.functions as F
+        import nnvae.parametric_functions as PF
+        import nnvae.solvers as S
+    else:
+        import nnabla as nn
+        import nnabla.functions as F
+        import nnabla.parametric_functions as PF
+        import nnabla.solvers as S
+    return nn, F, PF, S
+
+
+def build(layers, h, api, values, scope=()):
+    """The table's layers applied to h, creating their parameters under
+    the current parameter scope with the given initial values ({C++
+    parameter name: array}, mnist_models.initial_values)."""
+    nn, F, PF, _ = api
+    for kind, o in layers:
+        name = o.get("name")
+        where = "/".join(scope + ((name,) if name else ()))
+        with nn.parameter_scope(name) if name else contextlib.nullcontext():
+            if kind == "conv":
+                k, p = o["kernel"], o["pad"]
+                h = PF.convolution(h, o["maps"], (k, k), pad=(p, p), with_bias=o["bias"],
+                                   w_init=values[f"{where}/conv/W"], b_init=values.get(f"{where}/conv/b"))
+            elif kind == "bn":  # beta 0, gamma 1, mean 0, variance 1: both APIs' defaults
+                h = PF.batch_normalization(h, axes=[1], decay_rate=mnist_models.BN_DECAY, eps=mnist_models.BN_EPS,
+                                           batch_stat=True)
+            elif kind == "relu":
+                h = F.relu(h)
+            elif kind == "elu":
+                h = F.elu(h, 1.0)
+            elif kind == "max_pool":
+                h = F.max_pooling(h, (o["size"],) * 2)
+            elif kind == "avg_pool":
+                h = F.average_pooling(h, (o["size"],) * 2)
+            elif kind == "affine":
+                h = PF.affine(h, o["units"], w_init=values[f"{where}/affine/W"], b_init=values[f"{where}/affine/b"])
+            elif kind == "scope":
+                h = build(o["body"], h, api, values, scope + (name,))
+            elif kind == "residual":
+                h = F.elu(F.add2(build(o["body"], h, api, values, scope + (name,)), h, inplace=True), 1.0)
+            else:
+                raise ValueError(f"{where}: unknown layer kind {kind!r}")
+    return h
+
+
+class Stepper:
+    """Model `name`'s training graph at `batch` and its Adam solver."""
+
+    def __init__(self, api, name, batch, images, labels):
+        nn, F, _, S = api
+        nn.clear_parameters()
+        m = mnist_models.model(name)
+        self.x = nn.Variable((batch,) + mnist_models.IMAGE_SHAPE)
+        self.t = nn.Variable((batch, 1))
+        y = build(m["layers"], self.x, api, mnist_models.initial_values(name))
+        self.loss = F.mean(F.softmax_cross_entropy(y, self.t, axis=1))
+        self.solver = S.Adam(*m["adam"])
+        self.solver.set_parameters(nn.get_parameters())
+        self.batch, self.images, self.labels, self.pos = batch, images, labels, 0
+
+    def run(self, steps):
+        """(engine seconds, last loss) of `steps` steps."""
+        inside = 0.0
+        for _ in range(steps):
+            if self.pos + self.batch > len(self.images):
+                self.pos = 0
+            self.x.d = self.images[self.pos:self.pos + self.batch] * np.float32(1 / 255)
+            self.t.d = self.labels[self.pos:self.pos + self.batch].reshape(-1, 1)
+            self.pos += self.batch
+            t0 = time.perf_counter()
+            self.solver.zero_grad()
+            self.loss.forward(clear_no_need_grad=True)
+            self.loss.backward(clear_buffer=True)
+            self.solver.update()
+            inside += time.perf_counter() - t0
+        return inside, float(self.loss.d)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--api", choices=("nnvae", "nnabla"), default="nnvae")
+    ap.add_argument("--model", choices=tuple(mnist_models.MODELS), default="lenet")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--images", type=int, default=2048, help="synthetic images to cycle through (default 2048)")
+    args = ap.parse_args(argv)
+    api = load_api(args.api)
+    if args.api == "nnvae":
+        api[0].set_num_threads(args.threads)
+    base_rss = peak_rss_mb()[1]
+    images, labels = mnist_models.digits(args.images)
+    steppers = {}
+
+    def step(batch, steps):
+        if batch not in steppers:
+            steppers.clear()  # one model's parameters at a time
+            steppers[batch] = Stepper(api, args.model, batch, images, labels)
+        s = steppers[batch]
+        s.run(1)  # warm-up
+        t0 = time.perf_counter()
+        inside, loss = s.run(steps)
+        return time.perf_counter() - t0, loss, {"engine_seconds": inside}
+
+    def memory():
+        peak, now = peak_rss_mb()
+        return {"peak_rss_mb": peak, "rss_mb": now, "base_rss_mb": base_rss}
+
+    threads = api[0].get_num_threads() if args.api == "nnvae" else 1
+    hello = {"api": args.api, "version": api[0].__version__, "model": args.model, "threads": threads}
+    return serve(hello, step, commands={"memory": memory})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

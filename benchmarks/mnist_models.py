@@ -1,0 +1,191 @@
+"""NNabla's C++ MNIST programs (mnist_collection: lenet_training.hpp,
+resnet_training.hpp) as layer tables: the one description of each model
+that the three sides of bench_mnist.py build from (nnvae and NNabla 1.39
+through their NNabla-style Python API, mnist_graph_worker.py; PyTorch,
+mnist_twin.py). Plain Python and numpy only, so that NNabla's own
+interpreter (a venv of Python 3.10) imports it too.
+
+A table is a tuple of layers (kind, options):
+
+    ("conv", {"name", "maps", "kernel", "pad", "bias"})   convolution, stride 1
+    ("bn", {})            batch normalization over channels, the scope's "bn"
+    ("relu", {}), ("elu", {})
+    ("max_pool", {"size"}), ("avg_pool", {"size"})        window = stride = size,
+                                                          the border's rest dropped
+    ("affine", {"name", "units"})                          over all non-batch axes
+    ("scope", {"name", "body"})                            body under parameter scope name
+    ("residual", {"name", "body"})                         elu(body(x) + x), body under name
+
+Each program feeds x (B, 1, 28, 28) = pixels / 255 and labels t (B, 1);
+its loss is the batch mean of the softmax cross entropy of the class
+scores; its solver Adam. Initial values are the C++ pf:: defaults:
+convolution W ~ U(±sqrt(6 / (K·C_in + C_out))), K the kernel area, affine
+W ~ U(±sqrt(6 / (n_in + n_out))), biases 0; batch normalization beta 0,
+gamma 1, running mean 0 and variance 1 (initial_values draws them once,
+so that every side starts from the same numbers).
+
+Left out, on every side: the ResNet program builds `x * (1/255)` and an
+image_augmentation node but feeds its first convolution with x itself, so
+that neither is part of the loss's graph and a (static-graph) training
+step never computes them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# NNabla's batch normalization defaults, as pf::batch_normalization uses
+# them: the running statistics move by (1 - decay_rate) per step (PyTorch's
+# momentum), eps is added to the variance.
+BN_DECAY = 0.9
+BN_EPS = 1e-5
+
+
+def _conv_bn_elu(name, maps, kernel, pad):
+    return ("scope", {"name": name, "body": (("conv", {"name": None, "maps": maps, "kernel": kernel, "pad": pad,
+                                                       "bias": False}),
+                                             ("bn", {}), ("elu", {}))})
+
+
+def _res_unit(name, c):
+    """The C++ ResNet's unit: 1x1 to c/2, 3x3 c/2, 1x1 back to c, each
+    followed by batch normalization and ELU; then elu(h + x)."""
+    return ("residual", {"name": name, "body": (_conv_bn_elu("conv1", c // 2, 1, 0), _conv_bn_elu("conv2", c // 2, 3, 1),
+                                                _conv_bn_elu("conv3", c, 1, 0))})
+
+
+MODELS = {
+    "lenet": {
+        "program": "lenet_training.hpp",
+        "batch": 128,
+        "adam": (1e-3, 0.9, 0.999, 1e-8),  # alpha, beta1, beta2, eps
+        "layers": (
+            ("conv", {"name": "conv1", "maps": 16, "kernel": 5, "pad": 0, "bias": True}),  # (B, 16, 24, 24)
+            ("max_pool", {"size": 2}), ("relu", {}),                                       # (B, 16, 12, 12)
+            ("conv", {"name": "conv2", "maps": 16, "kernel": 5, "pad": 0, "bias": True}),  # (B, 16, 8, 8)
+            ("max_pool", {"size": 2}), ("relu", {}),                                       # (B, 16, 4, 4)
+            ("affine", {"name": "affine3", "units": 50}), ("relu", {}),
+            ("affine", {"name": "affine4", "units": 10}),
+        ),
+    },
+    "resnet": {
+        "program": "resnet_training.hpp",
+        "batch": 128,
+        "adam": (1e-3, 0.9, 0.999, 1e-8),
+        "layers": (
+            _conv_bn_elu("conv1", 64, 3, 3),                     # (B, 64, 32, 32)
+            _res_unit("conv2", 64), ("max_pool", {"size": 2}),    # (B, 64, 16, 16)
+            _res_unit("conv3", 64), ("max_pool", {"size": 2}),    # (B, 64, 8, 8)
+            _res_unit("conv4", 64),
+            _res_unit("conv5", 64), ("max_pool", {"size": 2}),    # (B, 64, 4, 4)
+            _res_unit("conv6", 64),
+            ("avg_pool", {"size": 4}),                            # (B, 64, 1, 1)
+            ("affine", {"name": "classifier", "units": 10}),
+        ),
+    },
+}
+
+IMAGE_SHAPE = (1, 28, 28)
+CLASSES = 10
+
+
+def model(name):
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+    return MODELS[name]
+
+
+def walk(layers, shape=IMAGE_SHAPE, scope=()):
+    """Each layer's parameters in creation order, as (name, NNabla shape,
+    kind), and the output shape (C, H, W) or (units,) of an image of `shape`.
+    The parameter names are those of the C++ program (conv1/conv/W,
+    conv2/conv1/bn/gamma, classifier/affine/W, ...); kinds: "conv_W",
+    "affine_W", "zero" (biases, beta, running mean), "one" (gamma, running
+    variance)."""
+    params = []
+    for kind, o in layers:
+        where = "/".join(scope + ((o["name"],) if o.get("name") else ()))
+        if kind == "conv":
+            c, h, w = shape
+            params.append((f"{where}/conv/W".lstrip("/"), (o["maps"], c, o["kernel"], o["kernel"]), "conv_W"))
+            if o["bias"]:
+                params.append((f"{where}/conv/b".lstrip("/"), (o["maps"],), "zero"))
+            size = lambda n: n + 2 * o["pad"] - o["kernel"] + 1  # noqa: E731
+            shape = (o["maps"], size(h), size(w))
+        elif kind == "bn":
+            stat = (1, shape[0], 1, 1)
+            where = "/".join(scope)
+            for p, init in (("beta", "zero"), ("gamma", "one"), ("mean", "zero"), ("variance", "one")):
+                params.append((f"{where}/bn/{p}", stat, init))
+        elif kind in ("max_pool", "avg_pool"):
+            c, h, w = shape
+            shape = (c, h // o["size"], w // o["size"])
+        elif kind == "affine":
+            n_in = int(np.prod(shape))
+            params.append((f"{where}/affine/W", (n_in, o["units"]), "affine_W"))
+            params.append((f"{where}/affine/b", (o["units"],), "zero"))
+            shape = (o["units"],)
+        elif kind in ("scope", "residual"):
+            inner, out = walk(o["body"], shape, scope + (o["name"],))
+            if kind == "residual" and out != shape:
+                raise ValueError(f"{where}: a residual body must keep the shape {shape}, gives {out}")
+            params += inner
+            shape = out
+        elif kind not in ("relu", "elu"):
+            raise ValueError(f"{where or 'layer'}: unknown layer kind {kind!r}")
+    return params, shape
+
+
+def is_running_stat(name):
+    """Batch normalization's running statistics take no gradient."""
+    return name.endswith("/bn/mean") or name.endswith("/bn/variance")
+
+
+def initial_values(name, seed=313):
+    """{parameter name: float32 array in NNabla's layout} of model `name`,
+    drawn as the C++ pf:: functions draw them (the module docstring)."""
+    rng = np.random.RandomState(seed)
+    out = {}
+    for pname, shape, kind in walk(model(name)["layers"])[0]:
+        if kind == "conv_W":
+            lim = np.sqrt(6.0 / (shape[2] * shape[3] * shape[1] + shape[0]))
+            value = rng.uniform(-lim, lim, shape)
+        elif kind == "affine_W":
+            lim = np.sqrt(6.0 / (shape[0] + shape[1]))
+            value = rng.uniform(-lim, lim, shape)
+        else:
+            value = np.full(shape, 1.0 if kind == "one" else 0.0)
+        out[pname] = value.astype(np.float32)
+    return out
+
+
+def _macs(layers, shape):
+    """Multiply-adds of each convolution and affine layer's forward pass for
+    one image, in order, and the output shape."""
+    out = []
+    for kind, o in layers:
+        after = walk(((kind, o),), shape)[1]
+        if kind == "conv":
+            out.append(after[0] * after[1] * after[2] * shape[0] * o["kernel"] ** 2)
+        elif kind == "affine":
+            out.append(int(np.prod(shape)) * o["units"])
+        elif kind in ("scope", "residual"):
+            out += _macs(o["body"], shape)[0]
+        shape = after
+    return out, shape
+
+
+def training_flops(name):
+    """FLOPs (2 per multiply-add) of one image's training step in the
+    convolutions and affine layers: forward, input gradient and weight
+    gradient of each, less the input gradient of the first (the images')."""
+    macs = _macs(model(name)["layers"], IMAGE_SHAPE)[0]
+    return 2 * (3 * sum(macs) - macs[0])
+
+
+def digits(count, seed=1):
+    """`count` MNIST-shaped images (count, 1, 28, 28) uint8 and labels
+    (count,) uint8: a few bright strokes on black (the values do not change
+    the cost of a step; every side gets the same ones)."""
+    rng = np.random.RandomState(seed)
+    images = (rng.rand(count, 1, 28, 28) < 0.19) * rng.randint(128, 256, (count, 1, 28, 28))
+    return images.astype(np.uint8), (np.arange(count) % CLASSES).astype(np.uint8)

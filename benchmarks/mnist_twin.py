@@ -1,0 +1,165 @@
+"""The PyTorch twins of NNabla's C++ MNIST programs, the other side of
+bench_mnist.py: each built from its layer table (mnist_models.py), in
+float32, starting from the same initial values as nnvae's and NNabla's
+side, and trained the program's way (x = pixels / 255, the batch mean of
+the softmax cross entropy, Adam with the program's settings).
+
+NNabla's semantics in PyTorch's terms: batch normalization with NNabla's
+eps (1e-5) and momentum 1 - decay_rate (0.1), batch statistics in training;
+max and average pooling over windows of `size` with stride `size` (the
+rest of the border dropped, NNabla's ignore_border=True); ELU with alpha 1;
+the residual unit's elu(h + x). (PyTorch's running variance uses the
+unbiased batch variance; it only matters in evaluation.)
+
+Run as a worker (the protocol in harness.py; `memory` answers the peak
+resident memory, as mnist_graph_worker.py does):
+
+    python benchmarks/mnist_twin.py --model resnet --threads T
+
+PyTorch is optional: install the CPU build with `pip install torch`.
+"""
+import argparse
+import sys
+import time
+
+import numpy as np
+
+import mnist_models
+from harness import peak_rss_mb, serve
+
+
+def make_modules(torch, layers, shape, values, scope=()):
+    """(modules, output shape) of the table's layers for an image of
+    `shape`, their parameters set from `values` (NNabla's layout)."""
+    nn = torch.nn
+    mods = []
+    for kind, o in layers:
+        name = o.get("name")
+        where = "/".join(scope + ((name,) if name else ()))
+        after = mnist_models.walk(((kind, o),), shape)[1]
+        if kind == "conv":
+            m = nn.Conv2d(shape[0], o["maps"], o["kernel"], padding=o["pad"], bias=o["bias"])
+            with torch.no_grad():
+                m.weight.copy_(torch.from_numpy(values[f"{where}/conv/W"]))
+                if o["bias"]:
+                    m.bias.copy_(torch.from_numpy(values[f"{where}/conv/b"]))
+        elif kind == "bn":
+            m = nn.BatchNorm2d(shape[0], eps=mnist_models.BN_EPS, momentum=1.0 - mnist_models.BN_DECAY)
+            with torch.no_grad():
+                for attr, p in (("bias", "beta"), ("weight", "gamma"), ("running_mean", "mean"),
+                                ("running_var", "variance")):
+                    getattr(m, attr).copy_(torch.from_numpy(values[f"{where}/bn/{p}"].reshape(-1)))
+        elif kind == "relu":
+            m = nn.ReLU()
+        elif kind == "elu":
+            m = nn.ELU(alpha=1.0)
+        elif kind == "max_pool":
+            m = nn.MaxPool2d(o["size"])
+        elif kind == "avg_pool":
+            m = nn.AvgPool2d(o["size"])
+        elif kind == "affine":
+            m = nn.Sequential(nn.Flatten(), nn.Linear(int(np.prod(shape)), o["units"]))
+            with torch.no_grad():
+                m[1].weight.copy_(torch.from_numpy(values[f"{where}/affine/W"].T))  # NNabla's W is (n_in, n_out)
+                m[1].bias.copy_(torch.from_numpy(values[f"{where}/affine/b"]))
+        elif kind in ("scope", "residual"):
+            body, _ = make_modules(torch, o["body"], shape, values, scope + (name,))
+            m = nn.Sequential(*body) if kind == "scope" else Residual(torch, nn.Sequential(*body))
+        else:
+            raise ValueError(f"{where}: unknown layer kind {kind!r}")
+        mods.append(m)
+        shape = after
+    return mods, shape
+
+
+def Residual(torch, body):
+    """elu(body(x) + x)."""
+    class _Residual(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = body
+
+        def forward(self, x):
+            return torch.nn.functional.elu(self.body(x) + x)
+
+    return _Residual()
+
+
+class Twin:
+    """Model `name` in PyTorch, with the program's Adam."""
+
+    def __init__(self, torch, name, seed=313):
+        m = mnist_models.model(name)
+        self.torch = torch
+        mods, _ = make_modules(torch, m["layers"], mnist_models.IMAGE_SHAPE, mnist_models.initial_values(name, seed))
+        self.net = torch.nn.Sequential(*mods)
+        alpha, beta1, beta2, eps = m["adam"]
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=alpha, betas=(beta1, beta2), eps=eps)
+
+    def step(self, images_u8, labels_u8):
+        """One Adam step on a uint8 batch (B, 1, 28, 28) and its labels (B,)."""
+        torch = self.torch
+        x = torch.from_numpy(images_u8).float().mul_(1.0 / 255.0)
+        t = torch.from_numpy(labels_u8).long()
+        loss = torch.nn.functional.cross_entropy(self.net(x), t)
+        self.opt.zero_grad(set_to_none=False)
+        loss.backward()
+        self.opt.step()
+        return loss
+
+    def errors(self, images_u8, labels_u8):
+        """Misclassified images of a batch, with the running statistics."""
+        torch = self.torch
+        self.net.eval()
+        with torch.no_grad():
+            y = self.net(torch.from_numpy(images_u8).float().mul_(1.0 / 255.0))
+        self.net.train()
+        return int((y.argmax(1).numpy() != labels_u8).sum())
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", choices=tuple(mnist_models.MODELS), default="lenet")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--images", type=int, default=2048, help="synthetic images to cycle through (default 2048)")
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    base_rss = peak_rss_mb()[1]
+    images, labels = mnist_models.digits(args.images)
+    twins = {}  # batch -> [twin, position]
+
+    def step(batch, steps):
+        if batch not in twins:
+            twins.clear()
+            twins[batch] = [Twin(torch, args.model), 0]
+        state = twins[batch]
+
+        def one():
+            if state[1] + batch > len(images):
+                state[1] = 0
+            i = state[1]
+            state[1] += batch
+            return state[0].step(images[i:i + batch], labels[i:i + batch])
+
+        one()  # warm-up
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            loss = one()
+        return time.perf_counter() - t0, float(loss.detach())
+
+    def memory():
+        peak, now = peak_rss_mb()
+        return {"peak_rss_mb": peak, "rss_mb": now, "base_rss_mb": base_rss}
+
+    hello = {"api": "torch", "version": torch.__version__, "model": args.model, "threads": torch.get_num_threads()}
+    return serve(hello, step, commands={"memory": memory})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
