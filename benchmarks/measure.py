@@ -207,11 +207,19 @@ def rotating_rounds(workers, batch, rounds, seconds, log):
     return res
 
 
-def side_medians(res):
-    """{side: {"img_s": median, "outside": median or absent}} of rotating_rounds's figures."""
+def side_medians(res, base="nnvae"):
+    """{side: {"img_s": median, "outside": median or absent}} of
+    rotating_rounds's figures; the `base` side's also has "vs": {other side:
+    the median over the rounds of base's images/s over the other's in the
+    same round} (a ratio of the same round's figures, taken under the same
+    load)."""
     out = {}
     for side, figures in res.items():
         out[side] = {"img_s": statistics.median(figures["img_s"])}
         if figures["outside"]:
             out[side]["outside"] = statistics.median(figures["outside"])
+    if base in res:
+        mine = res[base]["img_s"]
+        out[base]["vs"] = {side: statistics.median(a / b for a, b in zip(mine, f["img_s"]))
+                           for side, f in res.items() if side != base}
     return out

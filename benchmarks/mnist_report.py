@@ -23,13 +23,16 @@ def _num(value, width, fmt, unit=""):
 
 
 def ratios(row):
-    """(nnvae / PyTorch, nnvae / NNabla) of one row {side: {"img_s": ...}};
-    None where a side is missing."""
-    eng = row.get("nnvae", {}).get("img_s")
+    """(nnvae / PyTorch, nnvae / NNabla) of one row {side: medians}: the
+    median of the rounds' ratios (nnvae's "vs"), else the ratio of the
+    medians; None where a side is missing."""
+    eng = row.get("nnvae", {})
 
     def over(side):
+        if side in eng.get("vs", {}):
+            return eng["vs"][side]
         other = row.get(side, {}).get("img_s")
-        return None if eng is None or not other else eng / other
+        return None if eng.get("img_s") is None or not other else eng["img_s"] / other
 
     return over("torch"), over("nnabla")
 

@@ -261,6 +261,9 @@ def test_mnist_report_judges_measured_ratios_only():
     assert mnist_report.table_row(2, {"nnvae": {"img_s": 5.0}}) == \
         "        2       5.0       n/a       n/a         n/a        n/a             n/a"
     assert mnist_report.memory_line("nnvae", None) == "  nnvae        not measured"
+    # The median of the rounds' ratios, when given, is the ratio.
+    assert mnist_report.ratios({"nnvae": {"img_s": 10.0, "vs": {"torch": 1.25}}, "torch": {"img_s": 10.0},
+                                "nnabla": {"img_s": 4.0}}) == (1.25, 2.5)
 
 
 def test_worker_protocol_extra_commands_and_fields():
@@ -300,6 +303,11 @@ def test_rotating_rounds_rotate_the_order(tmp_path):
     assert {s: r["steps"] for s, r in res.items()} == {"a": 4, "b": 1, "c": 2}
     assert res["a"]["img_s"] == [20.0] * 3 and res["b"]["img_s"] == [5.0] * 3
     assert measure.side_medians(res)["c"] == {"img_s": 10.0, "outside": 0.25}
+    # The ratios of the base side's figures to the others', round by round.
+    res["a"]["img_s"] = [20.0, 40.0, 30.0]
+    res["b"]["img_s"] = [10.0, 10.0, 30.0]
+    assert measure.side_medians(res, base="a")["a"]["vs"] == {"b": 2.0, "c": 3.0}
+    assert "vs" not in measure.side_medians(res)["a"]
 
 
 def _mnist_losses(python, script, args, steps=3):
