@@ -8,7 +8,7 @@ program's way, speaking the worker protocol of harness.py.
 
 The graph is built once per batch size (a static graph, as the program's
 default --static run); each step then does what the program's loop does:
-the batch into x (pixels / 255) and t, zero_grad, forward
+the batch into the inputs (mnist_models.batch), zero_grad, forward
 (clear_no_need_grad), backward (clear_buffer), Adam's update. Each answer
 to `step B N` also gives "engine_seconds", the time spent inside those four
 calls, so that the driver can show how little the Python around them
@@ -21,8 +21,6 @@ import argparse
 import contextlib
 import sys
 import time
-
-import numpy as np
 
 import mnist_models
 from harness import peak_rss_mb, serve
@@ -78,6 +76,21 @@ def build(layers, h, api, values, scope=()):
     return h
 
 
+def training_loss(m, inputs, api, values):
+    """The program's loss of its inputs (x, t), or for the Siamese program
+    (x0, x1, l) (mnist_models.py)."""
+    nn, F, _, _ = api
+    if m.get("loss") != "contrastive":
+        x, t = inputs
+        return F.mean(F.softmax_cross_entropy(build(m["layers"], x, api, values), t, axis=1))
+    x0, x1, l = inputs
+    h0 = build(m["layers"], x0, api, values)
+    h1 = build(m["layers"], x1, api, values)  # the same parameters
+    sd = F.sum(F.pow_scalar(h0 - h1, 2.0), axis=1, keepdims=True)
+    far = F.pow_scalar(F.maximum_scalar(m["margin"] - F.pow_scalar(sd + m["eps"], 0.5), 0.0), 2.0)
+    return F.mean(l * sd + (1 - l) * far, axis=0)
+
+
 class Stepper:
     """Model `name`'s training graph at `batch` and its Adam solver."""
 
@@ -85,13 +98,12 @@ class Stepper:
         nn, F, _, S = api
         nn.clear_parameters()
         m = mnist_models.model(name)
-        self.x = nn.Variable((batch,) + mnist_models.IMAGE_SHAPE)
-        self.t = nn.Variable((batch, 1))
-        y = build(m["layers"], self.x, api, mnist_models.initial_values(name))
-        self.loss = F.mean(F.softmax_cross_entropy(y, self.t, axis=1))
+        shapes = [a.shape for a in mnist_models.batch(name, images, labels, 0, batch)]
+        self.inputs = [nn.Variable(shape) for shape in shapes]
+        self.loss = training_loss(m, self.inputs, api, mnist_models.initial_values(name))
         self.solver = S.Adam(*m["adam"])
         self.solver.set_parameters(nn.get_parameters())
-        self.batch, self.images, self.labels, self.pos = batch, images, labels, 0
+        self.name, self.batch, self.images, self.labels, self.pos = name, batch, images, labels, 0
 
     def run(self, steps):
         """(engine seconds, last loss) of `steps` steps."""
@@ -99,8 +111,9 @@ class Stepper:
         for _ in range(steps):
             if self.pos + self.batch > len(self.images):
                 self.pos = 0
-            self.x.d = self.images[self.pos:self.pos + self.batch] * np.float32(1 / 255)
-            self.t.d = self.labels[self.pos:self.pos + self.batch].reshape(-1, 1)
+            arrays = mnist_models.batch(self.name, self.images, self.labels, self.pos, self.batch)
+            for v, a in zip(self.inputs, arrays):
+                v.d = a
             self.pos += self.batch
             t0 = time.perf_counter()
             self.solver.zero_grad()
@@ -108,7 +121,7 @@ class Stepper:
             self.loss.backward(clear_buffer=True)
             self.solver.update()
             inside += time.perf_counter() - t0
-        return inside, float(self.loss.d)
+        return inside, float(self.loss.d.reshape(-1)[0])
 
 
 def main(argv=None):

@@ -17,8 +17,16 @@ A table is a tuple of layers (kind, options):
     ("residual", {"name", "body"})                         elu(body(x) + x), body under name
 
 Each program feeds x (B, 1, 28, 28) = pixels / 255 and labels t (B, 1);
-its loss is the batch mean of the softmax cross entropy of the class
-scores; its solver Adam. Initial values are the C++ pf:: defaults:
+its solver is Adam. A classifier's loss ("loss": "softmax_cross_entropy")
+is the batch mean of the softmax cross entropy of the class scores. The
+Siamese program ("loss": "contrastive") runs its table on two images x0,
+x1 with the same parameters, sd = Σ (h0 − h1)² over the embedding, and its
+loss is the batch mean of l·sd + (1 − l)·max(0, margin − sqrt(sd + eps))²,
+l = 1 where the two digits are the same (pairs: x1 is the image
+`partner(count)` names). (The program writes Σ (h0 − h1)² as NNabla's
+squared_error and sum, which nnvae lacks: every side computes it as a
+difference, its square and the sum; the program's weight_decay(0) changes
+nothing and is left out.) Initial values are the C++ pf:: defaults:
 convolution W ~ U(±sqrt(6 / (K·C_in + C_out))), K the kernel area, affine
 W ~ U(±sqrt(6 / (n_in + n_out))), biases 0; batch normalization beta 0,
 gamma 1, running mean 0 and variance 1 (initial_values draws them once,
@@ -30,6 +38,8 @@ that neither is part of the loss's graph and a (static-graph) training
 step never computes them.
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -49,8 +59,8 @@ def _conv_bn_elu(name, maps, kernel, pad):
 def _res_unit(name, c):
     """The C++ ResNet's unit: 1x1 to c/2, 3x3 c/2, 1x1 back to c, each
     followed by batch normalization and ELU; then elu(h + x)."""
-    return ("residual", {"name": name, "body": (_conv_bn_elu("conv1", c // 2, 1, 0), _conv_bn_elu("conv2", c // 2, 3, 1),
-                                                _conv_bn_elu("conv3", c, 1, 0))})
+    body = (_conv_bn_elu("conv1", c // 2, 1, 0), _conv_bn_elu("conv2", c // 2, 3, 1), _conv_bn_elu("conv3", c, 1, 0))
+    return ("residual", {"name": name, "body": body})
 
 
 MODELS = {
@@ -65,6 +75,23 @@ MODELS = {
             ("max_pool", {"size": 2}), ("relu", {}),                                       # (B, 16, 4, 4)
             ("affine", {"name": "affine3", "units": 50}), ("relu", {}),
             ("affine", {"name": "affine4", "units": 10}),
+        ),
+    },
+    "siamese": {
+        "program": "siamese_training.hpp",
+        "batch": 128,
+        "adam": (1e-3, 0.9, 0.999, 1e-8),
+        "loss": "contrastive",
+        "margin": 1.0,
+        "eps": 1e-4,
+        "layers": (
+            ("conv", {"name": "conv1", "maps": 20, "kernel": 5, "pad": 0, "bias": True}),  # (B, 20, 24, 24)
+            ("elu", {}), ("avg_pool", {"size": 2}),                                        # (B, 20, 12, 12)
+            ("conv", {"name": "conv2", "maps": 50, "kernel": 5, "pad": 0, "bias": True}),  # (B, 50, 8, 8)
+            ("elu", {}), ("avg_pool", {"size": 2}),                                        # (B, 50, 4, 4)
+            ("affine", {"name": "fc3", "units": 500}), ("elu", {}),
+            ("affine", {"name": "fc4", "units": 10}), ("elu", {}),
+            ("affine", {"name": "fc_embed", "units": 2}),
         ),
     },
     "resnet": {
@@ -175,11 +202,12 @@ def _macs(layers, shape):
 
 
 def training_flops(name):
-    """FLOPs (2 per multiply-add) of one image's training step in the
+    """FLOPs (2 per multiply-add) of one example's training step in the
     convolutions and affine layers: forward, input gradient and weight
-    gradient of each, less the input gradient of the first (the images')."""
+    gradient of each, less the input gradient of the first (the images');
+    twice that for a pair of images (the Siamese program)."""
     macs = _macs(model(name)["layers"], IMAGE_SHAPE)[0]
-    return 2 * (3 * sum(macs) - macs[0])
+    return 2 * (3 * sum(macs) - macs[0]) * (2 if model(name).get("loss") == "contrastive" else 1)
 
 
 def digits(count, seed=1):
@@ -189,3 +217,25 @@ def digits(count, seed=1):
     rng = np.random.RandomState(seed)
     images = (rng.rand(count, 1, 28, 28) < 0.19) * rng.randint(128, 256, (count, 1, 28, 28))
     return images.astype(np.uint8), (np.arange(count) % CLASSES).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=4)
+def partner(count, seed=2):
+    """The Siamese program's second image of each pair: for image i, image
+    partner(count)[i] (a fixed permutation; the program draws pairs from two
+    shuffled copies of the set)."""
+    return np.random.RandomState(seed).permutation(count)
+
+
+def batch(name, images, labels, start, size):
+    """The arrays a step of model `name` feeds, as float32: (x (size, 1, 28,
+    28) = pixels / 255, t (size, 1)), or for the Siamese program (x0, x1, l
+    (size, 1): 1 where the pair's digits are the same), from examples
+    start, start + 1, ... of the set."""
+    idx = np.arange(start, start + size)
+    x = (images[idx] / 255.0).astype(np.float32)  # as the program's data iterator scales them
+    if model(name).get("loss") != "contrastive":
+        return x, labels[idx].reshape(-1, 1).astype(np.float32)
+    other = partner(len(images))[idx]
+    same = (labels[idx] == labels[other]).reshape(-1, 1).astype(np.float32)
+    return x, (images[other] / 255.0).astype(np.float32), same

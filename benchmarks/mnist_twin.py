@@ -1,14 +1,15 @@
 """The PyTorch twins of NNabla's C++ MNIST programs, the other side of
 bench_mnist.py: each built from its layer table (mnist_models.py), in
 float32, starting from the same initial values as nnvae's and NNabla's
-side, and trained the program's way (x = pixels / 255, the batch mean of
-the softmax cross entropy, Adam with the program's settings).
+side, and trained the program's way (the inputs of mnist_models.batch, the
+program's loss, Adam with the program's settings).
 
 NNabla's semantics in PyTorch's terms: batch normalization with NNabla's
 eps (1e-5) and momentum 1 - decay_rate (0.1), batch statistics in training;
 max and average pooling over windows of `size` with stride `size` (the
 rest of the border dropped, NNabla's ignore_border=True); ELU with alpha 1;
-the residual unit's elu(h + x). (PyTorch's running variance uses the
+the residual unit's elu(h + x); the Siamese program's contrastive loss
+with its margin and eps. (PyTorch's running variance uses the
 unbiased batch variance; it only matters in evaluation.)
 
 Run as a worker (the protocol in harness.py; `memory` answers the peak
@@ -89,32 +90,43 @@ class Twin:
     """Model `name` in PyTorch, with the program's Adam."""
 
     def __init__(self, torch, name, seed=313):
-        m = mnist_models.model(name)
+        self.m = mnist_models.model(name)
         self.torch = torch
-        mods, _ = make_modules(torch, m["layers"], mnist_models.IMAGE_SHAPE, mnist_models.initial_values(name, seed))
+        mods, _ = make_modules(torch, self.m["layers"], mnist_models.IMAGE_SHAPE,
+                               mnist_models.initial_values(name, seed))
         self.net = torch.nn.Sequential(*mods)
-        alpha, beta1, beta2, eps = m["adam"]
+        alpha, beta1, beta2, eps = self.m["adam"]
         self.opt = torch.optim.Adam(self.net.parameters(), lr=alpha, betas=(beta1, beta2), eps=eps)
 
-    def step(self, images_u8, labels_u8):
-        """One Adam step on a uint8 batch (B, 1, 28, 28) and its labels (B,)."""
+    def loss(self, arrays):
+        """The program's loss of a batch as mnist_models.batch gives it."""
         torch = self.torch
-        x = torch.from_numpy(images_u8).float().mul_(1.0 / 255.0)
-        t = torch.from_numpy(labels_u8).long()
-        loss = torch.nn.functional.cross_entropy(self.net(x), t)
+        if self.m.get("loss") != "contrastive":
+            x, t = arrays
+            return torch.nn.functional.cross_entropy(self.net(torch.from_numpy(x)),
+                                                     torch.from_numpy(t).reshape(-1).long())
+        x0, x1, l = (torch.from_numpy(a) for a in arrays)
+        sd = (self.net(x0) - self.net(x1)).pow(2).sum(1, keepdim=True)
+        far = (self.m["margin"] - (sd + self.m["eps"]).sqrt()).clamp(min=0).pow(2)
+        return (l * sd + (1 - l) * far).mean()
+
+    def step(self, arrays):
+        """One Adam step on a batch as mnist_models.batch gives it."""
+        loss = self.loss(arrays)
         self.opt.zero_grad(set_to_none=False)
         loss.backward()
         self.opt.step()
         return loss
 
-    def errors(self, images_u8, labels_u8):
-        """Misclassified images of a batch, with the running statistics."""
+    def errors(self, x, labels):
+        """Misclassified images of a batch x (B, 1, 28, 28) = pixels / 255,
+        with the running statistics."""
         torch = self.torch
         self.net.eval()
         with torch.no_grad():
-            y = self.net(torch.from_numpy(images_u8).float().mul_(1.0 / 255.0))
+            y = self.net(torch.from_numpy(x))
         self.net.train()
-        return int((y.argmax(1).numpy() != labels_u8).sum())
+        return int((y.argmax(1).numpy() != labels).sum())
 
 
 def main(argv=None):
@@ -145,7 +157,7 @@ def main(argv=None):
                 state[1] = 0
             i = state[1]
             state[1] += batch
-            return state[0].step(images[i:i + batch], labels[i:i + batch])
+            return state[0].step(mnist_models.batch(args.model, images, labels, i, batch))
 
         one()  # warm-up
         t0 = time.perf_counter()

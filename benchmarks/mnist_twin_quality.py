@@ -20,7 +20,7 @@ import mnist_models
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", choices=tuple(mnist_models.MODELS), default="resnet")
+    p.add_argument("--model", choices=("lenet", "resnet"), default="resnet", help="a classifier (default resnet)")
     p.add_argument("--iterations", type=int, default=10000, help="the programs' max_iter (default 10000)")
     p.add_argument("--every", type=int, default=1000, help="iterations between test errors (default 1000)")
     p.add_argument("--threads", type=int, default=1)
@@ -43,7 +43,8 @@ def main(argv=None):
     order, pos, losses, t0 = rng.permutation(len(train_x)), 0, [], time.perf_counter()
 
     def test_error():
-        wrong = sum(twin.errors(test_x[i:i + 1000], test_y[i:i + 1000]) for i in range(0, len(test_x), 1000))
+        wrong = sum(twin.errors((test_x[i:i + 1000] / 255.0).astype(np.float32), test_y[i:i + 1000])
+                    for i in range(0, len(test_x), 1000))
         return wrong / len(test_x)
 
     for it in range(1, a.iterations + 1):
@@ -51,7 +52,7 @@ def main(argv=None):
             order, pos = rng.permutation(len(train_x)), 0
         idx = order[pos:pos + batch]
         pos += batch
-        losses.append(float(twin.step(train_x[idx], train_y[idx]).detach()))
+        losses.append(float(twin.step(mnist_models.batch(a.model, train_x[idx], train_y[idx], 0, batch)).detach()))
         if it % a.every == 0 or it == a.iterations:
             print(f"iter {it}: mean training loss {np.mean(losses):.4f}, "
                   f"test error {test_error():.4f} (all {len(test_x)} test images), "

@@ -218,7 +218,12 @@ def test_mnist_tables_give_the_programs_parameters_and_shapes():
     # three products each, less the images' gradient.
     macs = [24 * 24 * 16 * 25, 8 * 8 * 16 * 16 * 25, 256 * 50, 50 * 10]
     assert mnist_models.training_flops("lenet") == 2 * (3 * sum(macs) - macs[0])
-    with pytest.raises(ValueError, match="unknown model 'vgg'; known: lenet, resnet"):
+    # The Siamese program's feature extractor, twice per example (a pair).
+    macs = [24 * 24 * 20 * 25, 8 * 8 * 50 * 20 * 25, 800 * 500, 500 * 10, 10 * 2]
+    assert mnist_models.training_flops("siamese") == 2 * 2 * (3 * sum(macs) - macs[0])
+    assert [n for n, _, _ in mnist_models.walk(mnist_models.model("siamese")["layers"])[0]][-2:] == \
+        ["fc_embed/affine/W", "fc_embed/affine/b"]
+    with pytest.raises(ValueError, match="unknown model 'vgg'; known: lenet, siamese, resnet"):
         mnist_models.model("vgg")
 
 
@@ -239,6 +244,13 @@ def test_mnist_initial_values_are_the_cpp_pf_defaults():
     assert all((a == b).all() for a, b in zip(v.values(), mnist_models.initial_values("lenet").values()))
     images, labels = mnist_models.digits(20)
     assert images.shape == (20, 1, 28, 28) and images.dtype == np.uint8 and list(labels[:11]) == [*range(10), 0]
+    x, t = mnist_models.batch("lenet", images, labels, 4, 3)
+    assert x.dtype == np.float32 and (x == (images[4:7] / 255.0).astype(np.float32)).all()
+    assert t.tolist() == [[4], [5], [6]]
+    x0, x1, same = mnist_models.batch("siamese", images, labels, 0, 20)
+    other = mnist_models.partner(20)
+    assert (x0 == (images / 255.0).astype(np.float32)).all() and (x1 == x0[other]).all()
+    assert same.shape == (20, 1) and (same[:, 0] == (labels == labels[other])).all()
 
 
 def test_mnist_report_judges_measured_ratios_only():
@@ -311,11 +323,11 @@ def test_rotating_rounds_rotate_the_order(tmp_path):
 
 
 def _mnist_losses(python, script, args, steps=3):
-    """The losses a worker reports after 1 (warm-up) + steps[i] steps at batch 4."""
+    """The losses a worker reports after 1 + 1 and 1 + steps steps at batch 16."""
     import harness
 
-    with harness.Worker(script, [python, str(BENCHMARKS / script), "--images", "8", *args]) as w:
-        return [w.ask(f"step 4 {n}")["loss"] for n in (1, steps)]
+    with harness.Worker(script, [python, str(BENCHMARKS / script), "--images", "64", *args]) as w:
+        return [w.ask(f"step 16 {n}")["loss"] for n in (1, steps)]
 
 
 def _nnabla_python():
@@ -330,12 +342,12 @@ def _nnabla_python():
     return str(python)
 
 
-@pytest.mark.parametrize("model", ["lenet", "resnet"])
+@pytest.mark.parametrize("model", ["lenet", "resnet", "siamese"])
 def test_mnist_sides_train_the_same_model(model):
     # From the same initial values and batches, nnvae's graph and the
     # PyTorch twin (and NNabla's graph, when installed) give the same losses.
     nnvae_losses = _mnist_losses(sys.executable, "mnist_graph_worker.py", ["--api", "nnvae", "--model", model])
-    assert all(0.5 < loss < 20 for loss in nnvae_losses)
+    assert 0.05 < nnvae_losses[0] < 20
     others = {}
     try:
         import torch  # noqa: F401
