@@ -7,9 +7,11 @@ twins and NNabla 1.39's own CPU build.
     python tests/nnabla/nnabla_env.py      # optional: NNabla 1.39 in a venv of its own
     python benchmarks/bench_mnist.py       # --help for the options
 
-For each program (mnist_models.py: LeNet, lenet_training.hpp, and ResNet,
-resnet_training.hpp) at its batch size (128) it prints the training images/s
-of its step on each thread count, the median over alternating rounds in
+For each program (mnist_models.py: LeNet, lenet_training.hpp; Siamese,
+siamese_training.hpp; DCGAN, dcgan_training.hpp; ResNet,
+resnet_training.hpp) at its batch size (128; DCGAN 64) it prints the
+training images/s (pairs/s for Siamese, real images/s for DCGAN) of its
+step on each thread count, the median over alternating rounds in
 one run of three long-lived workers:
   - nnvae: the program's graph built with nnvae's NNabla-style Python API
     and stepped as the program steps it (mnist_graph_worker.py); the table
@@ -115,8 +117,9 @@ def speed_table(args, model, how, results):
     """{(model, batch, threads): {side: medians}} of one program."""
     batch = args.batch or mnist_models.model(model)["batch"]
     flops = mnist_models.training_flops(model)
-    say(f"\n== {model} ({mnist_models.model(model)['program']}), batch {batch}: training images/s "
-        f"({flops / 1e6:.1f} MFLOP per image in its products), median of {args.rounds} rounds")
+    unit = mnist_models.examples(model)
+    say(f"\n== {model} ({mnist_models.model(model)['program']}), batch {batch}: training {unit}/s "
+        f"({flops / 1e6:.1f} MFLOP per one of them in the products), median of {args.rounds} rounds")
     table = {}
     fixed = {}  # NNabla's worker, one thread, kept for every thread count
     try:
@@ -139,7 +142,7 @@ def speed_table(args, model, how, results):
     say(mnist_report.table_header())
     for (_, _, t), row in table.items():
         say(mnist_report.table_row(t, row))
-    say("  vs: nnvae's images/s over the other side's; outside engine: the share of nnvae's step spent in\n"
+    say(f"  vs: nnvae's {unit}/s over the other side's; outside engine: the share of nnvae's step spent in\n"
         "  Python around the engine's zero_grad, forward, backward and update (with the batch's conversion).")
     return table
 

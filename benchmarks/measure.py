@@ -203,7 +203,7 @@ def rotating_rounds(workers, batch, rounds, seconds, log):
             res[side]["img_s"].append(batch * res[side]["steps"] / answer["seconds"])
             if "engine_seconds" in answer:
                 res[side]["outside"].append(1.0 - answer["engine_seconds"] / answer["seconds"])
-        log(f"    round {r + 1}: " + "   ".join(f"{side} {res[side]['img_s'][-1]:8.1f} img/s" for side, _ in workers))
+        log(f"    round {r + 1}: " + "   ".join(f"{side} {res[side]['img_s'][-1]:8.1f}/s" for side, _ in workers))
     return res
 
 

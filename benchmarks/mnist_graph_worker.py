@@ -9,7 +9,9 @@ program's way, speaking the worker protocol of harness.py.
 The graph is built once per batch size (a static graph, as the program's
 default --static run); each step then does what the program's loop does:
 the batch into the inputs (mnist_models.batch), zero_grad, forward
-(clear_no_need_grad), backward (clear_buffer), Adam's update. Each answer
+(clear_no_need_grad), backward (clear_buffer), the weight decay where the
+program has one, Adam's update (for DCGAN: for the generator, then for the
+discriminator; the answer's loss is the last one's). Each answer
 to `step B N` also gives "engine_seconds", the time spent inside those four
 calls, so that the driver can show how little the Python around them
 costs. `memory` answers the process's peak and current resident memory and
@@ -50,10 +52,11 @@ def build(layers, h, api, values, scope=()):
         name = o.get("name")
         where = "/".join(scope + ((name,) if name else ()))
         with nn.parameter_scope(name) if name else contextlib.nullcontext():
-            if kind == "conv":
-                k, p = o["kernel"], o["pad"]
-                h = PF.convolution(h, o["maps"], (k, k), pad=(p, p), with_bias=o["bias"],
-                                   w_init=values[f"{where}/conv/W"], b_init=values.get(f"{where}/conv/b"))
+            if kind in ("conv", "deconv"):
+                k, p, st = o["kernel"], o["pad"], o.get("stride", 1)
+                layer = PF.convolution if kind == "conv" else PF.deconvolution
+                h = layer(h, o["maps"], (k, k), pad=(p, p), stride=(st, st), with_bias=o["bias"],
+                          w_init=values[f"{where}/{kind}/W"], b_init=values.get(f"{where}/{kind}/b"))
             elif kind == "bn":  # beta 0, gamma 1, mean 0, variance 1: both APIs' defaults
                 h = PF.batch_normalization(h, axes=[1], decay_rate=mnist_models.BN_DECAY, eps=mnist_models.BN_EPS,
                                            batch_stat=True)
@@ -61,6 +64,8 @@ def build(layers, h, api, values, scope=()):
                 h = F.relu(h)
             elif kind == "elu":
                 h = F.elu(h, 1.0)
+            elif kind == "sigmoid":
+                h = F.sigmoid(h)
             elif kind == "max_pool":
                 h = F.max_pooling(h, (o["size"],) * 2)
             elif kind == "avg_pool":
@@ -74,6 +79,20 @@ def build(layers, h, api, values, scope=()):
             else:
                 raise ValueError(f"{where}: unknown layer kind {kind!r}")
     return h
+
+
+def gan_losses(m, inputs, api, values):
+    """The DCGAN program's generator and discriminator losses of (z, x)."""
+    _, F, _, _ = api
+    z, x = inputs
+    gen, dis = ((layer,) for layer in m["layers"])
+    fake = build(gen, z, api, values)
+    fake.persistent = True
+
+    def sce(h, target):
+        return F.mean(F.sigmoid_cross_entropy(build(dis, h, api, values), F.constant(target, (z.shape[0], 1))))
+
+    return sce(fake, 1), sce(fake, 0) + sce(x, 1)  # dis's loss also goes back into gen, as in the program
 
 
 def training_loss(m, inputs, api, values):
@@ -100,9 +119,20 @@ class Stepper:
         m = mnist_models.model(name)
         shapes = [a.shape for a in mnist_models.batch(name, images, labels, 0, batch)]
         self.inputs = [nn.Variable(shape) for shape in shapes]
-        self.loss = training_loss(m, self.inputs, api, mnist_models.initial_values(name))
-        self.solver = S.Adam(*m["adam"])
-        self.solver.set_parameters(nn.get_parameters())
+        values = mnist_models.initial_values(name)
+        # The step's phases, each (loss, its solver): the generator's then the
+        # discriminator's for the DCGAN program, one for the others.
+        if m.get("loss") == "gan":
+            losses = zip(gan_losses(m, self.inputs, api, values), ("gen", "dis"))
+        else:
+            losses = [(training_loss(m, self.inputs, api, values), None)]
+        self.phases = []
+        for loss, scope in losses:
+            solver = S.Adam(*m["adam"])
+            with nn.parameter_scope(scope) if scope else contextlib.nullcontext():
+                solver.set_parameters(nn.get_parameters())
+            self.phases.append((loss, solver))
+        self.weight_decay = m.get("weight_decay")
         self.name, self.batch, self.images, self.labels, self.pos = name, batch, images, labels, 0
 
     def run(self, steps):
@@ -116,12 +146,15 @@ class Stepper:
                 v.d = a
             self.pos += self.batch
             t0 = time.perf_counter()
-            self.solver.zero_grad()
-            self.loss.forward(clear_no_need_grad=True)
-            self.loss.backward(clear_buffer=True)
-            self.solver.update()
+            for loss, solver in self.phases:
+                solver.zero_grad()
+                loss.forward(clear_no_need_grad=True)
+                loss.backward(clear_buffer=True)
+                if self.weight_decay:
+                    solver.weight_decay(self.weight_decay)
+                solver.update()
             inside += time.perf_counter() - t0
-        return inside, float(self.loss.d.reshape(-1)[0])
+        return inside, float(self.phases[-1][0].d.reshape(-1)[0])
 
 
 def main(argv=None):

@@ -7,9 +7,10 @@ interpreter (a venv of Python 3.10) imports it too.
 
 A table is a tuple of layers (kind, options):
 
-    ("conv", {"name", "maps", "kernel", "pad", "bias"})   convolution, stride 1
+    ("conv", {"name", "maps", "kernel", "pad", "bias"[, "stride"]})   convolution (stride 1 unless given)
+    ("deconv", {"name", "maps", "kernel", "pad", "stride", "bias"})  deconvolution (transposed convolution)
     ("bn", {})            batch normalization over channels, the scope's "bn"
-    ("relu", {}), ("elu", {})
+    ("relu", {}), ("elu", {}), ("sigmoid", {})
     ("max_pool", {"size"}), ("avg_pool", {"size"})        window = stride = size,
                                                           the border's rest dropped
     ("affine", {"name", "units"})                          over all non-batch axes
@@ -26,7 +27,15 @@ l = 1 where the two digits are the same (pairs: x1 is the image
 `partner(count)` names). (The program writes Σ (h0 − h1)² as NNabla's
 squared_error and sum, which nnvae lacks: every side computes it as a
 difference, its square and the sum; the program's weight_decay(0) changes
-nothing and is left out.) Initial values are the C++ pf:: defaults:
+nothing and is left out.) The DCGAN program ("loss": "gan", batch 64) has
+two tables, its generator "gen" (z (B, 100, 1, 1) -> images) and its
+discriminator "dis", and two Adam solvers with weight decay; a step is the
+generator's update (loss: sigmoid cross entropy of dis(gen(z)) against 1)
+then the discriminator's (against 0 for dis(gen(z)), 1 for dis(x)). As in
+the program, the discriminator's loss recomputes gen(z) and back-propagates
+into the generator too (its `fake_dis` copy is built but unused), and z
+is a fresh normal draw per step (here: drawn once per example,
+mnist_models.latent). Initial values are the C++ pf:: defaults:
 convolution W ~ U(±sqrt(6 / (K·C_in + C_out))), K the kernel area, affine
 W ~ U(±sqrt(6 / (n_in + n_out))), biases 0; batch normalization beta 0,
 gamma 1, running mean 0 and variance 1 (initial_values draws them once,
@@ -50,10 +59,14 @@ BN_DECAY = 0.9
 BN_EPS = 1e-5
 
 
-def _conv_bn_elu(name, maps, kernel, pad):
-    return ("scope", {"name": name, "body": (("conv", {"name": None, "maps": maps, "kernel": kernel, "pad": pad,
-                                                       "bias": False}),
-                                             ("bn", {}), ("elu", {}))})
+def _conv_bn_elu(name, maps, kernel, pad, stride=1):
+    conv = {"name": None, "maps": maps, "kernel": kernel, "pad": pad, "stride": stride, "bias": False}
+    return ("scope", {"name": name, "body": (("conv", conv), ("bn", {}), ("elu", {}))})
+
+
+def _deconv_bn_elu(name, maps, pad, stride):
+    deconv = {"name": None, "maps": maps, "kernel": 4, "pad": pad, "stride": stride, "bias": False}
+    return ("scope", {"name": name, "body": (("deconv", deconv), ("bn", {}), ("elu", {}))})
 
 
 def _res_unit(name, c):
@@ -94,6 +107,30 @@ MODELS = {
             ("affine", {"name": "fc_embed", "units": 2}),
         ),
     },
+    "dcgan": {
+        "program": "dcgan_training.hpp",
+        "batch": 64,
+        "adam": (2e-4, 0.5, 0.999, 1e-8),
+        "weight_decay": 1e-4,
+        "loss": "gan",
+        "input": (100, 1, 1),  # z; the table runs gen then dis, as dis(gen(z))
+        "layers": (
+            ("scope", {"name": "gen", "body": (
+                _deconv_bn_elu("deconv1", 256, 0, 1),   # (B, 256, 4, 4)
+                _deconv_bn_elu("deconv2", 128, 1, 2),   # (B, 128, 8, 8)
+                _deconv_bn_elu("deconv3", 64, 1, 2),    # (B, 64, 16, 16)
+                _deconv_bn_elu("deconv4", 64, 3, 2),    # (B, 64, 28, 28)
+                ("conv", {"name": "conv5", "maps": 1, "kernel": 3, "pad": 1, "bias": True}),
+                ("sigmoid", {}))}),                      # (B, 1, 28, 28)
+            ("scope", {"name": "dis", "body": (
+                _conv_bn_elu("conv1", 32, 3, 3, 2),      # (B, 32, 16, 16)
+                _conv_bn_elu("conv2", 64, 3, 1, 2),      # (B, 64, 8, 8)
+                _conv_bn_elu("conv3", 128, 3, 1, 2),     # (B, 128, 4, 4)
+                ("scope", {"name": "conv4", "body": (
+                    ("conv", {"name": None, "maps": 256, "kernel": 3, "pad": 1, "bias": False}), ("bn", {}))}),
+                ("affine", {"name": "fc1", "units": 1}))}),
+        ),
+    },
     "resnet": {
         "program": "resnet_training.hpp",
         "batch": 128,
@@ -131,12 +168,17 @@ def walk(layers, shape=IMAGE_SHAPE, scope=()):
     params = []
     for kind, o in layers:
         where = "/".join(scope + ((o["name"],) if o.get("name") else ()))
-        if kind == "conv":
+        if kind in ("conv", "deconv"):
             c, h, w = shape
-            params.append((f"{where}/conv/W".lstrip("/"), (o["maps"], c, o["kernel"], o["kernel"]), "conv_W"))
+            k, p, st, scope_name = o["kernel"], o["pad"], o.get("stride", 1), kind
+            w_shape = (o["maps"], c, k, k) if kind == "conv" else (c, o["maps"], k, k)
+            params.append((f"{where}/{scope_name}/W", w_shape, f"{kind}_W"))
             if o["bias"]:
-                params.append((f"{where}/conv/b".lstrip("/"), (o["maps"],), "zero"))
-            size = lambda n: n + 2 * o["pad"] - o["kernel"] + 1  # noqa: E731
+                params.append((f"{where}/{scope_name}/b", (o["maps"],), "zero"))
+            if kind == "conv":
+                size = lambda n: (n + 2 * p - k) // st + 1  # noqa: E731
+            else:
+                size = lambda n: (n - 1) * st - 2 * p + k  # noqa: E731
             shape = (o["maps"], size(h), size(w))
         elif kind == "bn":
             stat = (1, shape[0], 1, 1)
@@ -157,7 +199,7 @@ def walk(layers, shape=IMAGE_SHAPE, scope=()):
                 raise ValueError(f"{where}: a residual body must keep the shape {shape}, gives {out}")
             params += inner
             shape = out
-        elif kind not in ("relu", "elu"):
+        elif kind not in ("relu", "elu", "sigmoid"):
             raise ValueError(f"{where or 'layer'}: unknown layer kind {kind!r}")
     return params, shape
 
@@ -172,9 +214,10 @@ def initial_values(name, seed=313):
     drawn as the C++ pf:: functions draw them (the module docstring)."""
     rng = np.random.RandomState(seed)
     out = {}
-    for pname, shape, kind in walk(model(name)["layers"])[0]:
-        if kind == "conv_W":
-            lim = np.sqrt(6.0 / (shape[2] * shape[3] * shape[1] + shape[0]))
+    for pname, shape, kind in walk(model(name)["layers"], input_shape(name))[0]:
+        if kind in ("conv_W", "deconv_W"):  # both from (C_in, C_out): (C_out, C_in, k, k) and (C_in, C_out, k, k)
+            c_in, c_out = (shape[1], shape[0]) if kind == "conv_W" else (shape[0], shape[1])
+            lim = np.sqrt(6.0 / (shape[2] * shape[3] * c_in + c_out))
             value = rng.uniform(-lim, lim, shape)
         elif kind == "affine_W":
             lim = np.sqrt(6.0 / (shape[0] + shape[1]))
@@ -193,6 +236,8 @@ def _macs(layers, shape):
         after = walk(((kind, o),), shape)[1]
         if kind == "conv":
             out.append(after[0] * after[1] * after[2] * shape[0] * o["kernel"] ** 2)
+        elif kind == "deconv":
+            out.append(shape[0] * shape[1] * shape[2] * o["maps"] * o["kernel"] ** 2)
         elif kind == "affine":
             out.append(int(np.prod(shape)) * o["units"])
         elif kind in ("scope", "residual"):
@@ -206,8 +251,27 @@ def training_flops(name):
     convolutions and affine layers: forward, input gradient and weight
     gradient of each, less the input gradient of the first (the images');
     twice that for a pair of images (the Siamese program)."""
-    macs = _macs(model(name)["layers"], IMAGE_SHAPE)[0]
-    return 2 * (3 * sum(macs) - macs[0]) * (2 if model(name).get("loss") == "contrastive" else 1)
+    m = model(name)
+    if m.get("loss") == "gan":
+        # Per real image: the generator's update (gen and dis forward, all
+        # gradients but z's), then the discriminator's (gen and dis on the
+        # fakes again, all gradients but z's; dis on the images, all
+        # gradients but the images').
+        gen = _macs(m["layers"][:1], input_shape(name))[0]
+        dis = _macs(m["layers"][1:], IMAGE_SHAPE)[0]
+        return 2 * (2 * (3 * sum(gen) - gen[0]) + 3 * sum(dis) + 3 * sum(dis) + 3 * sum(dis) - dis[0])
+    macs = _macs(m["layers"], IMAGE_SHAPE)[0]
+    return 2 * (3 * sum(macs) - macs[0]) * (2 if m.get("loss") == "contrastive" else 1)
+
+
+def examples(name):
+    """What a training step of model `name` takes `batch` of."""
+    return {"contrastive": "pairs", "gan": "real images"}.get(model(name).get("loss"), "images")
+
+
+def input_shape(name):
+    """The shape of one example of model `name`'s first input."""
+    return model(name).get("input", IMAGE_SHAPE)
 
 
 def digits(count, seed=1):
@@ -231,11 +295,21 @@ def batch(name, images, labels, start, size):
     """The arrays a step of model `name` feeds, as float32: (x (size, 1, 28,
     28) = pixels / 255, t (size, 1)), or for the Siamese program (x0, x1, l
     (size, 1): 1 where the pair's digits are the same), from examples
-    start, start + 1, ... of the set."""
+    start, start + 1, ... of the set; for the DCGAN program (z (size, 100,
+    1, 1) from mnist_models.latent, x)."""
     idx = np.arange(start, start + size)
     x = (images[idx] / 255.0).astype(np.float32)  # as the program's data iterator scales them
+    if model(name).get("loss") == "gan":
+        return latent(len(images), input_shape(name))[idx], x
     if model(name).get("loss") != "contrastive":
         return x, labels[idx].reshape(-1, 1).astype(np.float32)
     other = partner(len(images))[idx]
     same = (labels[idx] == labels[other]).reshape(-1, 1).astype(np.float32)
     return x, (images[other] / 255.0).astype(np.float32), same
+
+
+@functools.lru_cache(maxsize=4)
+def latent(count, shape, seed=3):
+    """The DCGAN program's z of each example, (count, *shape) standard
+    normal float32 (the program draws a new z each step)."""
+    return np.random.RandomState(seed).standard_normal((count,) + tuple(shape)).astype(np.float32)

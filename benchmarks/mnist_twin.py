@@ -9,7 +9,9 @@ eps (1e-5) and momentum 1 - decay_rate (0.1), batch statistics in training;
 max and average pooling over windows of `size` with stride `size` (the
 rest of the border dropped, NNabla's ignore_border=True); ELU with alpha 1;
 the residual unit's elu(h + x); the Siamese program's contrastive loss
-with its margin and eps. (PyTorch's running variance uses the
+with its margin and eps; for DCGAN, deconvolution as ConvTranspose2d (the
+same W layout), the sigmoid cross entropy as BCE with logits, NNabla's
+weight_decay as Adam's weight_decay (both add decay·w to the gradient). (PyTorch's running variance uses the
 unbiased batch variance; it only matters in evaluation.)
 
 Run as a worker (the protocol in harness.py; `memory` answers the peak
@@ -38,12 +40,13 @@ def make_modules(torch, layers, shape, values, scope=()):
         name = o.get("name")
         where = "/".join(scope + ((name,) if name else ()))
         after = mnist_models.walk(((kind, o),), shape)[1]
-        if kind == "conv":
-            m = nn.Conv2d(shape[0], o["maps"], o["kernel"], padding=o["pad"], bias=o["bias"])
+        if kind in ("conv", "deconv"):  # NNabla's W layouts are PyTorch's: (out, in, k, k) and (in, out, k, k)
+            layer = nn.Conv2d if kind == "conv" else nn.ConvTranspose2d
+            m = layer(shape[0], o["maps"], o["kernel"], stride=o.get("stride", 1), padding=o["pad"], bias=o["bias"])
             with torch.no_grad():
-                m.weight.copy_(torch.from_numpy(values[f"{where}/conv/W"]))
+                m.weight.copy_(torch.from_numpy(values[f"{where}/{kind}/W"]))
                 if o["bias"]:
-                    m.bias.copy_(torch.from_numpy(values[f"{where}/conv/b"]))
+                    m.bias.copy_(torch.from_numpy(values[f"{where}/{kind}/b"]))
         elif kind == "bn":
             m = nn.BatchNorm2d(shape[0], eps=mnist_models.BN_EPS, momentum=1.0 - mnist_models.BN_DECAY)
             with torch.no_grad():
@@ -54,6 +57,8 @@ def make_modules(torch, layers, shape, values, scope=()):
             m = nn.ReLU()
         elif kind == "elu":
             m = nn.ELU(alpha=1.0)
+        elif kind == "sigmoid":
+            m = nn.Sigmoid()
         elif kind == "max_pool":
             m = nn.MaxPool2d(o["size"])
         elif kind == "avg_pool":
@@ -92,11 +97,16 @@ class Twin:
     def __init__(self, torch, name, seed=313):
         self.m = mnist_models.model(name)
         self.torch = torch
-        mods, _ = make_modules(torch, self.m["layers"], mnist_models.IMAGE_SHAPE,
+        mods, _ = make_modules(torch, self.m["layers"], mnist_models.input_shape(name),
                                mnist_models.initial_values(name, seed))
         self.net = torch.nn.Sequential(*mods)
         alpha, beta1, beta2, eps = self.m["adam"]
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=alpha, betas=(beta1, beta2), eps=eps)
+        # Adam's weight_decay adds decay·w to the gradient, as NNabla's solver.weight_decay.
+        adam = dict(lr=alpha, betas=(beta1, beta2), eps=eps, weight_decay=self.m.get("weight_decay", 0.0))
+        if self.m.get("loss") == "gan":  # the generator's and the discriminator's
+            self.opts = [torch.optim.Adam(part.parameters(), **adam) for part in self.net]
+        else:
+            self.opts = [torch.optim.Adam(self.net.parameters(), **adam)]
 
     def loss(self, arrays):
         """The program's loss of a batch as mnist_models.batch gives it."""
@@ -110,12 +120,27 @@ class Twin:
         far = (self.m["margin"] - (sd + self.m["eps"]).sqrt()).clamp(min=0).pow(2)
         return (l * sd + (1 - l) * far).mean()
 
+    def gan_losses(self, arrays):
+        """The DCGAN program's (generator's loss, discriminator's loss) closures."""
+        torch = self.torch
+        z, x = (torch.from_numpy(a) for a in arrays)
+        gen, dis = self.net
+        sce = torch.nn.functional.binary_cross_entropy_with_logits
+        ones, zeros = torch.ones(z.shape[0], 1), torch.zeros(z.shape[0], 1)
+        # The discriminator's loss computes gen(z) again (with the updated
+        # generator) and goes back into it, as the program's graph does.
+        return [lambda: sce(dis(gen(z)), ones), lambda: sce(dis(gen(z)), zeros) + sce(dis(x), ones)]
+
     def step(self, arrays):
-        """One Adam step on a batch as mnist_models.batch gives it."""
-        loss = self.loss(arrays)
-        self.opt.zero_grad(set_to_none=False)
-        loss.backward()
-        self.opt.step()
+        """One training step on a batch as mnist_models.batch gives it (for
+        DCGAN the generator's update, then the discriminator's); returns the
+        last loss."""
+        phases = self.gan_losses(arrays) if self.m.get("loss") == "gan" else [lambda: self.loss(arrays)]
+        for loss_fn, opt in zip(phases, self.opts):
+            loss = loss_fn()
+            opt.zero_grad(set_to_none=False)
+            loss.backward()
+            opt.step()
         return loss
 
     def errors(self, x, labels):

@@ -194,6 +194,7 @@ def test_ab_step_idle_fraction_from_proc_stat_deltas():
 # --- NNabla's MNIST programs: bench_mnist.py and its parts -------------------------
 
 def test_mnist_tables_give_the_programs_parameters_and_shapes():
+    import numpy as np
     import mnist_models
 
     params, out = mnist_models.walk(mnist_models.model("lenet")["layers"])
@@ -223,7 +224,16 @@ def test_mnist_tables_give_the_programs_parameters_and_shapes():
     assert mnist_models.training_flops("siamese") == 2 * 2 * (3 * sum(macs) - macs[0])
     assert [n for n, _, _ in mnist_models.walk(mnist_models.model("siamese")["layers"])[0]][-2:] == \
         ["fc_embed/affine/W", "fc_embed/affine/b"]
-    with pytest.raises(ValueError, match="unknown model 'vgg'; known: lenet, siamese, resnet"):
+    # DCGAN: the generator takes z (100, 1, 1) to an image, the discriminator an image to one score.
+    gen, dis = mnist_models.model("dcgan")["layers"]
+    assert mnist_models.walk((gen,), (100, 1, 1))[1] == (1, 28, 28) and mnist_models.walk((dis,))[1] == (1,)
+    params = dict((n, s) for n, s, _ in mnist_models.walk((gen, dis), (100, 1, 1))[0])
+    assert params["gen/deconv1/deconv/W"] == (100, 256, 4, 4) and params["gen/conv5/conv/b"] == (1,)
+    assert params["dis/conv4/bn/variance"] == (1, 256, 1, 1) and params["dis/fc1/affine/W"] == (4096, 1)
+    lim = np.sqrt(6.0 / (16 * 100 + 256))  # pf::deconvolution: from C_in = 100 and C_out = 256 too
+    w = mnist_models.initial_values("dcgan")["gen/deconv1/deconv/W"]
+    assert lim * 0.9 < np.abs(w).max() <= lim
+    with pytest.raises(ValueError, match="unknown model 'vgg'; known: lenet, siamese, dcgan, resnet"):
         mnist_models.model("vgg")
 
 
@@ -251,6 +261,9 @@ def test_mnist_initial_values_are_the_cpp_pf_defaults():
     other = mnist_models.partner(20)
     assert (x0 == (images / 255.0).astype(np.float32)).all() and (x1 == x0[other]).all()
     assert same.shape == (20, 1) and (same[:, 0] == (labels == labels[other])).all()
+    z, x = mnist_models.batch("dcgan", images, labels, 2, 5)
+    assert z.shape == (5, 100, 1, 1) and z.dtype == np.float32 and (x == x0[2:7]).all()
+    assert (z == mnist_models.latent(20, (100, 1, 1))[2:7]).all() and abs(float(z.std()) - 1) < 0.1
 
 
 def test_mnist_report_judges_measured_ratios_only():
@@ -342,7 +355,7 @@ def _nnabla_python():
     return str(python)
 
 
-@pytest.mark.parametrize("model", ["lenet", "resnet", "siamese"])
+@pytest.mark.parametrize("model", ["lenet", "resnet", "siamese", "dcgan"])
 def test_mnist_sides_train_the_same_model(model):
     # From the same initial values and batches, nnvae's graph and the
     # PyTorch twin (and NNabla's graph, when installed) give the same losses.
@@ -373,7 +386,7 @@ def test_bench_mnist_prints_the_table_with_tiny_settings(capsys):
     assert bench_mnist.main(argv) == 0
     out = capsys.readouterr().out
     assert "PyTorch: not measured: --no-torch" in out and "NNabla 1.39: not measured: --no-nnabla" in out
-    assert "== lenet (lenet_training.hpp), batch 2: training images/s (3.5 MFLOP per image" in out
+    assert "== lenet (lenet_training.hpp), batch 2: training images/s (3.5 MFLOP per one of them" in out
     row = next(line for line in out.splitlines() if line.startswith("        1 "))
     assert row.split()[2:6] == ["n/a", "n/a", "n/a", "n/a"]
     assert "  lenet, batch 2, 1 thread: nnvae n/a PyTorch (target >= 1.5x): not measured" in out
