@@ -8,10 +8,11 @@ twins and NNabla 1.39's own CPU build.
     python benchmarks/bench_mnist.py       # --help for the options
 
 For each program (mnist_models.py: LeNet, lenet_training.hpp; Siamese,
-siamese_training.hpp; DCGAN, dcgan_training.hpp; ResNet,
-resnet_training.hpp) at its batch size (128; DCGAN 64) it prints the
-training images/s (pairs/s for Siamese, real images/s for DCGAN) of its
-step on each thread count, the median over alternating rounds in
+siamese_training.hpp; DCGAN, dcgan_training.hpp; VAT, vat_training.hpp;
+ResNet, resnet_training.hpp) at its batch size (128; DCGAN 64; VAT 100
+labeled and 250 unlabeled images) it prints the training images/s (pairs/s
+for Siamese, real images/s for DCGAN, labeled images/s for VAT) of its step
+on each thread count, the median over alternating rounds in
 one run of three long-lived workers:
   - nnvae: the program's graph built with nnvae's NNabla-style Python API
     and stepped as the program steps it (mnist_graph_worker.py); the table

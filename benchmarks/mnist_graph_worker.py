@@ -95,6 +95,27 @@ def gan_losses(m, inputs, api, values):
     return sce(fake, 1), sce(fake, 0) + sce(x, 1)  # dis's loss also goes back into gen, as in the program
 
 
+def vat_losses(m, inputs, api, values):
+    """The VAT program's labeled loss, the power iteration's loss, the
+    unlabeled loss, y(xu) (computed first each step) and the direction r
+    (whose gradient becomes the next noise), of (xl, tl, xu, noise)."""
+    _, F, _, _ = api
+    xl, tl, xu, noise = inputs
+
+    def kl(y0, y1):  # Σ p·(log p − log q) over the classes: (B, 1)
+        p, q = F.softmax(y0, axis=1), F.softmax(y1, axis=1)
+        return F.sum(p * (F.log(p) - F.log(q)), axis=1, keepdims=True)
+
+    loss_l = F.mean(F.softmax_cross_entropy(build(m["layers"], xl, api, values), tl, axis=1))
+    yu = build(m["layers"], xu, api, values)
+    y1 = yu.unlinked(need_grad=False)  # y(xu)'s values, a constant
+    r = noise / F.pow_scalar(F.sum(F.pow_scalar(noise, 2.0), axis=(1, 2, 3), keepdims=True), 0.5)
+    r.persistent = True
+    loss_k = F.mean(kl(y1, build(m["layers"], xu + m["xi"] * r, api, values)), axis=0)
+    loss_u = F.mean(kl(y1, build(m["layers"], xu + m["eps"] * r, api, values)), axis=0)
+    return loss_l, loss_k, loss_u, yu, r
+
+
 def training_loss(m, inputs, api, values):
     """The program's loss of its inputs (x, t), or for the Siamese program
     (x0, x1, l) (mnist_models.py)."""
@@ -120,15 +141,22 @@ class Stepper:
         shapes = [a.shape for a in mnist_models.batch(name, images, labels, 0, batch)]
         self.inputs = [nn.Variable(shape) for shape in shapes]
         values = mnist_models.initial_values(name)
+        self.vat = None
         # The step's phases, each (loss, its solver): the generator's then the
-        # discriminator's for the DCGAN program, one for the others.
-        if m.get("loss") == "gan":
+        # discriminator's for the DCGAN program, one for the others (VAT's
+        # step is its own, vat_step).
+        if m.get("loss") == "vat":
+            self.inputs[3].need_grad = True  # the noise, whose r's gradient is the next direction
+            loss_l, loss_k, loss_u, yu, r = vat_losses(m, self.inputs, api, values)
+            self.vat = (loss_k, yu, r)
+            losses = [(loss_l, None), (loss_u, None)]
+        elif m.get("loss") == "gan":
             losses = zip(gan_losses(m, self.inputs, api, values), ("gen", "dis"))
         else:
             losses = [(training_loss(m, self.inputs, api, values), None)]
         self.phases = []
         for loss, scope in losses:
-            solver = S.Adam(*m["adam"])
+            solver = self.phases[0][1] if self.vat and self.phases else S.Adam(*m["adam"])  # VAT: one solver
             with nn.parameter_scope(scope) if scope else contextlib.nullcontext():
                 solver.set_parameters(nn.get_parameters())
             self.phases.append((loss, solver))
@@ -146,7 +174,9 @@ class Stepper:
                 v.d = a
             self.pos += self.batch
             t0 = time.perf_counter()
-            for loss, solver in self.phases:
+            for i, (loss, solver) in enumerate(self.phases):
+                if self.vat and i == 1:
+                    self.vat_direction()
                 solver.zero_grad()
                 loss.forward(clear_no_need_grad=True)
                 loss.backward(clear_buffer=True)
@@ -155,6 +185,17 @@ class Stepper:
                 solver.update()
             inside += time.perf_counter() - t0
         return inside, float(self.phases[-1][0].d.reshape(-1)[0])
+
+
+    def vat_direction(self):
+        """VAT between its two updates: y(xu), then one power iteration: the
+        gradient of the KL divergence at xu + xi·r becomes the noise."""
+        loss_k, yu, r = self.vat
+        yu.forward(clear_no_need_grad=False)
+        r.grad.zero()
+        loss_k.forward(clear_no_need_grad=True)
+        loss_k.backward(clear_buffer=True)
+        self.inputs[3].d = r.g
 
 
 def main(argv=None):

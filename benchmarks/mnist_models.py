@@ -35,7 +35,16 @@ then the discriminator's (against 0 for dis(gen(z)), 1 for dis(x)). As in
 the program, the discriminator's loss recomputes gen(z) and back-propagates
 into the generator too (its `fake_dis` copy is built but unused), and z
 is a fresh normal draw per step (here: drawn once per example,
-mnist_models.latent). Initial values are the C++ pf:: defaults:
+mnist_models.latent). The VAT program ("loss": "vat") trains a
+784-1200-1200-10 perceptron with batch normalization (its second one under
+the scope "fc3", as in the program) on a fixed labeled batch of `batch`
+images, then on 2.5 times as many unlabeled ones by virtual adversarial
+training: one power iteration finds the direction r (unit norm per image)
+from a normal draw (mnist_models.latent), the loss is the mean KL
+divergence between softmax(y(xu)) and softmax(y(xu + eps·r)); two
+updates per step. (Its KL divergence, NNabla's kl_multinomial, which nnvae
+lacks, is Σ p·(log p − log q) on every side; the program's learning-rate
+decay every 240 steps and weight_decay(0) are left out.) Initial values are the C++ pf:: defaults:
 convolution W ~ U(±sqrt(6 / (K·C_in + C_out))), K the kernel area, affine
 W ~ U(±sqrt(6 / (n_in + n_out))), biases 0; batch normalization beta 0,
 gamma 1, running mean 0 and variance 1 (initial_values draws them once,
@@ -131,6 +140,20 @@ MODELS = {
                 ("affine", {"name": "fc1", "units": 1}))}),
         ),
     },
+    "vat": {
+        "program": "vat_training.hpp",
+        "batch": 100,           # labeled images per step
+        "unlabeled_per_labeled": 2.5,  # 250 unlabeled images per step
+        "adam": (2e-3, 0.9, 0.999, 1e-8),
+        "loss": "vat",
+        "xi": 10.0,
+        "eps": 1.5,
+        "layers": (
+            ("affine", {"name": "fc1", "units": 1200}), ("scope", {"name": "fc1", "body": (("bn", {}),)}), ("relu", {}),
+            ("affine", {"name": "fc2", "units": 1200}), ("scope", {"name": "fc3", "body": (("bn", {}),)}), ("relu", {}),
+            ("affine", {"name": "fc3", "units": 10}),
+        ),
+    },
     "resnet": {
         "program": "resnet_training.hpp",
         "batch": 128,
@@ -181,7 +204,7 @@ def walk(layers, shape=IMAGE_SHAPE, scope=()):
                 size = lambda n: (n - 1) * st - 2 * p + k  # noqa: E731
             shape = (o["maps"], size(h), size(w))
         elif kind == "bn":
-            stat = (1, shape[0], 1, 1)
+            stat = (1, shape[0]) + (1,) * (len(shape) - 1)
             where = "/".join(scope)
             for p, init in (("beta", "zero"), ("gamma", "one"), ("mean", "zero"), ("variance", "one")):
                 params.append((f"{where}/bn/{p}", stat, init))
@@ -260,13 +283,25 @@ def training_flops(name):
         gen = _macs(m["layers"][:1], input_shape(name))[0]
         dis = _macs(m["layers"][1:], IMAGE_SHAPE)[0]
         return 2 * (2 * (3 * sum(gen) - gen[0]) + 3 * sum(dis) + 3 * sum(dis) + 3 * sum(dis) - dis[0])
+    if m.get("loss") == "vat":
+        # Per labeled image: its update (all gradients but the images'), and
+        # for 2.5 unlabeled ones y(xu) forward, then the power iteration and
+        # the unlabeled update, each forward and all gradients down to r.
+        macs = _macs(m["layers"], IMAGE_SHAPE)[0]
+        return 2 * (3 * sum(macs) - macs[0] + m["unlabeled_per_labeled"] * (sum(macs) + 2 * 3 * sum(macs)))
     macs = _macs(m["layers"], IMAGE_SHAPE)[0]
     return 2 * (3 * sum(macs) - macs[0]) * (2 if m.get("loss") == "contrastive" else 1)
 
 
 def examples(name):
     """What a training step of model `name` takes `batch` of."""
-    return {"contrastive": "pairs", "gan": "real images"}.get(model(name).get("loss"), "images")
+    return {"contrastive": "pairs", "gan": "real images", "vat": "labeled images (and 2.5x unlabeled)"}.get(
+        model(name).get("loss"), "images")
+
+
+def unlabeled(name, size):
+    """The VAT program's unlabeled images per step at a labeled batch of `size`."""
+    return int(size * model(name)["unlabeled_per_labeled"])
 
 
 def input_shape(name):
@@ -296,11 +331,17 @@ def batch(name, images, labels, start, size):
     28) = pixels / 255, t (size, 1)), or for the Siamese program (x0, x1, l
     (size, 1): 1 where the pair's digits are the same), from examples
     start, start + 1, ... of the set; for the DCGAN program (z (size, 100,
-    1, 1) from mnist_models.latent, x)."""
+    1, 1) from mnist_models.latent, x); for VAT (xl, tl: the first `size`
+    examples, xu: unlabeled(size) examples from start·2.5, and the normal
+    draw for each)."""
     idx = np.arange(start, start + size)
     x = (images[idx] / 255.0).astype(np.float32)  # as the program's data iterator scales them
     if model(name).get("loss") == "gan":
         return latent(len(images), input_shape(name))[idx], x
+    if model(name).get("loss") == "vat":  # the same labeled batch every step
+        u = (int(start * model(name)["unlabeled_per_labeled"]) + np.arange(unlabeled(name, size))) % len(images)
+        return ((images[:size] / 255.0).astype(np.float32), labels[:size].reshape(-1, 1).astype(np.float32),
+                (images[u] / 255.0).astype(np.float32), latent(len(images), IMAGE_SHAPE)[u])
     if model(name).get("loss") != "contrastive":
         return x, labels[idx].reshape(-1, 1).astype(np.float32)
     other = partner(len(images))[idx]

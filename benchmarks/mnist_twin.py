@@ -11,7 +11,8 @@ rest of the border dropped, NNabla's ignore_border=True); ELU with alpha 1;
 the residual unit's elu(h + x); the Siamese program's contrastive loss
 with its margin and eps; for DCGAN, deconvolution as ConvTranspose2d (the
 same W layout), the sigmoid cross entropy as BCE with logits, NNabla's
-weight_decay as Adam's weight_decay (both add decay·w to the gradient). (PyTorch's running variance uses the
+weight_decay as Adam's weight_decay (both add decay·w to the gradient); for
+VAT, batch normalization over features as BatchNorm1d. (PyTorch's running variance uses the
 unbiased batch variance; it only matters in evaluation.)
 
 Run as a worker (the protocol in harness.py; `memory` answers the peak
@@ -48,7 +49,8 @@ def make_modules(torch, layers, shape, values, scope=()):
                 if o["bias"]:
                     m.bias.copy_(torch.from_numpy(values[f"{where}/{kind}/b"]))
         elif kind == "bn":
-            m = nn.BatchNorm2d(shape[0], eps=mnist_models.BN_EPS, momentum=1.0 - mnist_models.BN_DECAY)
+            bn = nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d
+            m = bn(shape[0], eps=mnist_models.BN_EPS, momentum=1.0 - mnist_models.BN_DECAY)
             with torch.no_grad():
                 for attr, p in (("bias", "beta"), ("weight", "gamma"), ("running_mean", "mean"),
                                 ("running_var", "variance")):
@@ -107,6 +109,8 @@ class Twin:
             self.opts = [torch.optim.Adam(part.parameters(), **adam) for part in self.net]
         else:
             self.opts = [torch.optim.Adam(self.net.parameters(), **adam)]
+            if self.m.get("loss") == "vat":  # two updates per step by the one solver
+                self.opts *= 2
 
     def loss(self, arrays):
         """The program's loss of a batch as mnist_models.batch gives it."""
@@ -131,11 +135,37 @@ class Twin:
         # generator) and goes back into it, as the program's graph does.
         return [lambda: sce(dis(gen(z)), ones), lambda: sce(dis(gen(z)), zeros) + sce(dis(x), ones)]
 
+    def vat_losses(self, arrays):
+        """The VAT program's (labeled loss, unlabeled loss) closures; the
+        second first finds the direction r by one power iteration."""
+        torch = self.torch
+        F = torch.nn.functional
+        xl, tl, xu, noise = (torch.from_numpy(a) for a in arrays)
+
+        def kl(y0, y1):  # Σ p·(log p − log q) over the classes
+            p, q = F.softmax(y0, dim=1), F.softmax(y1, dim=1)
+            return (p * (p.log() - q.log())).sum(1, keepdim=True)
+
+        def direction(noise):
+            noise = noise.clone().requires_grad_(True)
+            return noise / noise.pow(2).sum((1, 2, 3), keepdim=True).pow(0.5)
+
+        def unlabeled():
+            y1 = self.net(xu).detach()  # y(xu) with batch statistics, a constant
+            r = direction(noise)
+            r.retain_grad()
+            kl(y1, self.net(xu + self.m["xi"] * r)).mean(0).sum().backward()  # also into the parameters, as the program
+            return kl(y1, self.net(xu + self.m["eps"] * direction(r.grad))).mean(0).sum()
+
+        return [lambda: F.cross_entropy(self.net(xl), tl.reshape(-1).long()), unlabeled]
+
     def step(self, arrays):
         """One training step on a batch as mnist_models.batch gives it (for
-        DCGAN the generator's update, then the discriminator's); returns the
-        last loss."""
-        phases = self.gan_losses(arrays) if self.m.get("loss") == "gan" else [lambda: self.loss(arrays)]
+        DCGAN the generator's update, then the discriminator's; for VAT the
+        labeled then the unlabeled one); returns the last loss."""
+        kind = self.m.get("loss")
+        phases = (self.gan_losses(arrays) if kind == "gan" else self.vat_losses(arrays) if kind == "vat"
+                  else [lambda: self.loss(arrays)])
         for loss_fn, opt in zip(phases, self.opts):
             loss = loss_fn()
             opt.zero_grad(set_to_none=False)

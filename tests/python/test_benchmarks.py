@@ -233,7 +233,14 @@ def test_mnist_tables_give_the_programs_parameters_and_shapes():
     lim = np.sqrt(6.0 / (16 * 100 + 256))  # pf::deconvolution: from C_in = 100 and C_out = 256 too
     w = mnist_models.initial_values("dcgan")["gen/deconv1/deconv/W"]
     assert lim * 0.9 < np.abs(w).max() <= lim
-    with pytest.raises(ValueError, match="unknown model 'vgg'; known: lenet, siamese, dcgan, resnet"):
+    # VAT: a perceptron whose second batch normalization sits under "fc3", as in the program.
+    names = [n for n, _, _ in mnist_models.walk(mnist_models.model("vat")["layers"])[0]]
+    assert names[:3] == ["fc1/affine/W", "fc1/affine/b", "fc1/bn/beta"]
+    assert names[8:14] == ["fc3/bn/beta", "fc3/bn/gamma", "fc3/bn/mean", "fc3/bn/variance", "fc3/affine/W",
+                           "fc3/affine/b"]
+    macs = 784 * 1200 + 1200 * 1200 + 1200 * 10
+    assert mnist_models.training_flops("vat") == 2 * (3 * macs - 784 * 1200 + 2.5 * 7 * macs)
+    with pytest.raises(ValueError, match="unknown model 'vgg'; known: lenet, siamese, dcgan, vat, resnet"):
         mnist_models.model("vgg")
 
 
@@ -264,6 +271,11 @@ def test_mnist_initial_values_are_the_cpp_pf_defaults():
     z, x = mnist_models.batch("dcgan", images, labels, 2, 5)
     assert z.shape == (5, 100, 1, 1) and z.dtype == np.float32 and (x == x0[2:7]).all()
     assert (z == mnist_models.latent(20, (100, 1, 1))[2:7]).all() and abs(float(z.std()) - 1) < 0.1
+    # VAT: the first `size` images labeled every step; 2.5 times as many
+    # unlabeled ones from start·2.5 on (wrapping around), each with a normal draw.
+    xl, tl, xu, noise = mnist_models.batch("vat", images, labels, 8, 4)
+    assert (xl == x0[:4]).all() and tl.tolist() == [[0], [1], [2], [3]]
+    assert (xu == x0[[(20 + i) % 20 for i in range(10)]]).all() and noise.shape == (10, 1, 28, 28)
 
 
 def test_mnist_report_judges_measured_ratios_only():
@@ -335,12 +347,72 @@ def test_rotating_rounds_rotate_the_order(tmp_path):
     assert "vs" not in measure.side_medians(res)["a"]
 
 
-def _mnist_losses(python, script, args, steps=3):
-    """The losses a worker reports after 1 + 1 and 1 + steps steps at batch 16."""
-    import harness
+# Each side's losses after 1 and after 1 + 2 steps of every program at batch 8.
+_LOSSES = """
+import json, sys
+sys.path.insert(0, {benchmarks!r})
+import mnist_models
+from mnist_graph_worker import Stepper, load_api
+api = load_api({api!r})
+images, labels = mnist_models.digits(64)
+out = {{}}
+for name in mnist_models.MODELS:
+    s = Stepper(api, name, 8, images, labels)
+    out[name] = [s.run(1)[1], s.run(2)[1]]
+print(json.dumps(out))
+"""
 
-    with harness.Worker(script, [python, str(BENCHMARKS / script), "--images", "64", *args]) as w:
-        return [w.ask(f"step 16 {n}")["loss"] for n in (1, steps)]
+
+def _graph_losses(python, api):
+    import subprocess
+
+    r = subprocess.run([python, "-c", _LOSSES.format(benchmarks=str(BENCHMARKS), api=api)], capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return json.loads(r.stdout.splitlines()[-1])
+
+
+def _twin_losses(torch):
+    import mnist_models
+    from mnist_twin import Twin
+
+    images, labels = mnist_models.digits(64)
+    out = {}
+    for name in mnist_models.MODELS:
+        twin = Twin(torch, name)
+        losses = [float(twin.step(mnist_models.batch(name, images, labels, i * 8, 8)).detach()) for i in range(3)]
+        out[name] = [losses[0], losses[2]]
+    return out
+
+
+def test_mnist_sides_train_the_same_models():
+    # From the same initial values and batches, nnvae's graph and the
+    # PyTorch twin (and NNabla's graph, when installed) give the same losses.
+    import mnist_models
+
+    nnvae_losses = _graph_losses(sys.executable, "nnvae")
+    assert list(nnvae_losses) == list(mnist_models.MODELS)
+    assert all(0.05 < first < 20 for first, _ in nnvae_losses.values())
+    others = {}
+    try:
+        import torch
+        torch.set_num_threads(1)
+        others["PyTorch"] = _twin_losses(torch)
+    except ImportError:
+        pass
+    try:
+        others["NNabla"] = _graph_losses(_nnabla_python(), "nnabla")
+    except pytest.skip.Exception:
+        pass
+    if not others:
+        pytest.skip("neither PyTorch nor NNabla 1.39 is installed: nnvae's side ran alone")
+    # VAT's power iteration amplifies rounding: the PyTorch twin's own
+    # float32 and float64 losses differ by 0.05 % after two steps and 0.2 %
+    # after four, so it is held to 2 % there.
+    for side, losses in others.items():
+        for name, values in losses.items():
+            rel = 2e-2 if name == "vat" and side == "PyTorch" else 5e-3
+            assert values == pytest.approx(nnvae_losses[name], rel=rel), (side, name)
 
 
 def _nnabla_python():
@@ -353,29 +425,6 @@ def _nnabla_python():
     if not python.is_file():
         pytest.skip(f"NNabla 1.39 is not installed ({python}; python tests/nnabla/nnabla_env.py makes it)")
     return str(python)
-
-
-@pytest.mark.parametrize("model", ["lenet", "resnet", "siamese", "dcgan"])
-def test_mnist_sides_train_the_same_model(model):
-    # From the same initial values and batches, nnvae's graph and the
-    # PyTorch twin (and NNabla's graph, when installed) give the same losses.
-    nnvae_losses = _mnist_losses(sys.executable, "mnist_graph_worker.py", ["--api", "nnvae", "--model", model])
-    assert 0.05 < nnvae_losses[0] < 20
-    others = {}
-    try:
-        import torch  # noqa: F401
-        others["PyTorch"] = _mnist_losses(sys.executable, "mnist_twin.py", ["--model", model])
-    except ImportError:
-        pass
-    try:
-        others["NNabla"] = _mnist_losses(_nnabla_python(), "mnist_graph_worker.py", ["--api", "nnabla", "--model",
-                                                                                      model])
-    except pytest.skip.Exception:
-        pass
-    if not others:
-        pytest.skip("neither PyTorch nor NNabla 1.39 is installed: nnvae's side ran alone")
-    for name, losses in others.items():
-        assert losses == pytest.approx(nnvae_losses, rel=5e-3), name
 
 
 def test_bench_mnist_prints_the_table_with_tiny_settings(capsys):
