@@ -119,7 +119,9 @@ def speed_table(args, model, how, results):
     batch = args.batch or mnist_models.model(model)["batch"]
     flops = mnist_models.training_flops(model)
     unit = mnist_models.examples(model)
-    say(f"\n== {model} ({mnist_models.model(model)['program']}), batch {batch}: training {unit}/s "
+    vat = "unlabeled_per_labeled" in mnist_models.model(model)
+    more = f" and {mnist_models.unlabeled(model, batch)} unlabeled" if vat else ""
+    say(f"\n== {model} ({mnist_models.model(model)['program']}), batch {batch}{more}: training {unit}/s "
         f"({flops / 1e6:.1f} MFLOP per one of them in the products), median of {args.rounds} rounds")
     table = {}
     fixed = {}  # NNabla's worker, one thread, kept for every thread count

@@ -295,8 +295,8 @@ def training_flops(name):
 
 def examples(name):
     """What a training step of model `name` takes `batch` of."""
-    return {"contrastive": "pairs", "gan": "real images", "vat": "labeled images (and 2.5x unlabeled)"}.get(
-        model(name).get("loss"), "images")
+    kinds = {"contrastive": "pairs", "gan": "real images", "vat": "labeled images"}
+    return kinds.get(model(name).get("loss"), "images")
 
 
 def unlabeled(name, size):
