@@ -1,4 +1,5 @@
 """NNabla's C++ MNIST programs (mnist_collection: lenet_training.hpp,
+siamese_training.hpp, dcgan_training.hpp, vat_training.hpp,
 resnet_training.hpp) as layer tables: the one description of each model
 that the three sides of bench_mnist.py build from (nnvae and NNabla 1.39
 through their NNabla-style Python API, mnist_graph_worker.py; PyTorch,
@@ -7,7 +8,7 @@ interpreter (a venv of Python 3.10) imports it too.
 
 A table is a tuple of layers (kind, options):
 
-    ("conv", {"name", "maps", "kernel", "pad", "bias"[, "stride"]})   convolution (stride 1 unless given)
+    ("conv", {"name", "maps", "kernel", "pad", "bias"[, "stride"]})  convolution (stride 1 unless given)
     ("deconv", {"name", "maps", "kernel", "pad", "stride", "bias"})  deconvolution (transposed convolution)
     ("bn", {})            batch normalization over channels, the scope's "bn"
     ("relu", {}), ("elu", {}), ("sigmoid", {})
@@ -17,43 +18,45 @@ A table is a tuple of layers (kind, options):
     ("scope", {"name", "body"})                            body under parameter scope name
     ("residual", {"name", "body"})                         elu(body(x) + x), body under name
 
-Each program feeds x (B, 1, 28, 28) = pixels / 255 and labels t (B, 1);
-its solver is Adam. A classifier's loss ("loss": "softmax_cross_entropy")
-is the batch mean of the softmax cross entropy of the class scores. The
-Siamese program ("loss": "contrastive") runs its table on two images x0,
-x1 with the same parameters, sd = Σ (h0 − h1)² over the embedding, and its
-loss is the batch mean of l·sd + (1 − l)·max(0, margin − sqrt(sd + eps))²,
-l = 1 where the two digits are the same (pairs: x1 is the image
-`partner(count)` names). (The program writes Σ (h0 − h1)² as NNabla's
-squared_error and sum, which nnvae lacks: every side computes it as a
-difference, its square and the sum; the program's weight_decay(0) changes
-nothing and is left out.) The DCGAN program ("loss": "gan", batch 64) has
-two tables, its generator "gen" (z (B, 100, 1, 1) -> images) and its
-discriminator "dis", and two Adam solvers with weight decay; a step is the
-generator's update (loss: sigmoid cross entropy of dis(gen(z)) against 1)
-then the discriminator's (against 0 for dis(gen(z)), 1 for dis(x)). As in
-the program, the discriminator's loss recomputes gen(z) and back-propagates
-into the generator too (its `fake_dis` copy is built but unused), and z
-is a fresh normal draw per step (here: drawn once per example,
-mnist_models.latent). The VAT program ("loss": "vat") trains a
-784-1200-1200-10 perceptron with batch normalization (its second one under
-the scope "fc3", as in the program) on a fixed labeled batch of `batch`
-images, then on 2.5 times as many unlabeled ones by virtual adversarial
-training: one power iteration finds the direction r (unit norm per image)
-from a normal draw (mnist_models.latent), the loss is the mean KL
-divergence between softmax(y(xu)) and softmax(y(xu + eps·r)); two
-updates per step. (Its KL divergence, NNabla's kl_multinomial, which nnvae
-lacks, is Σ p·(log p − log q) on every side; the program's learning-rate
-decay every 240 steps and weight_decay(0) are left out.) Initial values are the C++ pf:: defaults:
-convolution W ~ U(±sqrt(6 / (K·C_in + C_out))), K the kernel area, affine
-W ~ U(±sqrt(6 / (n_in + n_out))), biases 0; batch normalization beta 0,
-gamma 1, running mean 0 and variance 1 (initial_values draws them once,
-so that every side starts from the same numbers).
+Initial values are the C++ pf:: defaults: (de)convolution W ~
+U(±sqrt(6 / (K·C_in + C_out))), K the kernel area, affine W ~
+U(±sqrt(6 / (n_in + n_out))), biases 0; batch normalization beta 0, gamma
+1, running mean 0 and variance 1 (initial_values draws them once, so that
+every side starts from the same numbers). Each program feeds images as
+pixels / 255 (mnist_models.batch) and trains with Adam.
 
-Left out, on every side: the ResNet program builds `x * (1/255)` and an
-image_augmentation node but feeds its first convolution with x itself, so
-that neither is part of the loss's graph and a (static-graph) training
-step never computes them.
+LeNet and ResNet ("loss": "softmax_cross_entropy"): the batch mean of the
+softmax cross entropy of the class scores. Left out, on every side: the
+ResNet program builds `x * (1/255)` and an image_augmentation node but
+feeds its first convolution with x itself, so that neither is part of the
+loss's graph and a (static-graph) training step never computes them.
+
+Siamese ("loss": "contrastive"): the table runs on two images x0, x1 with
+the same parameters, sd = Σ (h0 − h1)² over the embedding, and the loss is
+the batch mean of l·sd + (1 − l)·max(0, margin − sqrt(sd + eps))², l = 1
+where the two digits are the same (x1 is the image `partner(count)` names).
+The program writes Σ (h0 − h1)² as NNabla's squared_error and sum, which
+nnvae lacks: every side computes a difference, its square and the sum; the
+program's weight_decay(0) changes nothing and is left out.
+
+DCGAN ("loss": "gan", batch 64): two tables, the generator "gen" (z (B,
+100, 1, 1) -> images) and the discriminator "dis", and two Adam solvers
+with weight decay; a step is the generator's update (the sigmoid cross
+entropy of dis(gen(z)) against 1) then the discriminator's (against 0 for
+dis(gen(z)), 1 for dis(x)). As in the program, the discriminator's loss
+recomputes gen(z) and back-propagates into the generator too (its
+`fake_dis` copy is built but unused); z is a fresh normal draw per step in
+the program, drawn once per example here (mnist_models.latent).
+
+VAT ("loss": "vat"): a 784-1200-1200-10 perceptron with batch
+normalization (its second one under the scope "fc3", as in the program),
+trained on a fixed labeled batch of `batch` images, then on 2.5 times as
+many unlabeled ones by virtual adversarial training: one power iteration
+finds the direction r (unit norm per image) from a normal draw, and the
+loss is the mean KL divergence between softmax(y(xu)) and softmax(y(xu +
+eps·r)); two updates per step. Its KL divergence, NNabla's kl_multinomial,
+which nnvae lacks, is Σ p·(log p − log q) on every side; the program's
+learning-rate decay every 240 steps and weight_decay(0) are left out.
 """
 from __future__ import annotations
 
