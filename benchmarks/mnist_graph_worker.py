@@ -108,7 +108,8 @@ def vat_losses(m, inputs, api, values):
 
     loss_l = F.mean(F.softmax_cross_entropy(build(m["layers"], xl, api, values), tl, axis=1))
     yu = build(m["layers"], xu, api, values)
-    y1 = yu.unlinked(need_grad=False)  # y(xu)'s values, a constant
+    unlinked = getattr(yu, "get_unlinked_variable", None) or yu.unlinked  # NNabla's name, nnvae's
+    y1 = unlinked(need_grad=False)  # y(xu)'s values, a constant
     r = noise / F.pow_scalar(F.sum(F.pow_scalar(noise, 2.0), axis=(1, 2, 3), keepdims=True), 0.5)
     r.persistent = True
     loss_k = F.mean(kl(y1, build(m["layers"], xu + m["xi"] * r, api, values)), axis=0)
