@@ -10,7 +10,9 @@ way:
     driver -> worker   step B N      N training steps at batch B
                                      -> {"seconds": s, "loss": l}
                        (the C++ worker benchmarks/bench_step also answers
-                       `profile B N` and `matmul B R [mean]`)
+                       `profile B N` and `matmul B R [mean]`; a Python
+                       worker may answer more words, serve's `commands`,
+                       e.g. `memory`)
                        quit          (or end of input): the worker exits
     worker -> driver   one JSON object per command; {"error": "..."} when
                        the command failed, and the driver stops.
@@ -79,11 +81,14 @@ class Worker:
         self.close()
 
 
-def serve(hello, step, stdin=None, stdout=None):
+def serve(hello, step, stdin=None, stdout=None, commands=None):
     """The worker's end, for a worker written in Python.
 
     hello: the "ready" object's other fields; step(batch, steps) -> (seconds,
-    loss) runs one warm-up step outside its timing, then `steps` timed ones."""
+    loss) or (seconds, loss, {more fields of the answer}) runs one warm-up
+    step outside its timing, then `steps` timed ones. commands: {word:
+    answer()} for other commands without arguments, answer() -> dict."""
+    commands = commands or {}
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
 
@@ -97,13 +102,17 @@ def serve(hello, step, stdin=None, stdout=None):
         if not words or words[0] == "quit":
             break
         try:
+            if len(words) == 1 and words[0] in commands:
+                say(commands[words[0]]())
+                continue
             if words[0] != "step" or len(words) != 3:
-                raise ValueError(f"expected 'step B N' or 'quit', got {line.strip()!r}")
+                known = "".join(f", {w!r}" for w in commands)
+                raise ValueError(f"expected 'step B N'{known} or 'quit', got {line.strip()!r}")
             batch, steps = int(words[1]), int(words[2])
             if batch < 1 or steps < 1:
                 raise ValueError(f"step B N: B and N must be >= 1, got {batch} and {steps}")
-            seconds, loss = step(batch, steps)
-            say({"seconds": seconds, "loss": loss})
+            seconds, loss, *more = step(batch, steps)
+            say({"seconds": seconds, "loss": loss, **(more[0] if more else {})})
         except Exception as e:  # reported to the driver, which stops
             say({"error": f"{type(e).__name__}: {e}"})
     return 0
@@ -120,10 +129,29 @@ def thread_env(threads, omp=None):
     return env
 
 
-def python_worker(name, script, threads, omp=None):
-    """A worker written in Python: benchmarks/<script> --threads T."""
+def python_worker(name, script, threads, omp=None, args=(), python=None):
+    """A worker written in Python: benchmarks/<script> --threads T [args],
+    run by `python` (default: this interpreter)."""
     path = Path(__file__).resolve().parent / script
-    return Worker(name, [sys.executable, str(path), "--threads", str(threads)], env=thread_env(threads, omp))
+    argv = [python or sys.executable, str(path), "--threads", str(threads), *args]
+    return Worker(name, argv, env=thread_env(threads, omp))
+
+
+def peak_rss_mb():
+    """(peak, current) resident memory of this process in MB: VmHWM, the
+    high-water mark of its own address space, and VmRSS; None where
+    /proc/self/status is missing. (getrusage's ru_maxrss would not do: Linux
+    carries the parent's high-water mark into a child across fork and exec.)"""
+    found = {}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                key = line.split(":", 1)[0]
+                if key in ("VmHWM", "VmRSS"):
+                    found[key] = int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return found.get("VmHWM"), found.get("VmRSS")
 
 
 def machine_line():

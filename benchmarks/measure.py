@@ -182,3 +182,44 @@ def train_peak_rss(data_dir, iterations, threads, omp=None):
         if not hwm_file.is_file():
             raise BenchError("nnvae-train did not report its peak memory (no /proc/self/status?)")
         return int(hwm_file.read_text()) / 1024.0, wall  # kB -> MB
+
+
+def rotating_rounds(workers, batch, rounds, seconds, log):
+    """Rounds in which every worker of `workers` ([(side, Worker)], each
+    warm) trains at `batch` for about `seconds` (at least one step); the
+    order rotates from round to round, so that no side always follows the
+    same one. Returns {side: {"steps": n, "img_s": [...], "outside": [...]}},
+    "outside" (when the worker reports "engine_seconds") the fraction of each
+    measurement spent outside the engine's calls; `log(text)` gets one line
+    per round."""
+    res = {}
+    for side, w in workers:
+        probe = w.step(batch, 1)
+        res[side] = {"steps": max(1, int(round(seconds / max(probe, 1e-6)))), "img_s": [], "outside": []}
+    for r in range(rounds):
+        shift = r % len(workers)
+        for side, w in workers[shift:] + workers[:shift]:
+            answer = w.ask(f"step {batch} {res[side]['steps']}")
+            res[side]["img_s"].append(batch * res[side]["steps"] / answer["seconds"])
+            if "engine_seconds" in answer:
+                res[side]["outside"].append(1.0 - answer["engine_seconds"] / answer["seconds"])
+        log(f"    round {r + 1}: " + "   ".join(f"{side} {res[side]['img_s'][-1]:8.1f}/s" for side, _ in workers))
+    return res
+
+
+def side_medians(res, base="nnvae"):
+    """{side: {"img_s": median, "outside": median or absent}} of
+    rotating_rounds's figures; the `base` side's also has "vs": {other side:
+    the median over the rounds of base's images/s over the other's in the
+    same round} (a ratio of the same round's figures, taken under the same
+    load)."""
+    out = {}
+    for side, figures in res.items():
+        out[side] = {"img_s": statistics.median(figures["img_s"])}
+        if figures["outside"]:
+            out[side]["outside"] = statistics.median(figures["outside"])
+    if base in res:
+        mine = res[base]["img_s"]
+        out[base]["vs"] = {side: statistics.median(a / b for a, b in zip(mine, f["img_s"]))
+                           for side, f in res.items() if side != base}
+    return out

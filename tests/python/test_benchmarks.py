@@ -189,3 +189,251 @@ def test_ab_step_idle_fraction_from_proc_stat_deltas():
 
     samples = iter([(1000, 400), (1200, 580)])
     assert ab_step.idle_fraction(0, sample=lambda: next(samples), sleep=lambda s: None) == 0.9
+
+
+# --- NNabla's MNIST programs: bench_mnist.py and its parts -------------------------
+
+def test_mnist_tables_give_the_programs_parameters_and_shapes():
+    import numpy as np
+    import mnist_models
+
+    params, out = mnist_models.walk(mnist_models.model("lenet")["layers"])
+    assert params == [("conv1/conv/W", (16, 1, 5, 5), "conv_W"), ("conv1/conv/b", (16,), "zero"),
+                      ("conv2/conv/W", (16, 16, 5, 5), "conv_W"), ("conv2/conv/b", (16,), "zero"),
+                      ("affine3/affine/W", (256, 50), "affine_W"), ("affine3/affine/b", (50,), "zero"),
+                      ("affine4/affine/W", (50, 10), "affine_W"), ("affine4/affine/b", (10,), "zero")]
+    assert out == (10,)
+    params, out = mnist_models.walk(mnist_models.model("resnet")["layers"])
+    # conv1 and five residual units of three convolutions, each with W and
+    # four batch-normalization arrays, then the classifier's W and b.
+    assert len(params) == 5 * 16 + 2 and out == (10,)
+    assert params[:5] == [("conv1/conv/W", (64, 1, 3, 3), "conv_W"), ("conv1/bn/beta", (1, 64, 1, 1), "zero"),
+                          ("conv1/bn/gamma", (1, 64, 1, 1), "one"), ("conv1/bn/mean", (1, 64, 1, 1), "zero"),
+                          ("conv1/bn/variance", (1, 64, 1, 1), "one")]
+    shapes = dict((n, s) for n, s, _ in params)
+    assert shapes["conv6/conv2/conv/W"] == (32, 32, 3, 3) and shapes["conv6/conv3/conv/W"] == (64, 32, 1, 1)
+    assert shapes["classifier/affine/W"] == (64, 10)
+    assert mnist_models.is_running_stat("conv4/conv2/bn/variance")
+    assert not mnist_models.is_running_stat("conv4/conv2/bn/gamma")
+    # LeNet's multiply-adds: conv1 24·24·16·25, conv2 8·8·16·16·25, 256·50, 50·10;
+    # three products each, less the images' gradient.
+    macs = [24 * 24 * 16 * 25, 8 * 8 * 16 * 16 * 25, 256 * 50, 50 * 10]
+    assert mnist_models.training_flops("lenet") == 2 * (3 * sum(macs) - macs[0])
+    # The Siamese program's feature extractor, twice per example (a pair).
+    macs = [24 * 24 * 20 * 25, 8 * 8 * 50 * 20 * 25, 800 * 500, 500 * 10, 10 * 2]
+    assert mnist_models.training_flops("siamese") == 2 * 2 * (3 * sum(macs) - macs[0])
+    assert [n for n, _, _ in mnist_models.walk(mnist_models.model("siamese")["layers"])[0]][-2:] == \
+        ["fc_embed/affine/W", "fc_embed/affine/b"]
+    # DCGAN: the generator takes z (100, 1, 1) to an image, the discriminator an image to one score.
+    gen, dis = mnist_models.model("dcgan")["layers"]
+    assert mnist_models.walk((gen,), (100, 1, 1))[1] == (1, 28, 28) and mnist_models.walk((dis,))[1] == (1,)
+    params = dict((n, s) for n, s, _ in mnist_models.walk((gen, dis), (100, 1, 1))[0])
+    assert params["gen/deconv1/deconv/W"] == (100, 256, 4, 4) and params["gen/conv5/conv/b"] == (1,)
+    assert params["dis/conv4/bn/variance"] == (1, 256, 1, 1) and params["dis/fc1/affine/W"] == (4096, 1)
+    lim = np.sqrt(6.0 / (16 * 100 + 256))  # pf::deconvolution: from C_in = 100 and C_out = 256 too
+    w = mnist_models.initial_values("dcgan")["gen/deconv1/deconv/W"]
+    assert lim * 0.9 < np.abs(w).max() <= lim
+    # VAT: a perceptron whose second batch normalization sits under "fc3", as in the program.
+    names = [n for n, _, _ in mnist_models.walk(mnist_models.model("vat")["layers"])[0]]
+    assert names[:3] == ["fc1/affine/W", "fc1/affine/b", "fc1/bn/beta"]
+    assert names[8:14] == ["fc3/bn/beta", "fc3/bn/gamma", "fc3/bn/mean", "fc3/bn/variance", "fc3/affine/W",
+                           "fc3/affine/b"]
+    macs = 784 * 1200 + 1200 * 1200 + 1200 * 10
+    assert mnist_models.training_flops("vat") == 2 * (3 * macs - 784 * 1200 + 2.5 * 7 * macs)
+    with pytest.raises(ValueError, match="unknown model 'vgg'; known: lenet, siamese, dcgan, vat, resnet"):
+        mnist_models.model("vgg")
+
+
+def test_mnist_initial_values_are_the_cpp_pf_defaults():
+    import numpy as np
+    import mnist_models
+
+    v = mnist_models.initial_values("lenet")
+    lim = np.sqrt(6.0 / (25 * 1 + 16))  # pf::convolution: sqrt(6 / (K·C_in + C_out))
+    assert abs(lim - 0.3825) < 1e-4
+    assert v["conv1/conv/W"].dtype == np.float32 and np.abs(v["conv1/conv/W"]).max() <= lim
+    assert np.abs(v["conv1/conv/W"]).max() > 0.9 * lim
+    assert np.abs(v["affine3/affine/W"]).max() <= np.sqrt(6.0 / (256 + 50))
+    assert not v["conv1/conv/b"].any() and not v["affine4/affine/b"].any()
+    r = mnist_models.initial_values("resnet")
+    assert (r["conv3/conv2/bn/gamma"] == 1).all() and (r["conv3/conv2/bn/variance"] == 1).all()
+    assert not r["conv3/conv2/bn/mean"].any()
+    assert all((a == b).all() for a, b in zip(v.values(), mnist_models.initial_values("lenet").values()))
+    images, labels = mnist_models.digits(20)
+    assert images.shape == (20, 1, 28, 28) and images.dtype == np.uint8 and list(labels[:11]) == [*range(10), 0]
+    x, t = mnist_models.batch("lenet", images, labels, 4, 3)
+    assert x.dtype == np.float32 and (x == (images[4:7] / 255.0).astype(np.float32)).all()
+    assert t.tolist() == [[4], [5], [6]]
+    x0, x1, same = mnist_models.batch("siamese", images, labels, 0, 20)
+    other = mnist_models.partner(20)
+    assert (x0 == (images / 255.0).astype(np.float32)).all() and (x1 == x0[other]).all()
+    assert same.shape == (20, 1) and (same[:, 0] == (labels == labels[other])).all()
+    z, x = mnist_models.batch("dcgan", images, labels, 2, 5)
+    assert z.shape == (5, 100, 1, 1) and z.dtype == np.float32 and (x == x0[2:7]).all()
+    assert (z == mnist_models.latent(20, (100, 1, 1))[2:7]).all() and abs(float(z.std()) - 1) < 0.1
+    # VAT: the first `size` images labeled every step; 2.5 times as many
+    # unlabeled ones from start·2.5 on (wrapping around), each with a normal draw.
+    xl, tl, xu, noise = mnist_models.batch("vat", images, labels, 8, 4)
+    assert (xl == x0[:4]).all() and tl.tolist() == [[0], [1], [2], [3]]
+    assert (xu == x0[[(20 + i) % 20 for i in range(10)]]).all() and noise.shape == (10, 1, 28, 28)
+
+
+def test_mnist_report_judges_measured_ratios_only():
+    import mnist_report
+
+    table = {("lenet", 128, 1): {"nnvae": {"img_s": 3000.0, "outside": 0.004}, "torch": {"img_s": 1500.0},
+                                 "nnabla": {"img_s": 700.0}},
+             ("resnet", 128, 2): {"nnvae": {"img_s": 100.0}, "nnabla": {"img_s": 10.0}}}
+    lines, overall = mnist_report.target_lines(table)
+    assert lines == [
+        "  lenet, batch 128, 1 thread: nnvae 2.00x PyTorch (target >= 1.5x): met",
+        "  lenet, batch 128, 1 thread: nnvae 4.29x NNabla 1.39 (target >= 5.0x): NOT met",
+        "  resnet, batch 128, 2 threads: nnvae n/a PyTorch (target >= 1.5x): not measured",
+        "  resnet, batch 128, 2 threads: nnvae 10.00x NNabla 1.39 (target >= 5.0x): met"]
+    assert overall == mnist_report.NOT_MET
+    assert mnist_report.target_lines({k: v for k, v in table.items() if k[0] == "resnet"})[1] == \
+        mnist_report.NOT_MEASURED
+    assert mnist_report.table_row(1, table[("lenet", 128, 1)]) == \
+        "        1    3000.0    1500.0     700.0       2.00x      4.29x            0.4%"
+    assert mnist_report.table_row(2, {"nnvae": {"img_s": 5.0}}) == \
+        "        2       5.0       n/a       n/a         n/a        n/a             n/a"
+    assert mnist_report.memory_line("nnvae", None) == "  nnvae        not measured"
+    # The median of the rounds' ratios, when given, is the ratio.
+    assert mnist_report.ratios({"nnvae": {"img_s": 10.0, "vs": {"torch": 1.25}}, "torch": {"img_s": 10.0},
+                                "nnabla": {"img_s": 4.0}}) == (1.25, 2.5)
+
+
+def test_worker_protocol_extra_commands_and_fields():
+    import harness
+
+    out = io.StringIO()
+    harness.serve({}, lambda b, n: (0.5, 2.0, {"engine_seconds": 0.4}),
+                  stdin=io.StringIO("step 4 1\nmemory\nprofile 1 1\n"), stdout=out,
+                  commands={"memory": lambda: {"peak_rss_mb": 12.5}})
+    replies = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert replies[1:] == [{"seconds": 0.5, "loss": 2.0, "engine_seconds": 0.4}, {"peak_rss_mb": 12.5},
+                           {"error": "ValueError: expected 'step B N', 'memory' or 'quit', got 'profile 1 1'"}]
+    peak, now = harness.peak_rss_mb()
+    assert peak >= now > 1.0
+
+
+def test_rotating_rounds_rotate_the_order(tmp_path):
+    import harness
+    import measure
+
+    log = tmp_path / "order"
+    script = tmp_path / "worker.py"
+    script.write_text(f"import sys; sys.path.insert(0, {str(BENCHMARKS)!r}); import harness\n"
+                      "name, secs = sys.argv[1], float(sys.argv[2])\n"
+                      f"def step(b, n):\n    open({str(log)!r}, 'a').write(name)\n"
+                      "    return secs * n, 0.0, {'engine_seconds': secs * n * 0.75}\n"
+                      "harness.serve({}, step)\n")
+    workers = [(n, harness.Worker(n, [sys.executable, str(script), n, s])) for n, s in (("a", "0.5"), ("b", "2"),
+                                                                                       ("c", "1"))]
+    try:
+        res = measure.rotating_rounds(workers, 10, 3, 2.0, lambda line: None)
+    finally:
+        for _, w in workers:
+            w.close()
+    # A probe step each, then rounds a b c, b c a, c a b.
+    assert log.read_text() == "abc" + "abc" + "bca" + "cab"
+    assert {s: r["steps"] for s, r in res.items()} == {"a": 4, "b": 1, "c": 2}
+    assert res["a"]["img_s"] == [20.0] * 3 and res["b"]["img_s"] == [5.0] * 3
+    assert measure.side_medians(res)["c"] == {"img_s": 10.0, "outside": 0.25}
+    # The ratios of the base side's figures to the others', round by round.
+    res["a"]["img_s"] = [20.0, 40.0, 30.0]
+    res["b"]["img_s"] = [10.0, 10.0, 30.0]
+    assert measure.side_medians(res, base="a")["a"]["vs"] == {"b": 2.0, "c": 3.0}
+    assert "vs" not in measure.side_medians(res)["a"]
+
+
+# Each side's losses after 1 and after 1 + 2 steps of every program at batch 8.
+_LOSSES = """
+import json, sys
+sys.path.insert(0, {benchmarks!r})
+import mnist_models
+from mnist_graph_worker import Stepper, load_api
+api = load_api({api!r})
+images, labels = mnist_models.digits(64)
+out = {{}}
+for name in mnist_models.MODELS:
+    s = Stepper(api, name, 8, images, labels)
+    out[name] = [s.run(1)[1], s.run(2)[1]]
+print(json.dumps(out))
+"""
+
+
+def _graph_losses(python, api):
+    import subprocess
+
+    r = subprocess.run([python, "-c", _LOSSES.format(benchmarks=str(BENCHMARKS), api=api)], capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return json.loads(r.stdout.splitlines()[-1])
+
+
+def _twin_losses(torch):
+    import mnist_models
+    from mnist_twin import Twin
+
+    images, labels = mnist_models.digits(64)
+    out = {}
+    for name in mnist_models.MODELS:
+        twin = Twin(torch, name)
+        losses = [float(twin.step(mnist_models.batch(name, images, labels, i * 8, 8)).detach()) for i in range(3)]
+        out[name] = [losses[0], losses[2]]
+    return out
+
+
+@pytest.fixture(scope="module")
+def nnvae_mnist_losses():
+    losses = _graph_losses(sys.executable, "nnvae")
+    assert list(losses) == ["lenet", "siamese", "dcgan", "vat", "resnet"]
+    assert all(0.05 < first < 20 for first, _ in losses.values())
+    return losses
+
+
+def test_mnist_twins_train_as_nnvae_does(nnvae_mnist_losses):
+    # From the same initial values and batches, the PyTorch twins give
+    # nnvae's losses. VAT's power iteration amplifies rounding: the twin's
+    # own float32 and float64 losses differ by 0.05 % after two steps and
+    # 0.2 % after four, so it is held to 2 % there.
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (optional: the benchmark's twins)")
+    torch.set_num_threads(1)
+    for name, values in _twin_losses(torch).items():
+        assert values == pytest.approx(nnvae_mnist_losses[name], rel=2e-2 if name == "vat" else 5e-3), name
+
+
+def test_mnist_programs_train_on_nnabla_as_on_nnvae(nnvae_mnist_losses):
+    # The same builder on NNabla 1.39's API gives nnvae's losses.
+    for name, values in _graph_losses(_nnabla_python(), "nnabla").items():
+        assert values == pytest.approx(nnvae_mnist_losses[name], rel=5e-3), name
+
+
+def _nnabla_python():
+    sys.path.insert(0, str(BENCHMARKS.parent / "tests" / "nnabla"))
+    try:
+        import nnabla_env
+    finally:
+        sys.path.pop(0)
+    python = Path(nnabla_env.venv_python())
+    if not python.is_file():
+        pytest.skip(f"NNabla 1.39 is not installed ({python}; python tests/nnabla/nnabla_env.py makes it)")
+    return str(python)
+
+
+def test_bench_mnist_prints_the_table_with_tiny_settings(capsys):
+    import bench_mnist
+
+    argv = ["--models", "lenet", "--threads", "1", "--batch", "2", "--rounds", "2", "--seconds", "0.001",
+            "--images", "8", "--no-nnabla", "--no-torch", "--memory-steps", "1"]
+    assert bench_mnist.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "PyTorch: not measured: --no-torch" in out and "NNabla 1.39: not measured: --no-nnabla" in out
+    assert "== lenet (lenet_training.hpp), batch 2: training images/s (3.5 MFLOP per one of them" in out
+    row = next(line for line in out.splitlines() if line.startswith("        1 "))
+    assert row.split()[2:6] == ["n/a", "n/a", "n/a", "n/a"]
+    assert "  lenet, batch 2, 1 thread: nnvae n/a PyTorch (target >= 1.5x): not measured" in out
+    assert "== peak resident memory of a worker after 1 resnet training steps at batch 2" in out
+    assert "  PyTorch      not measured" in out
+    assert "no target missed, but some were not measured" in out
