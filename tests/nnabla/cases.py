@@ -9,7 +9,11 @@ name of each output's function (y.parent.name), the dtype of each output's
 of the outputs' shapes (RandomState(1000 + case index)).
 
 Input kinds: "n" normal; "p" positive U[0.5, 2); "u" U[0.05, 0.95);
-"b" 0/1 values; "iK" integers in [0, K) (no gradient).
+"b" 0/1 values; "1" ones; "iK" integers in [0, K) (no gradient).
+
+EXPRESSIONS are cases of a few functions or operators combined, as NNabla's
+MNIST programs (DCGAN, Siamese, VAT) write them; each names its callable
+(F, *inputs) -> outputs and runs as the function cases do.
 """
 import numpy as np
 
@@ -53,25 +57,28 @@ CASES = {
     "add2": _binary(),
     "sub2": _binary(),
     "mul2": _binary(),
-    "div2": _binary("p"),
+    "div2": _binary("p") + [{"inputs": [("n", (2, 3, 4, 4)), ("p", (2, 1, 1, 1))]}],
     "pow2": [{"inputs": [("p", (3, 4)), ("n", (3, 4))]}, {"inputs": [("p", (2, 3, 4)), ("n", (2, 1, 4))]}],
     "maximum2": _binary(),
     "minimum2": _binary(),
     "add_scalar": _unary(val=1.5),
     "mul_scalar": _unary(val=-2.0),
-    "pow_scalar": _unary("p", val=2.5) + _unary("n", val=2),
+    # (0.5 and 2.0: the Siamese program's; a negative base to 0.5 gives NaN in both, values only)
+    "pow_scalar": _unary("p", val=2.5) + _unary("n", val=2) + _unary("p", val=0.5) + _unary("n", val=2.0) + [
+        {"inputs": [("n", (3, 4))], "kwargs": {"val": 0.5}, "grad": [False]}],
     "r_sub_scalar": _unary(val=3.0),
     "r_div_scalar": _unary("p", val=2.0),
-    "maximum_scalar": _unary(val=0.3),
+    "maximum_scalar": _unary(val=0.3) + _unary(val=0.0),
     "minimum_scalar": _unary(val=0.3),
     "clip_by_value": _unary(min=-0.5, max=0.5),
-    "sum": _reduce(),
+    "sum": _reduce() + [{"inputs": [("n", (4, 3))], "kwargs": {"axis": 1, "keepdims": True}}],
     "mean": _reduce(),
     "max": _reduce() + [{"inputs": [("n", (2, 3, 4))], "kwargs": {"axis": 1, "with_index": True}, "grad": [False]},
                         {"inputs": [("n", (3, 4))], "kwargs": {"axis": 0, "only_index": True}, "grad": [False]}],
     "min": _reduce() + [{"inputs": [("n", (2, 3, 4))], "kwargs": {"axis": 2, "with_index": True}, "grad": [False]}],
     "prod": _reduce("p"),
     "sigmoid_cross_entropy": [{"inputs": [("n", (3, 4)), ("b", (3, 4))], "grad": [True, False]},
+                              {"inputs": [("n", (4, 1)), ("1", (4, 1))], "grad": [True, False]},
                               {"inputs": [("n", (2, 3, 4)), ("b", (2, 3, 4))], "grad": [True, False]}],
     "binary_cross_entropy": [{"inputs": [("u", (3, 4)), ("b", (3, 4))], "grad": [True, False]},
                              {"inputs": [("u", (2, 5)), ("u", (2, 5))], "grad": [True, False]}],
@@ -79,7 +86,14 @@ CASES = {
         {"inputs": [("n", (4, 5)), ("i5", (4, 1))], "grad": [True, False]},
         {"inputs": [("n", (2, 5, 3)), ("i5", (2, 1, 3))], "kwargs": {"axis": 1}, "grad": [True, False]}],
     "categorical_cross_entropy": [{"inputs": [("u", (4, 5)), ("i5", (4, 1))], "grad": [True, False]}],
-    "squared_error": [{"inputs": [("n", (3, 4)), ("n", (3, 4))]}],
+    "squared_error": [{"inputs": [("n", (3, 4)), ("n", (3, 4))]},
+                      {"inputs": [("n", (2, 3, 4)), ("n", (2, 1, 4))]},
+                      {"inputs": [("n", (2, 1, 4)), ("n", (2, 3, 1))]}],
+    # base_axis 0 is left out: NNabla 1.39 reads outside its input there.
+    "kl_multinomial": [{"inputs": [("u", (4, 5)), ("u", (4, 5))]},
+                       {"inputs": [("u", (2, 3, 4)), ("u", (2, 3, 4))], "kwargs": {"base_axis": 2}},
+                       {"inputs": [("u", (2, 3, 4)), ("u", (2, 3, 4))], "kwargs": {"base_axis": -1}},
+                       {"inputs": [("u", (2, 3, 4)), ("u", (2, 3, 4))], "kwargs": {"base_axis": -2}}],
     "softmax": [{"inputs": [("n", (4, 5))]}, {"inputs": [("n", (2, 3, 4))], "kwargs": {"axis": 1}},
                 {"inputs": [("n", (2, 3, 4))], "kwargs": {"axis": 0}}],
     "log_softmax": [{"inputs": [("n", (4, 5))]}, {"inputs": [("n", (2, 3, 4))], "kwargs": {"axis": 1}}],
@@ -164,6 +178,29 @@ CASES = {
                  {"inputs": [], "kwargs": {"val": -1.0, "shape": (4,)}}],
 }
 
+# The programs' combinations: name -> (callable (F, *inputs), its cases).
+EXPRESSIONS = {
+    # VAT: kl_multinomial(softmax(y0, 1), softmax(y1, 1), 1), the divergence of two predictions
+    "vat_distance": (lambda F, a, b: F.kl_multinomial(F.softmax(a, 1), F.softmax(b, 1), 1),
+                     [{"inputs": [("n", (4, 10)), ("n", (4, 10))]}]),
+    # VAT: x + xi·r, r = noise / sqrt(Σ noise²) per sample (a (B, 1, 1, 1) divisor)
+    "vat_perturbed_input": (
+        lambda F, x, noise: x + 10.0 * (noise / F.pow_scalar(
+            F.sum(F.pow_scalar(noise, 2), axis=(1, 2, 3), keepdims=True), 0.5)),
+        [{"inputs": [("n", (2, 1, 4, 4)), ("n", (2, 1, 4, 4))]}]),
+    # Siamese: sum(squared_error(h0, h1), axis=1, keepdims=True), the squared distance of two embeddings
+    "siamese_distance": (lambda F, a, b: F.sum(F.squared_error(a, b), axis=1, keepdims=True),
+                         [{"inputs": [("n", (6, 2)), ("n", (6, 2))]}]),
+    # Siamese: l·sd + (1 − l)·max(margin − sqrt(sd + eps), 0)², labels l in {0, 1}, floats on the left
+    "siamese_contrastive_loss": (
+        lambda F, sd, l: l * sd + (1 - l) * F.pow_scalar(
+            F.maximum_scalar(1.0 - F.pow_scalar(sd + 1e-4, 0.5), 0), 2.0),
+        [{"inputs": [("u", (8, 1)), ("b", (8, 1))], "grad": [True, False]}]),
+    # DCGAN: sigmoid_cross_entropy(x, constant(1, (B, 1))), the generator's loss
+    "dcgan_loss_against_ones": (lambda F, x: F.sigmoid_cross_entropy(x, F.constant(1, (x.shape[0], 1))),
+                                [{"inputs": [("n", (5, 1))]}]),
+}
+
 # Functions whose output nodes NNabla names otherwise than nnvae
 # (Function.name), and why; every other case's names must be equal.
 TYPE_NAME_DIFFERS = {
@@ -215,6 +252,8 @@ def make_inputs(case, rng):
             a = rng.uniform(0.05, 0.95, shape)
         elif kind == "b":
             a = (rng.uniform(size=shape) < 0.5).astype(np.float32)
+        elif kind == "1":
+            a = np.ones(shape)
         elif kind.startswith("i"):
             out.append(rng.randint(0, int(kind[1:]), size=shape).astype(np.int32))
             continue
@@ -233,7 +272,8 @@ def run(nn, F, name, case, arrays, index):
     grads = takes_grad(case)
     xs = [nn.Variable.from_numpy_array(a, need_grad=bool(g)) for a, g in zip(arrays, grads)]
     kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in case.get("kwargs", {}).items()}
-    ys = getattr(F, name)(*xs, **kwargs)
+    fn = EXPRESSIONS[name][0] if name in EXPRESSIONS else getattr(F, name)
+    ys = fn(F, *xs, **kwargs) if name in EXPRESSIONS else fn(*xs, **kwargs)
     ys = list(ys) if isinstance(ys, (list, tuple)) else [ys]
     result = {}
     urng = np.random.RandomState(1000 + index)

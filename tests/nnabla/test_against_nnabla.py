@@ -5,8 +5,9 @@ nnabla_env.py) and is reached only through subprocesses and .npz files.
 
 - the signature table of tests/python/test_nnabla_api.py, against NNabla's
   own inspect.signature;
-- every function both libraries have, on the same random inputs (cases.py),
-  forward and backward wrt every input: the largest difference, relative to
+- every function both libraries have, and the programs' expressions
+  (cases.EXPRESSIONS), on the same random inputs (cases.py), forward and
+  backward wrt every input: the largest difference, relative to
   the largest magnitude of NNabla's array, must be <= 1e-5 (TOLERANCE lists
   any function allowed more, and why); the type name of each output's
   function (cases.TYPE_NAME_DIFFERS lists the exceptions, and why) and the
@@ -68,6 +69,12 @@ def _run(python, *args, cwd=None):
 
 
 def _rel_diff(got, ref):
+    """The largest |got − ref| relative to the largest |ref|, over the
+    elements where ref is a number; NaN at other places in the two: inf."""
+    nan = np.isnan(ref)
+    if got.shape == ref.shape and not np.array_equal(nan, np.isnan(got)):
+        return float("inf")
+    got, ref = got[~nan], ref[~nan]
     scale = float(np.max(np.abs(ref))) if ref.size else 0.0
     diff = float(np.max(np.abs(got.astype(np.float64) - ref))) if ref.size else 0.0
     return diff / scale if scale > 0 else diff
@@ -108,6 +115,11 @@ def function_cases():
     return cases.with_defaults(kinds)
 
 
+def _report_line(name, diff, key):
+    label = f"{name} (expression)" if name in cases.EXPRESSIONS else f"F.{name}"
+    return f"  {label:40s} {diff:9.2e}  ({key})"
+
+
 def test_functions_match_nnabla(nnabla_python, tmp_path):
     job = tmp_path / "names.json"
     job.write_text(json.dumps(list(F.__all__)))
@@ -118,6 +130,8 @@ def test_functions_match_nnabla(nnabla_python, tmp_path):
     assert not uncovered, f"functions both libraries have but no comparison case covers: {uncovered}"
 
     selected = [(n, i) for n in both if n in table for i in range(len(table[n]))]
+    table.update({name: expression_cases for name, (_, expression_cases) in cases.EXPRESSIONS.items()})
+    selected += [(n, i) for n in cases.EXPRESSIONS for i in range(len(table[n]))]
     inputs = {}
     for name, i in selected:
         rng = np.random.RandomState(_case_seed(name, i))
@@ -163,7 +177,7 @@ def test_functions_match_nnabla(nnabla_python, tmp_path):
             worst[name] = (d, key)
         if d > TOLERANCE.get(name, (RTOL, ""))[0]:
             problems.append(f"{key}: relative difference {d:.3g} > {TOLERANCE.get(name, (RTOL,))[0]:g}")
-    report = "\n".join(f"  F.{n:24s} {d:9.2e}  ({k})" for n, (d, k) in sorted(worst.items()))
+    report = "\n".join(_report_line(n, d, k) for n, (d, k) in sorted(worst.items()))
     print(f"largest relative difference per function (vs NNabla 1.39.0):\n{report}")
     if os.environ.get("NNVAE_NNABLA_REPORT"):
         with open(os.environ["NNVAE_NNABLA_REPORT"], "w") as f:

@@ -3,8 +3,9 @@ function of nnvae.functions with its row's signature and description, its
 node reports the row's NNabla type name, and every row is in the test
 tables: the NNabla comparison's cases (tests/nnabla/cases.py) and the
 gradient check below, which runs every differentiable case of those tables
-against central finite differences, with accumulation. A row missing from
-them fails here, unless it is listed with its reason."""
+against central finite differences, with accumulation (the programs'
+expressions of cases.EXPRESSIONS too). A row missing from them fails here,
+unless it is listed with its reason."""
 import importlib.util
 import inspect
 import os
@@ -96,9 +97,14 @@ def test_every_row_is_in_the_test_tables(name):
 
 # --- the gradient check ---------------------------------------------------------------------------------
 
+# The function cases and the programs' expressions (cases.EXPRESSIONS).
+GRADIENT_CASES = {**CASES, **{name: expression_cases for name, (_, expression_cases) in cases.EXPRESSIONS.items()}}
+
+
 def _case_ids():
-    return [(name, i) for name in sorted(CASES) if name in KINDS and name not in NO_GRADIENT
-            for i, case in enumerate(CASES[name]) if any(cases.takes_grad(case))]
+    return [(name, i) for name in sorted(GRADIENT_CASES)
+            if (name in KINDS and name not in NO_GRADIENT) or name in cases.EXPRESSIONS
+            for i, case in enumerate(GRADIENT_CASES[name]) if any(cases.takes_grad(case))]
 
 
 @pytest.mark.parametrize("name,index", _case_ids(), ids=[f"{n}-{i}" for n, i in _case_ids()])
@@ -106,12 +112,15 @@ def test_gradient_matches_finite_differences_and_accumulates(name, index):
     """L = Σ_k sum(y_k · u_k) with fixed random u_k; backward gives dL/dx,
     compared with (L(x + h) − L(x − h)) / 2h per element (forward in float32,
     L summed in float64); a second backward without zeroing doubles it."""
-    case = CASES[name][index]
+    case = GRADIENT_CASES[name][index]
     arrays = cases.make_inputs(case, np.random.RandomState(7 + index))
     grads = cases.takes_grad(case)
     xs = [nnvae.Variable.from_numpy_array(a, need_grad=bool(g)) for a, g in zip(arrays, grads)]
     kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in case.get("kwargs", {}).items()}
-    ys = getattr(F, name)(*xs, **kwargs)
+    if name in cases.EXPRESSIONS:
+        ys = cases.EXPRESSIONS[name][0](F, *xs, **kwargs)
+    else:
+        ys = getattr(F, name)(*xs, **kwargs)
     ys = list(ys) if isinstance(ys, (list, tuple)) else [ys]
     ys = [y for y in ys if not getattr(y, "_holds_indices", False)]
     rng = np.random.RandomState(100 + index)
