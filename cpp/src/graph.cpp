@@ -57,10 +57,9 @@ std::vector<Variable*> input_variables(const CgFunction& fn) {
   return xs;
 }
 
-void check_inputs_alive(const CgFunction& fn, bool for_backward) {
+void check_inputs_alive(const CgFunction& fn) {
   for (size_t i = 0; i < fn.inputs.size(); ++i) {
     auto& data = *fn.inputs[i]->variable()->data();
-    if (for_backward && !fn.function->backward_needs_input_data(static_cast<int>(i))) continue;
     if (data.cleared())
       throw std::invalid_argument(fn.function->name() + ": input " + std::to_string(i) + " (shape " +
                                   shape_str(data.shape()) +
@@ -383,7 +382,12 @@ void CgVariable::backward(NdArrayPtr grad, bool clear_buffer) {
       // as its epilogue, when they fuse now (graph_fusion.cpp) and the
       // gradient it writes is not lost.
       const size_t z = plan.fusion.grad_fuse[k];
-      const bool epilogue_lost = z != SIZE_MAX && lost[plan.inputs[z][0]];
+      bool epilogue_lost = false;
+      if (z != SIZE_MAX) {
+        const size_t y = plan.inputs[z][0];
+        if (need[y] && !lost[y] && !order[y]->parent() && still_lost(order[y]->variable()->grad())) lose(y);
+        epilogue_lost = lost[y];
+      }
       if (!(fusion && !epilogue_lost &&
             detail::backward_fused(plan.fusion, order, plan.inputs, k, propagate, accumulate, written, fused)))
         timed(*p->function, true,
