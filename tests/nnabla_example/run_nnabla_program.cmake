@@ -52,7 +52,12 @@ function(millionths value result)
     fail("'${value}' is not a finite value >= 0")
   endif()
   string(REPLACE "." "" digits "${value}")
-  string(REGEX REPLACE "^0+([0-9])" "\\1" digits "${digits}")
+  # Without leading zeros (REGEX REPLACE "^0+" would not do: CMake matches
+  # "^" again after each replacement, and "0.100500" would give 150).
+  string(REGEX MATCH "[1-9][0-9]*" digits "${digits}")
+  if(digits STREQUAL "")
+    set(digits 0)
+  endif()
   set(${result} ${digits} PARENT_SCOPE)
 endfunction()
 
