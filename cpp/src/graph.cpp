@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -56,10 +57,9 @@ std::vector<Variable*> input_variables(const CgFunction& fn) {
   return xs;
 }
 
-void check_inputs_alive(const CgFunction& fn, bool for_backward) {
+void check_inputs_alive(const CgFunction& fn) {
   for (size_t i = 0; i < fn.inputs.size(); ++i) {
     auto& data = *fn.inputs[i]->variable()->data();
-    if (for_backward && !fn.function->backward_needs_input_data(static_cast<int>(i))) continue;
     if (data.cleared())
       throw std::invalid_argument(fn.function->name() + ": input " + std::to_string(i) + " (shape " +
                                   shape_str(data.shape()) +
@@ -78,6 +78,38 @@ bool g_profiling = false;
 std::map<std::string, profiling::Entry>& profile_entries() {
   static std::map<std::string, profiling::Entry> entries;
   return entries;
+}
+
+// Leaf gradients an earlier backward lost (see CgVariable::backward), each
+// with its array's version then: one is still lost while it stays freed and
+// unwritten (zero_grad() or a write changes the version). A leaf that shares
+// an intermediate's buffers (CgVariable(variable, need_grad)) may find its
+// gradient freed by clear_buffer too; that one was not lost, and backward
+// writes it afresh.
+std::mutex g_lost_mutex;
+std::map<const NdArray*, std::pair<std::weak_ptr<NdArray>, uint64_t>> g_lost;
+
+void remember_lost(const NdArrayPtr& grad) {
+  std::lock_guard<std::mutex> lock(g_lost_mutex);
+  for (auto it = g_lost.begin(); it != g_lost.end();)
+    it = it->second.first.expired() ? g_lost.erase(it) : std::next(it);
+  g_lost[grad.get()] = {grad, grad->version()};
+}
+
+bool still_lost(const NdArrayPtr& grad) {
+  if (!grad->cleared()) return false;
+  std::lock_guard<std::mutex> lock(g_lost_mutex);
+  auto it = g_lost.find(grad.get());
+  return it != g_lost.end() && it->second.first.lock() == grad && it->second.second == grad->version();
+}
+
+// Whether fn's backward (for its output v) has the data it reads: the inputs
+// and output it needs not freed by clear_buffer.
+bool backward_runs(const CgFunction& fn, CgVariable* v) {
+  for (size_t i = 0; i < fn.inputs.size(); ++i)
+    if (fn.function->backward_needs_input_data(static_cast<int>(i)) && fn.inputs[i]->variable()->data()->cleared())
+      return false;
+  return !(fn.function->backward_needs_output_data() && v->variable()->data()->cleared());
 }
 
 void run_forward(const CgFunction& fn, Variable* out) {
@@ -285,6 +317,22 @@ void CgVariable::backward(NdArrayPtr grad, bool clear_buffer) {
   // writer writes, which spares a pass of zeros over every parameter.
   std::vector<char> written(order.size(), 0);
   written.back() = 1;
+  // Gradients backward cannot compute: a function whose backward reads data
+  // that clear_buffer freed (an earlier backward(clear_buffer) over a shared
+  // part of the graph, or forward(clear_buffer)), or whose output's gradient
+  // is itself lost, does not run, and loses the gradients of its inputs
+  // instead: they are freed, so that reading one is an error and a solver
+  // refuses to update from it, until the next zero_grad() or forward and
+  // backward. Gradients that do not depend on it are computed as usual (a
+  // GAN's discriminator loss back-propagated into a generator whose buffers
+  // the generator's own backward freed). A leaf's gradient freed earlier stays
+  // lost: accumulating into it would silently start again from zero.
+  std::vector<char> lost(order.size(), 0);
+  auto lose = [&](size_t j) {
+    lost[j] = 1;
+    order[j]->variable()->grad()->clear();
+    if (!order[j]->parent()) remember_lost(order[j]->variable()->grad());
+  };
   // Positions whose function's backward already ran as an epilogue.
   std::vector<char> fused(order.size(), 0);
   const bool fusion = get_fusion();
@@ -293,13 +341,17 @@ void CgVariable::backward(NdArrayPtr grad, bool clear_buffer) {
     auto p = v->parent();
     if (!p) continue;
     const std::vector<size_t>& pos = plan.inputs[k];
-    if (need[k] && !fused[k]) {
+    if (need[k] && !fused[k] && (lost[k] || !backward_runs(*p, v))) {
+      for (size_t j : pos)
+        if (need[j]) lose(j);
+    } else if (need[k] && !fused[k]) {
       if (!written[k]) v->variable()->grad()->zero();
       size_t n = p->inputs.size();
       std::vector<bool> propagate(n), accumulate(n);
       for (size_t i = 0; i < n; ++i) {
         CgVariable* u = p->inputs[i].get();
-        propagate[i] = need[pos[i]];
+        if (need[pos[i]] && !lost[pos[i]] && !u->parent() && still_lost(u->variable()->grad())) lose(pos[i]);
+        propagate[i] = need[pos[i]] && !lost[pos[i]];
         if (propagate[i] && !p->function->differentiable(static_cast<int>(i)))
           throw std::invalid_argument(p->function->name() + " has no gradient with respect to input " +
                                       std::to_string(i) + " (shape " + shape_str(u->shape()) +
@@ -326,13 +378,17 @@ void CgVariable::backward(NdArrayPtr grad, bool clear_buffer) {
                                       " (the output of " + u->parent()->function->name() + ", shape " +
                                       shape_str(u->shape()) + ") was never computed; call forward() first");
       }
-      check_inputs_alive(*p, true);
-      if (p->function->backward_needs_output_data() && v->variable()->data()->cleared())
-        throw std::invalid_argument(p->function->name() + ": its output (shape " + shape_str(v->shape()) +
-                                    ") was freed by clear_buffer; backward needs it");
       // The elementwise function whose output's gradient this one writes last,
-      // as its epilogue, when they fuse now (graph_fusion.cpp).
-      if (!(fusion &&
+      // as its epilogue, when they fuse now (graph_fusion.cpp) and the
+      // gradient it writes is not lost.
+      const size_t z = plan.fusion.grad_fuse[k];
+      bool epilogue_lost = false;
+      if (z != SIZE_MAX) {
+        const size_t y = plan.inputs[z][0];
+        if (need[y] && !lost[y] && !order[y]->parent() && still_lost(order[y]->variable()->grad())) lose(y);
+        epilogue_lost = lost[y];
+      }
+      if (!(fusion && !epilogue_lost &&
             detail::backward_fused(plan.fusion, order, plan.inputs, k, propagate, accumulate, written, fused)))
         timed(*p->function, true,
               [&] { p->function->backward(input_variables(*p), v->variable().get(), propagate, accumulate); });

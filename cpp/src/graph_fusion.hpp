@@ -15,9 +15,10 @@ namespace detail {
 
 // The data of `fn`'s inputs, in order.
 std::vector<Variable*> input_variables(const CgFunction& fn);
-// Forward reads every input; backward only those it says it needs. Throws,
-// naming the function and input, when one was freed by clear_buffer.
-void check_inputs_alive(const CgFunction& fn, bool for_backward = false);
+// Forward reads every input: throws, naming the function and input, when one
+// was freed by clear_buffer. (Backward loses the gradients instead:
+// CgVariable::backward.)
+void check_inputs_alive(const CgFunction& fn);
 
 // Runs `call`, timing it under `fn`'s name (with `fused`'s, a fused pair:
 // "affine+elu") when profiling is on.

@@ -57,14 +57,27 @@ std::string ParameterDirectory::full_name(const std::string& name) const {
   return scope_.empty() ? name : scope_ + "/" + name;
 }
 
+namespace {
+// Whether the full name `name` lies under `scope` ("" holds every name; "enc"
+// holds "enc/W" but not "encoder/W").
+bool under_scope(const std::string& name, const std::string& scope) {
+  return scope.empty() || (name.size() > scope.size() && name.compare(0, scope.size(), scope) == 0 &&
+                           name[scope.size()] == '/');
+}
+}  // namespace
+
 std::vector<std::pair<std::string, VariablePtr>> ParameterDirectory::get_parameters() const {
   std::vector<std::pair<std::string, VariablePtr>> out;
-  for (auto& [name, v] : store_->params) out.emplace_back(name, v->variable());
+  for (auto& [name, v] : store_->params)
+    if (under_scope(name, scope_)) out.emplace_back(name, v->variable());
   return out;
 }
 
 std::vector<std::pair<std::string, CgVariablePtr>> ParameterDirectory::get_cg_parameters() const {
-  return store_->params;
+  std::vector<std::pair<std::string, CgVariablePtr>> out;
+  for (auto& p : store_->params)
+    if (under_scope(p.first, scope_)) out.push_back(p);
+  return out;
 }
 
 CgVariablePtr ParameterDirectory::get_parameter(const std::string& name) const {
@@ -137,10 +150,9 @@ void ParameterDirectory::add_parameters(const std::vector<std::pair<std::string,
 }
 
 void ParameterDirectory::clear() {
-  const std::string prefix = scope_.empty() ? "" : scope_ + "/";
   auto& params = store_->params;
   params.erase(std::remove_if(params.begin(), params.end(),
-                              [&](const auto& p) { return p.first.compare(0, prefix.size(), prefix) == 0; }),
+                              [&](const auto& p) { return under_scope(p.first, scope_); }),
                params.end());
   store_->index.clear();  // positions moved: index the survivors again
   for (size_t i = 0; i < params.size(); ++i) store_->index[params[i].first] = i;

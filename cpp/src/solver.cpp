@@ -73,6 +73,16 @@ void profile_since(const char* name, std::chrono::steady_clock::time_point t0) {
   if (profiling::enabled())
     profiling::record(name, false, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
+
+// A parameter's gradient that backward lost (freed, see
+// CgVariable::backward): an error, not an update from zeros or a skip.
+void check_not_lost(const std::string& what, const std::string& name, const NdArray& grad) {
+  if (grad.cleared())
+    throw std::invalid_argument(what + ": the gradient of parameter " + name + " (shape " + shape_str(grad.shape()) +
+                                ") was lost: backward could not compute it, as data it reads was freed by "
+                                "clear_buffer; run forward before backward, or keep that data with "
+                                "set_persistent(true), or zero_grad() first");
+}
 }  // namespace
 
 void Solver::zero_grad() {
@@ -92,6 +102,7 @@ void Solver::weight_decay(float rate) {
                                 std::to_string(rate));
   std::lock_guard<std::mutex> lock(mutex_);
   if (rate == 0.f) return;
+  for (auto& p : params_) check_not_lost("weight_decay", p.name, *p.var->grad());
   for (auto& p : params_) {
     if (untouched(p)) continue;  // as update(): no gradient to decay, and none to create
     const float* w = p.var->data()->read("a parameter");
@@ -105,6 +116,8 @@ void Solver::update() {
   auto t0 = std::chrono::steady_clock::now();
   std::vector<Param*> fresh;
   for (auto& p : params_) {
+    check_not_lost("update", p.name, *p.var->grad());
+    // Untouched since zero_grad (or never given a gradient at all): skip.
     if (!untouched(p) && p.var->grad()->allocated()) fresh.push_back(&p);
   }
   update_all(fresh);

@@ -210,6 +210,26 @@ TEST(parameter_directory_sharing_and_reuse) {
   CHECK(params.get_parameter("net/W") == nullptr);
 }
 
+// get_parameters() on a scoped view gives that scope's parameters only
+// (nested ones included, "genx/..." not), with their full names, as NNabla's
+// does: two solvers over params["gen"] and params["dis"] share nothing.
+TEST(parameter_directory_scoped_get_parameters) {
+  ParameterDirectory params;
+  for (const char* name : {"gen/W", "dis/W", "gen/inner/b", "genx/W", "top"}) params.get_parameter_or_create(name, {1});
+  auto names = [](const auto& list) {
+    std::string s;
+    for (auto& [name, var] : list) s += name + " ";
+    return s;
+  };
+  CHECK_EQ(names(params["gen"].get_parameters()), std::string("gen/W gen/inner/b "));
+  CHECK_EQ(names(params["gen"].get_cg_parameters()), std::string("gen/W gen/inner/b "));
+  CHECK_EQ(names(params["dis"].get_parameters()), std::string("dis/W "));
+  CHECK_EQ(names(params["gen"]["inner"].get_parameters()), std::string("gen/inner/b "));
+  CHECK(params["nothing"].get_parameters().empty());
+  CHECK_EQ(params.get_parameters().size(), size_t(5));
+  CHECK(params["gen"].get_parameters()[0].second == params.get_parameter("gen/W")->variable());
+}
+
 // clear() on a scoped view removes that scope's parameters only (nested
 // ones included, "netx/..." kept) and leaves the others findable.
 TEST(parameter_directory_scoped_clear) {

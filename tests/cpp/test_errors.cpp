@@ -139,16 +139,34 @@ TEST(using_a_buffer_freed_by_clear_buffer) {
   y->forward(true);
   CHECK_THROWS_WITH(h->variable()->cast_data_and_get_pointer<float>(cpu()),
                     "array of shape (2, 3) was freed by clear_buffer");
+  // Backward cannot compute x's gradient without h: it loses it, and
+  // reading it, or a solver updating from it, is an error.
   y->variable()->grad()->fill(1);
-  CHECK_THROWS_WITH(y->backward(), "mul2: input 0 (shape (2, 3)) was freed by clear_buffer");
+  y->backward();
+  CHECK_THROWS_WITH(grad_of(x), "array of shape (2, 3) was freed by clear_buffer");
+  auto solver = create_SgdSolver(cpu(), 0.1f);
+  solver->set_parameters({{"x", x->variable()}});
+  CHECK_THROWS_WITH(solver->update(), "update: the gradient of parameter x (shape (2, 3)) was lost");
+  CHECK_THROWS_WITH(solver->weight_decay(0.1f), "weight_decay: the gradient of parameter x (shape (2, 3)) was lost");
+  CHECK_EQ(data_of(x)[0], 1.f);
+  // A later backward does not bring a lost gradient back from zero: it stays
+  // lost until zero_grad().
+  y->forward();
+  backward_ones(y);
+  CHECK_THROWS_WITH(grad_of(x), "was freed by clear_buffer");
+  solver->zero_grad();
+  backward_ones(y);
+  CHECK_NEAR(grad_of(x)[0], 2 * std::exp(2.0), 1e-4);
   // Forward from a graph that contains h recomputes it: no error there.
   auto z = f::exp(h);
   z->forward();
   CHECK_NEAR(data_of(z)[0], std::exp(std::exp(1.0)), 1e-6);
   // Freed by backward(clear_buffer): a second backward needs forward again.
+  solver->zero_grad();
   y->forward();
   backward_ones(y, true);
-  CHECK_THROWS_WITH(backward_ones(y), "was freed by clear_buffer");
+  backward_ones(y);
+  CHECK_THROWS_WITH(grad_of(x), "was freed by clear_buffer");
   // Asking for it write-only is allowed: it is about to be overwritten.
   CHECK(h->variable()->cast_data_and_get_pointer<float>(cpu(), true) != nullptr);
 }

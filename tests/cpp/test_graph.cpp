@@ -208,9 +208,11 @@ TEST(reading_a_freed_buffer_is_an_error) {
   d.y->forward(true);
   CHECK_THROWS_WITH(d.h->variable()->cast_data_and_get_pointer<float>(cpu()), "freed by clear_buffer");
   CHECK_THROWS_WITH(d.h->variable()->data()->read("h"), "h (shape (2, 3)) was freed");
-  // Backward needs the freed data: the error names the function.
+  // Backward needs the freed data: the gradients that depend on it are
+  // lost (freed), and reading one is an error.
   d.y->variable()->grad()->fill(1);
-  CHECK_THROWS_WITH(d.y->backward(), "was freed by clear_buffer");
+  d.y->backward();
+  CHECK_THROWS_WITH(grad_of(d.x), "was freed by clear_buffer");
   // Asking for it write-only is allowed (it is about to be overwritten).
   float* p = d.h->variable()->cast_data_and_get_pointer<float>(cpu(), true);
   CHECK(p != nullptr);
@@ -220,6 +222,38 @@ TEST(reading_a_freed_buffer_is_an_error) {
   d.x->variable()->grad()->zero();
   backward_ones(d.y);
   CHECK_ALL_NEAR(grad_of(d.x), diamond_grad(), 1e-5);
+}
+
+// Two losses over a shared part: the first loss's backward(clear_buffer)
+// frees the shared intermediates; a second loss built on its persistent
+// output (auto-forward, as a dynamic GAN's discriminator loss on the
+// generator's output) still gets the gradients that do not read them, and
+// loses those that do, until zero_grad() and a new forward and backward.
+TEST(backward_loses_only_the_gradients_that_read_freed_data) {
+  auto g = leaf({2, 3}, std::vector<float>(6, 1.f));
+  auto d = leaf({2, 3}, std::vector<float>(6, 2.f));
+  auto e = f::exp(g);
+  auto fake = f::tanh(e);
+  fake->set_persistent(true);
+  auto loss_gen = f::sum(fake * d, {}, false);
+  loss_gen->forward();
+  backward_ones(loss_gen, true);
+  CHECK(e->variable()->data()->cleared());
+  d->variable()->grad()->zero();
+  g->variable()->grad()->zero();
+  CgVariablePtr loss_dis;
+  {
+    ThreadAutoForwardScope dynamic(true);
+    loss_dis = f::sum(fake * fake * d, {}, false);
+  }
+  backward_ones(loss_dis);
+  const double t = std::tanh(std::exp(1.0));
+  CHECK_ALL_NEAR(grad_of(d), std::vector<double>(6, t * t), 1e-6);
+  CHECK_THROWS_WITH(grad_of(g), "was freed by clear_buffer");
+  g->variable()->grad()->zero();
+  loss_gen->forward();
+  backward_ones(loss_gen);
+  CHECK_ALL_NEAR(grad_of(g), std::vector<double>(6, 2 * (1 - t * t) * std::exp(1.0)), 1e-5);
 }
 
 // Dynamic graph: values exist as soon as each node is built, and equal the

@@ -153,12 +153,16 @@ def test_computing_from_a_freed_buffer_is_an_error():
         raises_value_error(lambda: F.identity(h), "identity", "(3,)", "clear_buffer")
 
 
-def test_backward_through_freed_data_is_an_error():
+def test_a_gradient_backward_cannot_compute_through_freed_data_is_lost():
     x = var((3,), need_grad=True)
     h = F.exp(x)
     y = F.sum(F.tanh(h))
     y.forward(clear_buffer=True)  # inference-style forward: backward needs what it freed
-    raises_value_error(lambda: y.backward(), "clear_buffer")
+    y.backward()
+    raises_value_error(lambda: x.g, "Variable.g", "(3,)", "clear_buffer")
+    solver = S.Sgd(0.1)
+    solver.set_parameters({"x": x})
+    raises_value_error(lambda: solver.update(), "update", "gradient of parameter x", "lost")
 
 
 def test_backward_without_a_seed_gradient():

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,12 @@
 
 namespace nbla {
 using namespace nnvae;
+// The standard names NNabla's headers declare in namespace nbla, which
+// programs with `using namespace nbla` use unqualified (shared_ptr<T>).
+using std::ostringstream;
+using std::shared_ptr;
+using std::string;
+using std::vector;
 // The C library's float_t (float on x86-64), also reachable as nbla::float_t.
 using ::float_t;
 

@@ -57,9 +57,10 @@ class ParameterDirectory {
   ParameterDirectory operator[](const std::string& name) const;
   const std::string& scope() const { return scope_; }
 
-  // (full name, variable) pairs across every scope, in NNabla's order: scope
-  // by scope, each scope's parameters and sub-scopes in the order they first
-  // appeared (creation order when scopes are not revisited).
+  // (full name, variable) pairs of the parameters under this directory's
+  // scope (every one at the top level; "dis" gives "dis/..."), in NNabla's
+  // order: scope by scope, each scope's parameters and sub-scopes in the
+  // order they first appeared (creation order when scopes are not revisited).
   std::vector<std::pair<std::string, VariablePtr>> get_parameters() const;
   // The same with the graph variables (for building graphs on them).
   std::vector<std::pair<std::string, CgVariablePtr>> get_cg_parameters() const;
