@@ -31,7 +31,6 @@ change a step's cost). The ResNet program's image augmentation is left out on
 every side: the program builds it but never uses it (mnist_models.py).
 """
 import argparse
-import json
 import os
 import sys
 from importlib.util import find_spec
@@ -187,15 +186,7 @@ def run(args):
     if args.memory:
         peak_memory(args, how, results["memory"])
     lines, overall = mnist_report.target_lines(table)
-    say("\n== targets")
-    for line in lines:
-        say(line)
-    say(report.overall_line(overall))
-    if busy_note():
-        say(f"note: {busy_note()}")
-    results["targets"] = overall
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1, default=str))
+    report.finish(say, lines, overall, busy_note(), results, args.json)
     return 0
 
 

@@ -26,7 +26,6 @@ that cannot be built or with --engine module, engine_worker.py on the
 installed nnvae._core (then there is no limit and no profile).
 """
 import argparse
-import json
 import os
 import sys
 from importlib.util import find_spec
@@ -251,15 +250,7 @@ def run(args):
     rss, default_run = peak_memory(args, omp, results) if args.memory else (None, None)
 
     lines, overall = report.target_lines(medians, rss, default_run)
-    say("\n== targets")
-    for line in lines:
-        say(line)
-    say(report.overall_line(overall))
-    if busy_note():
-        say(f"note: {busy_note()}")
-    results["targets"] = overall
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
+    report.finish(say, lines, overall, busy_note(), results, args.json)
     return 0
 
 

@@ -8,6 +8,9 @@ memory run, a setting not run) makes its target "not measured", never met.
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 # Targets, by (batch, threads): the engine/PyTorch speed ratio and the
 # fraction of the matrix-product limit reached (both medians over the
 # alternating rounds); the peak RSS of a whole nnvae-train process; and the
@@ -117,6 +120,21 @@ def overall_line(overall):
     return {MET: "all targets met",
             NOT_MET: "some targets NOT met",
             NOT_MEASURED: "no target missed, but some were not measured"}[overall]
+
+
+def finish(say, lines, overall, note, results, json_path):
+    """The end of a benchmark's run: the target lines, the verdict, the note
+    on a busy machine (if any), and every figure in `results` written to
+    json_path (when given) with the verdict."""
+    say("\n== targets")
+    for line in lines:
+        say(line)
+    say(overall_line(overall))
+    if note:
+        say(f"note: {note}")
+    results["targets"] = overall
+    if json_path:
+        Path(json_path).write_text(json.dumps(results, indent=1, default=str))
 
 
 def profile_lines(rep, steps, threads, batch=100):
