@@ -82,3 +82,24 @@ def emulate(text, columns):
     while lines and not lines[-1]:
         lines.pop()
     return lines
+
+
+class RecordingStream:
+    """A stream that keeps what is written to it in .text, has no file
+    descriptor, and says it is a terminal when `tty` is true."""
+
+    def __init__(self, tty=False):
+        self.text = ""
+        self.tty = tty
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return self.tty
+
+    def fileno(self):
+        raise OSError("no file descriptor")

@@ -9,7 +9,7 @@ import pytest
 
 from nnvae.app.training.progress import ProgressBar, fit_line
 
-from terminal import emulate, run_in_terminal
+from terminal import RecordingStream, emulate, run_in_terminal
 from vae_fixtures import SMALL, data_root
 
 pyte = pytest.importorskip("pyte", reason="pyte (tests/requirements.txt) emulates the terminal")
@@ -79,23 +79,9 @@ def test_fit_line_leaves_the_last_three_columns_free():
     assert fit_line(fields, 0.5, 200) == "[" + "#" * 15 + "." * 15 + "] " + "  ".join(fields)
 
 
-class FakeTerminal:
-    def __init__(self):
-        self.text = ""
-
-    def write(self, s):
-        self.text += s
-
-    def flush(self):
-        pass
-
-    def fileno(self):
-        raise OSError("not a terminal")
-
-
 def test_redraws_erase_and_clear(monkeypatch):
     monkeypatch.setenv("COLUMNS", "120")
-    term = FakeTerminal()
+    term = RecordingStream()
     bar = ProgressBar(term, 100, 0, True)
     bar.show(10, 500.0, 400.0)
     bar.clear()
@@ -106,7 +92,7 @@ def test_redraws_erase_and_clear(monkeypatch):
     assert all(len(p) - 3 < 120 for p in parts)
     assert term.text.endswith("\r\x1b[K")  # nothing is left on the line at the end
     assert parts[2].startswith("[") and "20/100" in parts[2] and "tloss 500.00" in parts[2]  # losses kept
-    off = FakeTerminal()
+    off = RecordingStream()
     quiet = ProgressBar(off, 100, 0, False)
     quiet.show(50)
     quiet.done()

@@ -10,7 +10,7 @@ import pytest
 
 from nnvae.app.screen import INDENT, FittedStream, wrap_line
 
-from terminal import emulate, run_in_terminal
+from terminal import RecordingStream, emulate, run_in_terminal
 from test_progress import ESCAPE, RUN, root  # noqa: F401  (root: the data fixture)
 
 pyte = pytest.importorskip("pyte", reason="pyte (tests/requirements.txt) emulates the terminal")
@@ -72,28 +72,9 @@ def test_lines_off_a_terminal_stay_whole(capsys):
     assert capsys.readouterr().out == long + "\n"
 
 
-class Terminal:
-    """A stream that says it is an 80-column terminal."""
-
-    def __init__(self):
-        self.text = ""
-
-    def write(self, s):
-        self.text += s
-
-    def flush(self):
-        pass
-
-    def isatty(self):
-        return True
-
-    def fileno(self):
-        raise OSError("no descriptor")
-
-
 def test_fitted_stream(monkeypatch):
     monkeypatch.setenv("COLUMNS", "40")
-    term = Terminal()
+    term = RecordingStream(tty=True)  # an 80-column terminal
     stream = FittedStream(term)
     stream.write("a short line\n")
     stream.write("\r[###.......] 3/10" + "\x1b[K")  # a progress redraw goes through at once
