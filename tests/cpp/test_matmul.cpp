@@ -39,17 +39,28 @@ struct Case {
   // C's reference value (i, j) = start + Σ_l op(A)(i, l)·op(B)(l, j) in
   // double, and the rounding bound for a float sum of k products: k units
   // of float rounding on Σ |terms| (plus the start).
+  // (The sums are computed once per case, on first use, and shared by the
+  // kernels, thread counts and accumulate modes checked against them.)
   void reference(int64_t i, int64_t j, double start, double& value, double& bound) const {
-    double s = start, abs = std::fabs(start);
-    auto op = [this](float x) { return bf16 ? round_to_bf16(x) : x; };
-    for (int64_t l = 0; l < kk; ++l) {
-      const double t = double(op(at(i, l))) * op(bt(l, j));
-      s += t;
-      abs += std::fabs(t);
+    if (sums.empty()) {
+      sums.resize(size_t(m * n)), abs_sums.resize(size_t(m * n));
+      auto op = [this](float x) { return bf16 ? round_to_bf16(x) : x; };
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t c = 0; c < n; ++c) {
+          double s = 0, abs = 0;
+          for (int64_t l = 0; l < kk; ++l) {
+            const double t = double(op(at(r, l))) * op(bt(l, c));
+            s += t;
+            abs += std::fabs(t);
+          }
+          sums[size_t(r * n + c)] = s, abs_sums[size_t(r * n + c)] = abs;
+        }
     }
-    value = s;
-    bound = 2.0 * double(kk + 1) * 6e-8 * abs + 1e-30;
+    const size_t e = size_t(i * n + j);
+    value = start + sums[e];
+    bound = 2.0 * double(kk + 1) * 6e-8 * (std::fabs(start) + abs_sums[e]) + 1e-30;
   }
+  mutable std::vector<double> sums, abs_sums;
 };
 
 // Counts the epilogue's visits of each element and records the value each

@@ -10,9 +10,9 @@
 // its mantissa if its payload were only in the low bits (and become inf),
 // so NaNs keep their upper half with the quiet bit set instead.
 //
-// The same arithmetic on 16 lanes at once (a GCC/Clang vector of 16 floats,
-// the type of an AVX-512 register, split into halves on a narrower CPU) for
-// the packing loops and the array rounding.
+// The same arithmetic on 16 or 8 lanes at once (GCC/Clang vectors of the
+// size of an AVX-512 or AVX register, split into parts on a narrower CPU)
+// for the packing loops and the array rounding.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -34,16 +34,22 @@ inline float round_scalar(float x) {
 
 typedef float F32x16 __attribute__((vector_size(64)));
 typedef uint32_t U32x16 __attribute__((vector_size(64)));
+typedef float F32x8 __attribute__((vector_size(32)));
+typedef uint32_t U32x8 __attribute__((vector_size(32)));
 
-// Each lane of x rounded as round_scalar does. (In place: a 64-byte vector
-// passed or returned by value has another ABI with AVX-512 than without.)
-inline void round_x16(F32x16& x) {
-  const U32x16 u = (U32x16)x;
-  const U32x16 nan = (U32x16)(x != x);  // all ones in a NaN's lane
-  const U32x16 nearest = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
-  const U32x16 quiet = (u | 0x00400000u) & 0xFFFF0000u;
-  x = (F32x16)((quiet & nan) | (nearest & ~nan));
+// Each lane of x (a vector of floats F whose lanes U reads as unsigned
+// integers) rounded as round_scalar does. (In place: a vector passed or
+// returned by value has another ABI with wider registers than without.)
+template <class F, class U>
+inline void round_lanes(F& x) {
+  const U u = (U)x;
+  const U nan = (U)(x != x);  // all ones in a NaN's lane
+  const U nearest = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+  const U quiet = (u | 0x00400000u) & 0xFFFF0000u;
+  x = (F)((quiet & nan) | (nearest & ~nan));
 }
+inline void round_x16(F32x16& x) { round_lanes<F32x16, U32x16>(x); }
+inline void round_x8(F32x8& x) { round_lanes<F32x8, U32x8>(x); }
 
 // An operand of a product computed by Eigen: x itself (n floats) for fp32,
 // or its bf16 rounding, written into `copy`, for bf16.

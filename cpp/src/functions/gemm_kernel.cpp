@@ -28,7 +28,7 @@
 #include <cstdlib>
 #include <utility>
 
-#ifdef __AVX512F__
+#ifdef NNVAE_GEMM_AVX512
 #include <immintrin.h>
 
 #include "bf16_round.hpp"
@@ -38,12 +38,12 @@ namespace nnvae {
 namespace kernels {
 namespace gemm {
 
-#ifndef __AVX512F__
+#if !defined(NNVAE_GEMM_AVX512) && !defined(NNVAE_GEMM_AVX2)
 
 bool available() { return false; }
 void compute(const Block&) {}
 
-#else
+#elif defined(NNVAE_GEMM_AVX512)
 
 bool available() { return true; }
 
@@ -302,7 +302,7 @@ void compute(const Block& blk) {
   }
 }
 
-#endif  // __AVX512F__
+#endif  // NNVAE_GEMM_AVX512
 
 }  // namespace gemm
 }  // namespace kernels

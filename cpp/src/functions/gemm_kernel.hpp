@@ -1,6 +1,8 @@
-// The engine's own single-threaded AVX-512 product on one block of C
-// (private to the engine; matmul.cpp cuts products into such blocks, one per
-// thread, and falls back to Eigen where this kernel is not built).
+// The engine's own single-threaded product on one block of C (private to
+// the engine; matmul.cpp cuts products into such blocks, one per thread, and
+// falls back to Eigen where no kernel is built). One kernel is built, for
+// the widest vectors the compiler targets: AVX-512 (gemm_kernel.cpp) or
+// AVX2 with FMA (gemm_kernel_avx2.cpp).
 #pragma once
 #include <cstdint>
 
@@ -37,11 +39,24 @@ struct Block {
   bool bf16 = false;
 };
 
-// The register tile: rows × columns of C one micro-kernel call computes
-// (a block cut at multiples of these wastes no lanes inside).
-constexpr int kTileRows = 14, kTileCols = 32;
+// Which kernel this build has.
+#if defined(__AVX512F__)
+#define NNVAE_GEMM_AVX512 1
+#elif defined(__AVX2__) && defined(__FMA__)
+#define NNVAE_GEMM_AVX2 1
+#endif
 
-// True when this build has the kernel (the library is compiled for AVX-512).
+// The register tile: rows × columns of C one micro-kernel call computes
+// (a block cut at multiples of these wastes no lanes inside): 14 × two
+// 16-float vectors with AVX-512, 6 × two 8-float vectors with AVX2.
+#if defined(NNVAE_GEMM_AVX512)
+constexpr int kTileRows = 14, kTileCols = 32;
+#else
+constexpr int kTileRows = 6, kTileCols = 16;
+#endif
+
+// True when this build has a kernel (the library is compiled for AVX-512,
+// or for AVX2 with FMA).
 bool available();
 
 // Computes the block on the calling thread: the columns in panels of 32
@@ -49,14 +64,15 @@ bool available();
 // 14, k in slices of at most a few hundred. C is written directly (no
 // zeroing pass) on the first slice and the epilogue runs on each panel of
 // rows (at most 14 rows × 640 columns) as soon as the last slice has
-// finished it. Requires available().
+// finished it. Requires available(). (The AVX2 kernel's tiles and slices
+// are smaller; gemm_kernel_avx2.cpp.)
 void compute(const Block& blk);
 
 // The same for A·Bᵀ with at most kTileRows rows (A row-major, B stored
 // transposed, as dY·Wᵀ at a small batch), as dot products of rows
 // (gemm_dot.cpp): compute() sends such products there when k is long
 // enough, instead of transposing all of B for a few rows of C. Never for
-// bf16 products (it reads both operands in place, unrounded).
+// bf16 products (it reads both operands in place, unrounded). AVX-512 only.
 void compute_dot(const Block& blk);
 
 }  // namespace gemm

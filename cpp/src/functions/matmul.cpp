@@ -1,10 +1,10 @@
 // The engine's matrix product and affine's kernels (forward, backward, bias).
 //
-// Each block of a product runs the engine's own AVX-512 kernel
-// (gemm_kernel.cpp: it writes C directly, starts from the bias, and
+// Each block of a product runs the engine's own kernel (AVX-512 or AVX2,
+// gemm_kernel.hpp: it writes C directly, starts from the bias, and
 // finishes each panel of rows with the epilogue while it is in cache), or
-// Eigen's single-threaded product where the library is not compiled for
-// AVX-512.
+// Eigen's single-threaded product where the library is compiled for
+// neither.
 //
 // bf16 products (precision.hpp): the engine's kernel rounds A and B while
 // it packs them; for Eigen's product, each operand is rounded into a
@@ -69,7 +69,7 @@ struct Product {
 
 // Block `part` of the product cut into `parts` along the longer side of C:
 // rows [lo, hi) of C or its columns [lo, hi), in multiples of the native
-// kernel's tile (16, one AVX-512 register of floats, for Eigen). A part
+// kernel's tile (16 floats for Eigen). A part
 // past the end (the product is too narrow for that many) does nothing.
 void product_block(const Product& p, int part, int parts) {
   const bool by_rows = p.m >= p.n;

@@ -41,13 +41,13 @@ void affine_backward(const float* x, const float* w, const float* dy, float* dx,
 void bias_backward(const float* dy, float* db, int64_t rows, int64_t n, bool accumulate);
 
 // Which kernel computes the products, for tests and benchmarks (the engine
-// itself never changes it). kNative: the engine's own AVX-512 kernel where
-// the library is compiled for AVX-512 (Eigen's product elsewhere, and for
-// the few shapes where Eigen is faster); kEigen: Eigen's product always.
+// itself never changes it). kNative: the engine's own kernel where the
+// library is compiled for AVX-512 or for AVX2 with FMA (Eigen's product
+// elsewhere, and for matrix-vector products); kEigen: Eigen's product always.
 // Process-wide; set it while no product runs.
 enum class ProductKernel { kNative, kEigen };
 void set_product_kernel(ProductKernel kernel);
-// True when this build has the native kernel (compiled for AVX-512).
+// True when this build has the native kernel (compiled for AVX-512 or AVX2 + FMA).
 bool native_product_kernel_available();
 
 }  // namespace kernels
