@@ -1,6 +1,7 @@
 // nnvae._core, parameter part: initializers, the global parameter directory
 // (addressed by full names such as "fc1/affine/W") and the global switches
-// (seed, auto-forward, threads). The public Python API lives in python/nnvae/.
+// (seed, auto-forward, threads, the storage cache). The public Python API
+// lives in python/nnvae/.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -114,4 +115,19 @@ void bind_parameters(py::module_& m) {
   m.def("set_num_threads", &set_num_threads, "n"_a);
   m.def("get_num_threads", &get_num_threads);
   m.attr("MAX_THREADS") = max_threads();  // the one bound on thread counts (set_num_threads, --threads)
+  m.def("clear_storage_cache", &clear_storage_cache, py::call_guard<py::gil_scoped_release>(),
+        "Gives every cached storage block back to the system (blocks in use stay).");
+  m.def(
+      "storage_cache_stats",
+      [] {
+        const StorageCacheStats s = storage_cache_stats();
+        py::dict out;
+        out["in_use_bytes"] = s.in_use_bytes;
+        out["cached_bytes"] = s.cached_bytes;
+        out["peak_in_use_bytes"] = s.peak_in_use_bytes;
+        out["hits"] = s.hits;
+        out["misses"] = s.misses;
+        return out;
+      },
+      "The storage cache's counts (array.hpp's StorageCacheStats) as a dict.");
 }

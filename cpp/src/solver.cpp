@@ -3,6 +3,7 @@
 #include "nnvae/graph.hpp"  // profiling
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -166,7 +167,33 @@ std::string solver_keeping(const std::vector<std::string>& keys) {
   return "";
 }
 
+// A float as its shortest exact text: "-0.5", "1e-30", "nan", "-inf".
+std::string float_text(float v) {
+  char text[32];
+  return std::string(text, std::to_chars(text, text + sizeof text, v).ptr);
+}
+
+// The position of the flat index i in `shape`: "(1, 2)".
+std::string position(const Shape_t& shape, int64_t i) {
+  std::vector<int64_t> at(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    at[d] = i % shape[d];
+    i /= shape[d];
+  }
+  return shape_str(at);
+}
+
 }  // namespace
+
+std::string Solver::impossible_state_value(const std::string&, float value) const {
+  return std::isfinite(value) ? "" : "a solver state must be a finite number";
+}
+
+std::string AdamSolver::impossible_state_value(const std::string& key, float value) const {
+  const std::string why = Solver::impossible_state_value(key, value);
+  if (!why.empty() || key != kVar || !(value < 0)) return why;
+  return "Adam's var, a running mean of squared gradients, cannot be negative";
+}
 
 void Solver::set_states(const std::map<std::string, State>& states) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -193,6 +220,13 @@ void Solver::set_states(const std::map<std::string, State>& states) {
         throw std::invalid_argument("set_states: state " + key + " of parameter " + p.name + " is missing or has shape " +
                                     (g ? shape_str(g->shape()) : std::string("none")) + " instead of " +
                                     shape_str(arr->shape()));
+      const float* v = g->read("a solver state");
+      for (int64_t i = 0; i < g->size(); ++i) {
+        const std::string why = impossible_state_value(key, v[i]);
+        if (!why.empty())
+          throw std::invalid_argument("set_states: state " + key + " of parameter " + p.name + " holds " +
+                                      float_text(v[i]) + " at " + position(g->shape(), i) + ": " + why);
+      }
     }
     if (given.t < 0 || given.t > kMaxStepCount)
       throw std::invalid_argument(step_count_out_of_range(p.name, std::to_string(given.t)));

@@ -73,6 +73,8 @@ __all__ = [
     "get_matmul_precision",
     "matmul_precision",
     "bf16_path",
+    "clear_memory_cache",
+    "memory_cache_stats",
     "__version__",
     "cmake_prefix_path",
 ]
@@ -217,3 +219,20 @@ def bf16_path():
     'avx512_bf16' | 'amx', 'reason': one line saying why, 'cpu': the CPU's
     bf16 features}."""
     return _core.bf16_dispatch()
+
+
+def clear_memory_cache():
+    """Gives the engine's cached array memory back to the system: blocks
+    freed by arrays no longer alive, kept for the next array of the same
+    size. Arrays in use (parameters, graphs still alive) keep theirs; the
+    next step allocates afresh. NNabla's name for this is its extension's
+    (nnabla_ext.cpu.clear_memory_cache())."""
+    _core.clear_storage_cache()
+
+
+def memory_cache_stats():
+    """The engine's array memory, in bytes: {'in_use_bytes', 'cached_bytes'
+    (freed blocks kept for reuse), 'peak_in_use_bytes' (since the start or
+    the last clear_memory_cache), 'hits' and 'misses' (requests met from the
+    cache, or passed to the system)}. NNabla has no counterpart."""
+    return _core.storage_cache_stats()

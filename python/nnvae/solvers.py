@@ -30,7 +30,8 @@ the Optimizer message NNabla writes, encoded and decoded by the C++ codec
 [0, 2**32 − 1]). Reading is bounded as for parameter files: a regular file of
 at most PARAMETER_FILE_MAX_BYTES, each array's declared shape checked before
 its values are read. A state file that cannot be read or written, or whose
-states do not fit the solver (another solver's arrays, other shapes), raises
+states do not fit the solver (another solver's arrays, other shapes, a value
+no update makes: NaN or an infinity, a negative Adam var), raises
 SolverStateError (a ValueError) naming the file; a failed load changes no
 state.
 """
@@ -152,8 +153,10 @@ class Solver:
     def set_states(self, states):
         """Restores states as get_states gives them: every parameter's, with
         this solver's state arrays (another solver's are refused, naming
-        both), each of the parameter's shape, t an integer in [0, 2**32 − 1]
-        (a uint32 in NNabla's state files). All or nothing."""
+        both), each of the parameter's shape, every value one an update can
+        make (finite; Adam's var >= 0: the engine's check, naming the
+        parameter, the state, the value and its position), t an integer in
+        [0, 2**32 − 1] (a uint32 in NNabla's state files). All or nothing."""
         if not isinstance(states, Mapping):
             raise TypeError(f"Solver.set_states: states must be a mapping name -> SolverState (as get_states "
                             f"gives), got {type(states).__name__}")

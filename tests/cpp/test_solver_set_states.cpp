@@ -2,8 +2,11 @@
 // solver kept, naming the values, and changes nothing when it refuses: a step
 // count outside [0, kMaxStepCount] (NNabla's files keep it as a uint32), the
 // state arrays of another solver (Adam's into SGD and back, naming both), an
-// unknown set of arrays, a wrong shape in one parameter's state.
+// unknown set of arrays, a wrong shape in one parameter's state, a value no
+// update can make (NaN or an infinity in any state, a negative Adam var).
 #include <nnvae/nnvae.hpp>
+
+#include <limits>
 
 #include "check.hpp"
 #include "gradcheck.hpp"
@@ -85,6 +88,44 @@ TEST(one_bad_state_changes_no_other) {
   CHECK_THROWS_WITH(adam->set_states(states), "set_states: state var of parameter w is missing or has shape (4,) "
                                               "instead of (3,)");
   CHECK_EQ(dump(*adam), before);
+}
+
+TEST(impossible_state_values_are_refused_naming_them) {
+  auto adam = adam_over_w_and_b();
+  const std::string before = dump(*adam);
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  struct Case {
+    const char* key;
+    float value;
+    std::string message;
+  };
+  const std::string finite = ": a solver state must be a finite number";
+  const Case cases[] = {
+      {"var", -0.5f, "set_states: state var of parameter w holds -0.5 at (1,): Adam's var, a running mean of "
+                     "squared gradients, cannot be negative"},
+      {"var", -1e-30f, "set_states: state var of parameter w holds -1e-30 at (1,): Adam's var, a running mean of "
+                       "squared gradients, cannot be negative"},
+      {"var", inf, "set_states: state var of parameter w holds inf at (1,)" + finite},
+      {"var", nan, "set_states: state var of parameter w holds nan at (1,)" + finite},
+      {"mean", -inf, "set_states: state mean of parameter w holds -inf at (1,)" + finite},
+      {"mean", nan, "set_states: state mean of parameter w holds nan at (1,)" + finite},
+  };
+  for (const Case& c : cases) {
+    auto states = adam->get_states();
+    states["b"].arrays["mean"]->fill(3.f);  // a valid state for b
+    states["w"].arrays[c.key]->write_accumulate(true)[1] = c.value;
+    CHECK_THROWS_WITH(adam->set_states(states), c.message);
+    CHECK_EQ(dump(*adam), before);
+  }
+  // A negative mean and a var of 0 (or -0) are states Adam makes.
+  auto states = adam->get_states();
+  float* mean = states["w"].arrays["mean"]->write_accumulate(true);
+  float* var = states["w"].arrays["var"]->write_accumulate(true);
+  mean[0] = -2.f;
+  var[0] = -0.f;
+  var[2] = 1e-38f;
+  adam->set_states(states);
+  CHECK_EQ(adam->get_states()["w"].arrays["mean"]->read("a state")[0], -2.f);
 }
 
 NNVAE_TEST_MAIN()

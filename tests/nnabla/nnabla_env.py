@@ -101,6 +101,15 @@ def ensure(log=sys.stderr):
     return python, None
 
 
+def run(python, *args, cwd=None):
+    """Runs `python args...`; an AssertionError with its stderr's end when it
+    fails."""
+    out = subprocess.run([python, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+    if out.returncode != 0:
+        raise AssertionError(f"{' '.join(os.path.basename(a) for a in [python, *args])} failed:\n{out.stderr[-3000:]}")
+    return out
+
+
 if __name__ == "__main__":
     python, reason = ensure()
     print(python if python else f"skip: {reason}")

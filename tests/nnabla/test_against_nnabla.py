@@ -35,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import cases  # noqa: E402
-import nnabla_env  # noqa: E402
+from nnabla_env import run as _run  # noqa: E402
 
 import nnvae  # noqa: E402
 import nnvae.functions as F  # noqa: E402
@@ -51,21 +51,6 @@ RTOL = 1e-5
 UPDATE_RTOL = 5e-5
 # Functions allowed a larger relative difference, with the reason.
 TOLERANCE = {}
-
-
-@pytest.fixture(scope="module")
-def nnabla_python():
-    python, reason = nnabla_env.ensure()
-    if python is None:
-        pytest.skip(f"NNabla comparison skipped: {reason}")
-    return python
-
-
-def _run(python, *args, cwd=None):
-    out = subprocess.run([python, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
-    if out.returncode != 0:
-        raise AssertionError(f"{' '.join(os.path.basename(a) for a in [python, *args])} failed:\n{out.stderr[-3000:]}")
-    return out
 
 
 def _rel_diff(got, ref):

@@ -23,7 +23,8 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from test_against_nnabla import RTOL, _rel_diff, _run, nnabla_python  # noqa: E402,F401
+from nnabla_env import run as _run  # noqa: E402
+from test_against_nnabla import RTOL, _rel_diff  # noqa: E402
 
 SCRIPT = os.path.join(HERE, "layers_script.py")
 

@@ -113,6 +113,8 @@ NNABLA_SIGNATURES = {
 NOT_IN_NNABLA = {
     "nn.set_num_threads", "nn.get_num_threads", "nn.__version__", "nn.cmake_prefix_path",
     "nn.set_matmul_precision", "nn.get_matmul_precision", "nn.matmul_precision", "nn.bf16_path",
+    "nn.clear_memory_cache",  # NNabla's is its extension's: nnabla_ext.cpu.clear_memory_cache()
+    "nn.memory_cache_stats",  # what clear_memory_cache gives back, to see it
     "S.Solver",  # NNabla's solver class is nnabla.solver.Solver, not exported by nnabla.solvers
     "S.SolverStateError",  # what load_states / save_states raise (NNabla: assorted built-in errors)
     "F.sqrt", "F.square", "F.neg", "F.sub_scalar", "F.div_scalar", "F.log1p", "F.expm1", "F.matmul",

@@ -56,9 +56,14 @@ class Solver {
   std::map<std::string, State> get_states() const;
   // Restores states saved by get_states: a state for every parameter, with
   // exactly this solver's state arrays (another solver's are refused, naming
-  // both), each of the parameter's shape, and 0 <= t <= kMaxStepCount. All
-  // or nothing: every state is checked before any is set.
+  // both), each of the parameter's shape, every value one the solver can
+  // have made (impossible_state_value), and 0 <= t <= kMaxStepCount. All or
+  // nothing: every state is checked before any is set. The state file
+  // readers (Python's load_states, .protobuf and .h5) restore through it.
   void set_states(const std::map<std::string, State>& states);
+  // Why `value` cannot be an element of the state array `key`, or "" when it
+  // can: no state holds NaN or an infinity; a solver adds its own bounds.
+  virtual std::string impossible_state_value(const std::string& key, float value) const;
 
  protected:
   // name: the solver's, for the message refusing a learning rate.
@@ -97,6 +102,8 @@ class AdamSolver : public Solver {
   AdamSolver(float alpha, float beta1, float beta2, float eps);
   std::string name() const override { return "Adam"; }
   std::vector<std::string> state_keys() const override { return {kMean, kVar}; }
+  // v, a running mean of squared gradients, is never below 0.
+  std::string impossible_state_value(const std::string& key, float value) const override;
 
  private:
   void init_state(Param& p) override;

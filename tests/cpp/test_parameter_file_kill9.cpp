@@ -1,0 +1,101 @@
+// kill -9 during save_parameters, the writer NNabla's programs' snapshots
+// (saved_<model>_param.protobuf, through nbla::utils::save_parameters) go
+// through: a child process writes one file again and again, write k setting
+// every value to k; the parent kills it at a random moment. The file under
+// its name is then absent (killed before the first write's rename) or one
+// whole write, every parameter there with every value of one k: the old
+// complete file or the new one, never a torn one.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <nnvae/nnvae.hpp>
+#include <nnvae/parameter_file.hpp>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "check.hpp"
+
+using namespace nnvae;
+
+namespace {
+
+// The tutorial VAE's encoder layers, 4.3 MB a write: long enough for kills to
+// land inside writes.
+const std::vector<std::pair<std::string, Shape_t>> kShapes = {
+    {"fc1/affine/W", {784, 500}}, {"fc1/affine/b", {500}}, {"fc2/affine/W", {500, 500}}, {"fc2/affine/b", {500}}};
+
+// Writes `path` forever, write k holding k everywhere; never returns.
+[[noreturn]] void write_forever(const std::string& path) {
+  ParameterDirectory params;
+  ConstantInitializer zeros(0.f);
+  for (auto& [name, shape] : kShapes) params.get_parameter_or_create(name, shape, &zeros, true);
+  for (float k = 1;; k += 1) {
+    for (auto& [name, cg] : params.get_cg_parameters()) cg->variable()->data()->fill(k);
+    save_parameters(params, path);
+  }
+}
+
+// The temporary files of writes to `path` in `folder` ("<name>.tmp-...").
+std::vector<std::string> temporaries(const std::string& folder, const std::string& name) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(folder.c_str());
+  CHECK(d != nullptr);
+  while (dirent* e = ::readdir(d)) {
+    const std::string n = e->d_name;
+    if (n.rfind(name + ".tmp-", 0) == 0) out.push_back(folder + "/" + n);
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace
+
+TEST(a_parameter_file_killed_while_written_is_the_old_or_the_new_one_whole) {
+  char tmpl[] = "/tmp/nnvae_kill9_XXXXXX";
+  const std::string folder = ::mkdtemp(tmpl);
+  const std::string name = "saved_vae_param.protobuf", path = folder + "/" + name;
+  std::mt19937 rng(20261207);
+  std::uniform_int_distribution<int> delay_us(0, 40000);
+  int caught = 0, whole = 0;
+  // Until ten kills landed inside a write (its temporary file left), in at
+  // most 200 tries.
+  for (int trial = 0; trial < 200 && caught < 10; ++trial) {
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    CHECK(pid >= 0);
+    if (pid == 0) write_forever(path);
+    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);  // it was still writing, not failed
+    const auto left = temporaries(folder, name);
+    caught += !left.empty();
+    for (auto& t : left) std::remove(t.c_str());
+    if (::access(path.c_str(), F_OK) != 0) continue;  // killed before its first rename
+    const auto records = read_parameter_file(path);
+    CHECK_EQ(records.size(), kShapes.size());
+    const float k = records[0].data.at(0);
+    CHECK(k >= 1);
+    for (size_t i = 0; i < records.size(); ++i) {
+      CHECK_EQ(records[i].name, kShapes[i].first);
+      CHECK_EQ(shape_str(records[i].shape), shape_str(kShapes[i].second));
+      for (float v : records[i].data)
+        if (v != k) FAIL_AT(records[i].name << " holds " << v << " in a file of write " << k << ": a torn file");
+    }
+    ++whole;
+  }
+  std::printf("kills inside a write: %d; files found whole: %d\n", caught, whole);
+  CHECK_EQ(caught, 10);
+  CHECK(whole > 0);
+  std::remove(path.c_str());
+  ::rmdir(folder.c_str());
+}
+
+NNVAE_TEST_MAIN()
