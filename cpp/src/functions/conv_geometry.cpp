@@ -222,6 +222,10 @@ void im2col(const float* image, int64_t channels, const ConvGeometry& g, float* 
     if (s2 == 1) {
 #pragma omp simd
       for (int64_t j = lo; j < hi; ++j) dst[j] = src[j + off2];
+    } else if (s2 == 2) {  // the stride written out, so the loop is vectorised (even lanes of pairs of vectors)
+      const float* even = src + off2;
+#pragma omp simd
+      for (int64_t j = lo; j < hi; ++j) dst[j] = even[2 * j];
     } else {
       for (int64_t j = lo; j < hi; ++j) dst[j] = src[j * s2 + off2];
     }
