@@ -164,9 +164,11 @@ void pack_b(View b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst, 
     if (b.cs == 1) {  // row-major: copy runs of `width` columns
       const float* src = b.p + p0 * b.rs + j0 + jr;
       for (int64_t p = 0; p < kc; ++p, src += b.rs, panel += width) {
-        // Rows are a row stride apart: ask for the row 8 ahead while this
-        // one is copied (the hardware prefetcher does not follow it).
-        _mm_prefetch(reinterpret_cast<const char*>(src + 8 * b.rs), _MM_HINT_T0);
+        // Rows are a row stride apart: ask for the row 12 ahead while this
+        // one is copied (the hardware prefetcher does not follow it), both
+        // cache lines of its 16 floats (a row rarely starts on a line).
+        _mm_prefetch(reinterpret_cast<const char*>(src + 12 * b.rs), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(src + 12 * b.rs + width - 1), _MM_HINT_T0);
         if (nr == width) {
           for (int64_t h = 0; h < width; h += 8) _mm256_store_ps(panel + h, maybe_round(_mm256_loadu_ps(src + h), round));
         } else {
