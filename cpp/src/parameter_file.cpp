@@ -3,7 +3,10 @@
 // are made and parsed by the codec in parameter_protobuf.cpp.
 #include "nnvae/parameter_file.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -28,6 +31,42 @@ void check_suffix(const std::string& path) {
 }
 
 std::string errno_text(int err) { return std::strerror(err); }
+
+// A write to `path` goes to "<path>.tmp-<pid>-<count>" first and is renamed
+// over `path` once whole; a writer killed before the rename (kill -9, power
+// loss) leaves that file behind. Before writing, the temporaries of `path`
+// whose process no longer exists are removed (regular files only; a live
+// process's, another file's and anything that does not parse are left).
+const char kTempTag[] = ".tmp-";
+
+std::string temp_path(const std::string& path, unsigned count) {
+  return path + kTempTag + std::to_string(::getpid()) + "-" + std::to_string(count);
+}
+
+void remove_stale_temps(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + kTempTag;
+  DIR* dir = ::opendir(folder.c_str());
+  if (!dir) return;  // the write itself reports an unusable folder
+  while (const dirent* e = ::readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    // "<pid>-<count>": digits, a dash, digits.
+    const std::string rest = name.substr(prefix.size());
+    const size_t dash = rest.find('-');
+    if (dash == 0 || dash == std::string::npos || dash + 1 == rest.size() || dash > 9 ||
+        rest.find_first_not_of("0123456789", 0) != dash ||
+        rest.find_first_not_of("0123456789", dash + 1) != std::string::npos)
+      continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
+    if (pid <= 0 || pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    const std::string full = folder + "/" + name;
+    struct stat st;
+    if (::lstat(full.c_str(), &st) == 0 && S_ISREG(st.st_mode)) ::unlink(full.c_str());
+  }
+  ::closedir(dir);
+}
 
 }  // namespace
 
@@ -54,7 +93,8 @@ void write_parameter_file(const std::string& path, const std::vector<ParameterRe
     throw ParameterFileError(path, e.what());
   }
   static std::atomic<unsigned> counter{0};
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  remove_stale_temps(path);
+  const std::string tmp = temp_path(path, counter++);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw ParameterFileError(path, "cannot write: " + errno_text(errno) + " (temporary file " + tmp + ")");
   auto fail = [&](const std::string& what) {

@@ -71,7 +71,10 @@ std::string encode_parameters_protobuf(const std::vector<ParameterRecord>& recor
 std::vector<ParameterRecord> decode_parameters_protobuf(const char* bytes, size_t size, const std::string& source);
 
 // Whole files. `path` must end in ".protobuf". Writing goes to a temporary
-// file in the same folder, flushed and fsync'ed, then renamed over `path`.
+// file in the same folder ("<path>.tmp-<pid>-<n>"), flushed and fsync'ed,
+// then renamed over `path`: a writer killed at any moment leaves the old file
+// or the new one, whole. The temporaries a killed writer left are removed
+// by the next write of the same path.
 std::vector<ParameterRecord> read_parameter_file(const std::string& path);
 void write_parameter_file(const std::string& path, const std::vector<ParameterRecord>& records);
 
