@@ -124,7 +124,8 @@ class Program:
         # The Stepper builds from a few images' shapes; the data comes from here.
         self.step = Stepper(api, name, size, train_x[:4 * size], train_y[:4 * size])
         self.solver = self.step.phases[0][1]
-        values = mnist_models.initial_values(name)  # read only for parameters not yet made: none
+        # The monitor graphs reuse the training graph's parameters (the values go unread).
+        values = mnist_models.initial_values(name)
         rngs = [np.random.RandomState(seed + k) for k in range(4)]  # each iterator's own order
         if name == "siamese":
             self.train = [ProgramIterator(train_x, train_y, rngs[k]) for k in (0, 1)]
@@ -140,7 +141,7 @@ class Program:
             self.noise = rngs[2]
             self.xv = nn.Variable((self.m["valid_images"],) + mnist_models.IMAGE_SHAPE)
             self.hv = build(self.m["layers"], self.xv, api, values, batch_stat=False)
-            self.test = ((test_x / 255.0).astype(np.float32), test_y)  # the 10,000 test images, scaled
+            self.test = ((test_x / 255.0).astype(np.float32), test_y)  # the test images, scaled
         self.iteration = 0
 
     def train_step(self):
