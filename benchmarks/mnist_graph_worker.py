@@ -43,10 +43,12 @@ def load_api(name):
     return nn, F, PF, S
 
 
-def build(layers, h, api, values, scope=()):
+def build(layers, h, api, values, scope=(), batch_stat=True):
     """The table's layers applied to h, creating their parameters under
     the current parameter scope with the given initial values ({C++
-    parameter name: array}, mnist_models.initial_values)."""
+    parameter name: array}, mnist_models.initial_values); batch
+    normalization normalizes by the batch's statistics (training) or, with
+    batch_stat=False, by its running ones (the programs' test graphs)."""
     nn, F, PF, _ = api
     for kind, o in layers:
         name = o.get("name")
@@ -59,7 +61,7 @@ def build(layers, h, api, values, scope=()):
                           w_init=values[f"{where}/{kind}/W"], b_init=values.get(f"{where}/{kind}/b"))
             elif kind == "bn":  # beta 0, gamma 1, mean 0, variance 1: both APIs' defaults
                 h = PF.batch_normalization(h, axes=[1], decay_rate=mnist_models.BN_DECAY, eps=mnist_models.BN_EPS,
-                                           batch_stat=True)
+                                           batch_stat=batch_stat)
             elif kind == "relu":
                 h = F.relu(h)
             elif kind == "elu":
@@ -73,9 +75,9 @@ def build(layers, h, api, values, scope=()):
             elif kind == "affine":
                 h = PF.affine(h, o["units"], w_init=values[f"{where}/affine/W"], b_init=values[f"{where}/affine/b"])
             elif kind == "scope":
-                h = build(o["body"], h, api, values, scope + (name,))
+                h = build(o["body"], h, api, values, scope + (name,), batch_stat)
             elif kind == "residual":
-                h = F.elu(F.add2(build(o["body"], h, api, values, scope + (name,)), h, inplace=True), 1.0)
+                h = F.elu(F.add2(build(o["body"], h, api, values, scope + (name,), batch_stat), h, inplace=True), 1.0)
             else:
                 raise ValueError(f"{where}: unknown layer kind {kind!r}")
     return h
@@ -170,23 +172,35 @@ class Stepper:
         for _ in range(steps):
             if self.pos + self.batch > len(self.images):
                 self.pos = 0
-            arrays = mnist_models.batch(self.name, self.images, self.labels, self.pos, self.batch)
-            for v, a in zip(self.inputs, arrays):
-                v.d = a
+            self.feed(mnist_models.batch(self.name, self.images, self.labels, self.pos, self.batch))
             self.pos += self.batch
             t0 = time.perf_counter()
-            for i, (loss, solver) in enumerate(self.phases):
-                if self.vat and i == 1:
-                    self.vat_direction()
-                solver.zero_grad()
-                loss.forward(clear_no_need_grad=True)
-                loss.backward(clear_buffer=True)
-                if self.weight_decay:
-                    solver.weight_decay(self.weight_decay)
-                solver.update()
+            self.update()
             inside += time.perf_counter() - t0
-        return inside, float(self.phases[-1][0].d.reshape(-1)[0])
+        return inside, self.loss(-1)
 
+    def feed(self, arrays):
+        """A step's arrays (mnist_models.batch's) into the graph's inputs."""
+        for v, a in zip(self.inputs, arrays):
+            v.d = a
+
+    def update(self):
+        """One training step on the fed inputs: each phase's zero_grad,
+        forward, backward, weight decay and update (VAT's direction between
+        its two)."""
+        for i, (loss, solver) in enumerate(self.phases):
+            if self.vat and i == 1:
+                self.vat_direction()
+            solver.zero_grad()
+            loss.forward(clear_no_need_grad=True)
+            loss.backward(clear_buffer=True)
+            if self.weight_decay:
+                solver.weight_decay(self.weight_decay)
+            solver.update()
+
+    def loss(self, phase):
+        """The last step's loss of phase `phase` (VAT: 0 labeled, 1 unlabeled)."""
+        return float(self.phases[phase][0].d.reshape(-1)[0])
 
     def vat_direction(self):
         """VAT between its two updates: y(xu), then one power iteration: the
