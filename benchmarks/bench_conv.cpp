@@ -25,23 +25,14 @@
 #include <nnvae/kernels/matmul.hpp>
 #include <nnvae/nnvae.hpp>
 
+#include "bench_clock.hpp"
+
 using namespace nnvae;
 namespace f = nnvae::functions;
 
 namespace {
 
-// Milliseconds since some start: wall time, or with --cpu the CPU time of
-// the whole process (all its threads), which on a shared, busy machine
-// leaves out the time slices other processes take.
-bool g_cpu_clock = false;
-double now_ms() {
-  if (g_cpu_clock) {
-    timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-  }
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+using bench::now_ms;
 
 double best_ms(int reps, const std::function<void()>& fn) {
   fn();  // warm-up
@@ -152,10 +143,10 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--batch")) batch = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--cpu")) g_cpu_clock = std::atoi(argv[i + 1]) != 0;
+    else if (!std::strcmp(argv[i], "--cpu")) bench::cpu_clock = std::atoi(argv[i + 1]) != 0;
   }
   set_num_threads(threads);
-  std::printf("threads %d, best of %d, %s time\n", threads, reps, g_cpu_clock ? "CPU" : "wall");
+  std::printf("threads %d, best of %d, %s time\n", threads, reps, bench::cpu_clock ? "CPU" : "wall");
   if (model != "resnet") {
     layer("lenet conv1", batch, 1, 28, 20, 5, 0, true, false, reps);
     layer("lenet conv2", batch, 20, 12, 50, 5, 0, true, true, reps);

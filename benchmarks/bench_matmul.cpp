@@ -24,20 +24,14 @@
 #include <nnvae/kernels/matmul.hpp>
 #include <nnvae/nnvae.hpp>
 
+#include "bench_clock.hpp"
+
 using namespace nnvae;
 namespace k = nnvae::kernels;
 
 namespace {
 
-bool g_cpu_clock = false;
-double now_ms() {
-  if (g_cpu_clock) {
-    timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-  }
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+using bench::now_ms;
 
 struct Shape {
   const char* what;
@@ -88,7 +82,7 @@ int main(int argc, char** argv) {
     const std::string opt = argv[i];
     if (opt == "--threads") threads = std::atoi(argv[i + 1]);
     else if (opt == "--reps") reps = std::atoi(argv[i + 1]);
-    else if (opt == "--cpu") g_cpu_clock = std::atoi(argv[i + 1]) != 0;
+    else if (opt == "--cpu") bench::cpu_clock = std::atoi(argv[i + 1]) != 0;
     else {
       std::fprintf(stderr, "bench_matmul: unknown option %s (--threads T, --reps R, --cpu 1)\n", argv[i]);
       return 2;

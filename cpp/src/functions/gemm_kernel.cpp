@@ -123,21 +123,6 @@ const std::array<Micro, kMR> kMicro[2][2] = {
     {row_of<false, 1>(std::make_index_sequence<kMR>()), row_of<false, 2>(std::make_index_sequence<kMR>())},
     {row_of<true, 1>(std::make_index_sequence<kMR>()), row_of<true, 2>(std::make_index_sequence<kMR>())}};
 
-// A thread's packing buffer, 64-byte aligned, grown on demand.
-struct Buffer {
-  float* p = nullptr;
-  size_t size = 0;
-  ~Buffer() { std::free(p); }
-  float* get(size_t floats) {
-    if (floats > size) {
-      std::free(p);
-      size = (floats + 15) / 16 * 16;
-      p = static_cast<float*>(std::aligned_alloc(64, size * sizeof(float)));
-    }
-    return p;
-  }
-};
-
 // v, or v rounded to bf16 (bf16_round.hpp) when `round`.
 inline __m512 maybe_round(__m512 v, bool round) {
   if (!round) return v;
@@ -252,7 +237,7 @@ void compute(const Block& blk) {
   const bool pack = bf16 || blk.b.cs != 1 || m > kPackBMinRows;
   const bool acol = blk.a.rs == 1 && blk.a.cs != 1;  // A transposed: its columns are contiguous
   const bool pack_a_panel = bf16 || (acol && n > kPackAMinCols);
-  static thread_local Buffer buffer, buffer_a;
+  static thread_local PackBuffer buffer, buffer_a;
   float* packed = pack ? buffer.get(size_t(kc_max) * size_t(nc_max + kNR)) : nullptr;
   float* packed_a = pack_a_panel ? buffer_a.get(size_t(kc_max) * kMR) : nullptr;
   for (int64_t jc = 0; jc < n; jc += nc_max) {

@@ -5,6 +5,7 @@
 // AVX2 with FMA (gemm_kernel_avx2.cpp).
 #pragma once
 #include <cstdint>
+#include <cstdlib>
 
 #include "nnvae/kernels/matmul.hpp"
 
@@ -54,6 +55,22 @@ constexpr int kTileRows = 14, kTileCols = 32;
 #else
 constexpr int kTileRows = 6, kTileCols = 16;
 #endif
+
+// A thread's packing buffer (the kernels keep one per thread, for B's
+// panels and one for A's), 64-byte aligned, grown on demand.
+struct PackBuffer {
+  float* p = nullptr;
+  size_t size = 0;
+  ~PackBuffer() { std::free(p); }
+  float* get(size_t floats) {
+    if (floats > size) {
+      std::free(p);
+      size = (floats + 15) / 16 * 16;
+      p = static_cast<float*>(std::aligned_alloc(64, size * sizeof(float)));
+    }
+    return p;
+  }
+};
 
 // True when this build has a kernel (the library is compiled for AVX-512,
 // or for AVX2 with FMA).

@@ -105,21 +105,6 @@ const std::array<Micro, kMR> kMicro[2][2] = {
     {row_of<false, 1>(std::make_index_sequence<kMR>()), row_of<false, 2>(std::make_index_sequence<kMR>())},
     {row_of<true, 1>(std::make_index_sequence<kMR>()), row_of<true, 2>(std::make_index_sequence<kMR>())}};
 
-// A thread's packing buffer, 32-byte aligned, grown on demand.
-struct Buffer {
-  float* p = nullptr;
-  size_t size = 0;
-  ~Buffer() { std::free(p); }
-  float* get(size_t floats) {
-    if (floats > size) {
-      std::free(p);
-      size = (floats + 7) / 8 * 8;
-      p = static_cast<float*>(std::aligned_alloc(32, size * sizeof(float)));
-    }
-    return p;
-  }
-};
-
 // v, or v rounded to bf16 (bf16_round.hpp) when `round`.
 inline __m256 maybe_round(__m256 v, bool round) {
   if (!round) return v;
@@ -219,7 +204,7 @@ void compute(const Block& blk) {
   const int64_t nc_max = ((n + n_blocks - 1) / n_blocks + kNR - 1) / kNR * kNR;
   const bool acol = blk.a.rs == 1 && blk.a.cs != 1;  // A transposed: its columns are contiguous
   const bool pack_a_panel = bf16 || (acol && n > kPackAMinCols);
-  static thread_local Buffer buffer, buffer_a;
+  static thread_local PackBuffer buffer, buffer_a;
   float* packed = buffer.get(size_t(kc_max) * size_t(nc_max));
   float* packed_a = pack_a_panel ? buffer_a.get(size_t(kc_max) * kMR) : nullptr;
   alignas(32) float edge[kMR * kNR];  // a tile on C's right edge
