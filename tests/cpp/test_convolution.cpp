@@ -212,7 +212,14 @@ TEST(convolution_fuses_elu_and_relu_before_and_after) {
         profiling::set_enabled(true);
         auto fused = run(true);
         profiling::set_enabled(false);
-        for (size_t i = 0; i < plain.size(); ++i) CHECK_ALL_NEAR(fused[i], plain[i], 1e-5);
+        // Equal up to the order of float sums: on 2 threads each thread sums
+        // the dW terms of the samples it took (taken dynamically), so the
+        // bound follows the sums' size (W1's gradient reaches about 50).
+        for (size_t i = 0; i < plain.size(); ++i) {
+          double largest = 0;
+          for (float v : plain[i]) largest = std::max(largest, double(std::fabs(v)));
+          CHECK_ALL_NEAR(fused[i], plain[i], 2e-6 * (1 + largest));
+        }
         bool fwd = false, bwd = false;
         for (auto& e : profiling::report()) {
           if (e.name == "convolution+" + name && e.forward_calls == 1) fwd = true;
