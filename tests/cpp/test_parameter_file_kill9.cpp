@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nnvae/nnvae.hpp>
@@ -60,8 +61,20 @@ TEST(a_parameter_file_killed_while_written_is_the_old_or_the_new_one_whole) {
   char tmpl[] = "/tmp/nnvae_kill9_XXXXXX";
   const std::string folder = ::mkdtemp(tmpl);
   const std::string name = "saved_vae_param.protobuf", path = folder + "/" + name;
+  // Kills land anywhere in the child's first three writes or so: the delay
+  // follows how long one write takes here (a sanitized build encodes many
+  // times slower), timed on a file of the same parameters.
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    ParameterDirectory params;
+    ConstantInitializer zeros(0.f);
+    for (auto& [pname, shape] : kShapes) params.get_parameter_or_create(pname, shape, &zeros, true);
+    save_parameters(params, folder + "/timing.protobuf");
+    std::remove((folder + "/timing.protobuf").c_str());
+  }
+  const auto write_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   std::mt19937 rng(20261207);
-  std::uniform_int_distribution<int> delay_us(0, 40000);
+  std::uniform_int_distribution<int64_t> delay_us(0, std::max<int64_t>(2000, 3 * write_us.count()));
   int caught = 0, whole = 0;
   // Until ten kills landed inside a write (its temporary file left) and one
   // write at least was whole, in at most 200 tries.
@@ -91,7 +104,8 @@ TEST(a_parameter_file_killed_while_written_is_the_old_or_the_new_one_whole) {
     }
     ++whole;
   }
-  std::printf("kills inside a write: %d; files found whole: %d\n", caught, whole);
+  std::printf("one write %lld us; kills inside a write: %d; files found whole: %d\n", (long long)write_us.count(), caught,
+              whole);
   CHECK(caught >= 10);
   CHECK(whole > 0);
   // The killed writers' temporaries are removed by the next write of the
