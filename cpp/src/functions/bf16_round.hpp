@@ -15,21 +15,18 @@
 // for the packing loops and the array rounding.
 #pragma once
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
+#include "nnvae/kernels/vmath.hpp"
 #include "nnvae/precision.hpp"
 
 namespace nnvae {
 namespace bf16 {
 
 inline float round_scalar(float x) {
-  uint32_t u;
-  std::memcpy(&u, &x, sizeof u);
+  uint32_t u = static_cast<uint32_t>(vmath::to_bits(x));
   u = x != x ? (u | 0x00400000u) & 0xFFFF0000u : (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
-  float y;
-  std::memcpy(&y, &u, sizeof y);
-  return y;
+  return vmath::from_bits(static_cast<int32_t>(u));
 }
 
 typedef float F32x16 __attribute__((vector_size(64)));

@@ -10,7 +10,7 @@
 
 #include "gemm_kernel.hpp"
 
-#ifdef __AVX512F__
+#ifdef NNVAE_GEMM_AVX512
 #include <immintrin.h>
 #endif
 
@@ -18,7 +18,7 @@ namespace nnvae {
 namespace kernels {
 namespace gemm {
 
-#ifndef __AVX512F__
+#ifndef NNVAE_GEMM_AVX512
 
 void compute_dot(const Block&) {}
 
@@ -111,7 +111,7 @@ void compute_dot(const Block& blk) {
   }
 }
 
-#endif  // __AVX512F__
+#endif  // NNVAE_GEMM_AVX512
 
 }  // namespace gemm
 }  // namespace kernels
