@@ -505,3 +505,51 @@ def test_bench_mnist_prints_the_table_with_tiny_settings(capsys):
     assert "== peak resident memory of a worker after 1 resnet training steps at batch 2" in out
     assert "  PyTorch      not measured" in out
     assert "no target missed, but some were not measured" in out
+
+
+def _saved_program_file(tmp_path, model, biased_class):
+    """A .protobuf holding model's parameters under the C++ program's names
+    (batch normalization's `bn/variance` included), its last affine's bias
+    so large for one class that every image is scored that class."""
+    import numpy as np
+    import mnist_models
+    import nnvae as nn
+
+    values = mnist_models.initial_values(model)
+    last = [k for k in values if k.endswith("/affine/b")][-1]
+    values[last] = np.where(np.arange(mnist_models.CLASSES) == biased_class, 1e4, 0).astype(np.float32)
+    nn.clear_parameters()
+    for name, v in values.items():
+        nn.parameter.get_parameter_or_create(name, v.shape, v, need_grad=not mnist_models.is_running_stat(name))
+    path = tmp_path / f"saved_{model}_param.protobuf"
+    nn.save_parameters(str(path))
+    nn.clear_parameters()
+    return path
+
+
+@pytest.mark.parametrize("model", ["lenet", "resnet"])
+def test_program_test_error_counts_a_saved_programs_errors(tmp_path, model):
+    import numpy as np
+    import mnist_models
+    from mnist_program_quality import load_api
+    from program_test_error import test_error
+
+    x, t = mnist_models.digits(1000)
+    path = _saved_program_file(tmp_path, model, biased_class=3)
+    # Every image scored 3: wrong exactly where the label is not 3.
+    assert test_error(load_api("nnvae", 1), model, str(path), x, t) == pytest.approx(np.mean(t != 3))
+
+
+def test_program_test_error_refuses_a_file_of_another_model(tmp_path):
+    import mnist_models
+    from mnist_program_quality import load_api
+    from program_test_error import main, test_error
+
+    path = _saved_program_file(tmp_path, "lenet", biased_class=0)
+    x, t = mnist_models.digits(1000)
+    with pytest.raises(SystemExit) as e:
+        test_error(load_api("nnvae", 1), "resnet", str(path), x, t)
+    assert "does not hold resnet's parameters" in str(e.value) and "conv1/bn/beta" in str(e.value)
+    with pytest.raises(SystemExit) as e:
+        main(["--model", "lenet", "--params", str(tmp_path / "absent.protobuf")])
+    assert "absent.protobuf: no such file" in str(e.value)

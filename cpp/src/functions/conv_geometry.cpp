@@ -6,6 +6,9 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 
 namespace nnvae {
 namespace detail {
@@ -130,28 +133,45 @@ struct ColRow {
 // (channel, tap, window position): col_off where the row starts in col,
 // img_off where the image row it reads starts in the image, or -1 when that
 // row lies wholly in the padding. im2col and col2im walk the same rows, one
-// copying out of the image and the other adding back into it.
+// copying out of the image and the other adding back into it. The rows
+// along axis 1 inside the image ([lo1, hi1) for each tap) are found once
+// per tap, so the innermost loop does no tests of its own: rows are short
+// (8 to 28 entries at MNIST's sizes) and their count large (C·K·n1 a
+// sample), so the cost per row is what counts.
 template <class Fn>
 void for_each_col_row(int64_t channels, const ConvGeometry& g, Fn&& fn) {
-  const int64_t P = g.col_size(), n2 = g.cols[2];
+  const int64_t P = g.col_size(), n1 = g.cols[1], n2 = g.cols[2], step1 = g.stride[1] * g.image[2];
+  // Each tap's ranges, the same for every channel (found once: two
+  // divisions each, which per channel would cost more than its rows).
+  std::vector<ColRow> along2(static_cast<size_t>(g.kernel[2]));
+  std::vector<std::pair<int64_t, int64_t>> along1(static_cast<size_t>(g.kernel[1]));
+  for (int64_t t2 = 0; t2 < g.kernel[2]; ++t2) {
+    ColRow& r = along2[t2];
+    r = ColRow{t2 * g.dilation[2] - g.pad[2], g.stride[2], 0, 0};
+    valid_range(r.off2, r.s2, g.image[2], n2, r.lo, r.hi);
+  }
+  for (int64_t t1 = 0; t1 < g.kernel[1]; ++t1)
+    valid_range(t1 * g.dilation[1] - g.pad[1], g.stride[1], g.image[1], n1, along1[t1].first, along1[t1].second);
   int64_t row = 0;
   for (int64_t c = 0; c < channels; ++c) {
     const int64_t img = c * g.image_size();
     for (int64_t t0 = 0; t0 < g.kernel[0]; ++t0)
-      for (int64_t t1 = 0; t1 < g.kernel[1]; ++t1)
+      for (int64_t t1 = 0; t1 < g.kernel[1]; ++t1) {
+        const int64_t off1 = t1 * g.dilation[1] - g.pad[1], lo1 = along1[t1].first, hi1 = along1[t1].second;
         for (int64_t t2 = 0; t2 < g.kernel[2]; ++t2, row += P) {
-          ColRow r{t2 * g.dilation[2] - g.pad[2], g.stride[2], 0, 0};
-          valid_range(r.off2, r.s2, g.image[2], n2, r.lo, r.hi);
+          const ColRow& r = along2[t2];
           for (int64_t j0 = 0; j0 < g.cols[0]; ++j0) {
             const int64_t i0 = j0 * g.stride[0] - g.pad[0] + t0 * g.dilation[0];
             const bool in0 = i0 >= 0 && i0 < g.image[0];
-            for (int64_t j1 = 0; j1 < g.cols[1]; ++j1) {
-              const int64_t i1 = j1 * g.stride[1] - g.pad[1] + t1 * g.dilation[1];
-              const bool inside = in0 && i1 >= 0 && i1 < g.image[1];
-              fn(row + (j0 * g.cols[1] + j1) * n2, inside ? img + (i0 * g.image[1] + i1) * g.image[2] : -1, r);
-            }
+            const int64_t first = row + j0 * n1 * n2;  // the row of (j0, j1 = 0)
+            const int64_t a = in0 ? lo1 : n1, b = in0 ? hi1 : n1;  // rows [a, b) inside the image
+            for (int64_t j1 = 0; j1 < a; ++j1) fn(first + j1 * n2, int64_t(-1), r);
+            int64_t src = img + (i0 * g.image[1] + a * g.stride[1] + off1) * g.image[2];
+            for (int64_t j1 = a; j1 < b; ++j1, src += step1) fn(first + j1 * n2, src, r);
+            for (int64_t j1 = b; j1 < n1; ++j1) fn(first + j1 * n2, int64_t(-1), r);
           }
         }
+      }
   }
 }
 
@@ -200,6 +220,65 @@ void im2col_shifted(const float* image, int64_t channels, const ConvGeometry& g,
       }
 }
 
+#ifdef __AVX2__
+// Which lanes of the 8 entries from `at` on lie in [lo, hi), as a mask for
+// the masked loads.
+inline __m256i lanes_in(int64_t at, int64_t lo, int64_t hi) {
+  const __m256i j = _mm256_add_epi32(_mm256_set1_epi32(int(at)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(int(lo)), j),
+                             _mm256_cmpgt_epi32(_mm256_set1_epi32(int(hi)), j));
+}
+#endif
+
+// One row of the columns at stride 1: dst[j] = s[j] for j in [lo, hi), 0
+// for the rest of [0, n2). Rows are short (8 to 28 entries at MNIST's
+// sizes) and there are C·K·n1 of them per sample, so what counts is the cost
+// per row: with AVX2 a row of at least 8 is copied in 8-float runs, the
+// last run ending at n2 (overlapping the one before it), and entries in the
+// padding come from masked loads (which give 0 and read nothing there):
+// no loop remainders and no separate zeroing.
+inline void copy_row(float* dst, const float* s, int64_t lo, int64_t hi, int64_t n2) {
+#ifdef __AVX2__
+  if (n2 >= 8) {
+    const bool whole = lo == 0 && hi == n2;
+    for (int64_t j = 0;; j += 8) {
+      const int64_t at = std::min(j, n2 - 8);
+      _mm256_storeu_ps(dst + at, whole ? _mm256_loadu_ps(s + at) : _mm256_maskload_ps(s + at, lanes_in(at, lo, hi)));
+      if (at == n2 - 8) return;
+    }
+  }
+#endif
+#pragma omp simd
+  for (int64_t j = lo; j < hi; ++j) dst[j] = s[j];
+  // The few entries in the padding ([0, lo) and [hi, n2)), in one loop:
+  // written as two fills, each became a call to memset, which for one or
+  // two floats per row cost more than the copy.
+  const int64_t border = lo + (n2 - hi);
+  for (int64_t e = 0; e < border; ++e) dst[e < lo ? e : hi + (e - lo)] = 0.f;
+}
+
+// The transpose at stride 1: d[j] += src[j] for j in [lo, hi). With AVX2 a
+// whole row (lo 0, hi n2 >= 8) is added in 8-float runs, the last one
+// ending at n2 with the entries the run before it added masked to 0.
+inline void add_row(float* d, const float* src, int64_t lo, int64_t hi, int64_t n2) {
+#ifdef __AVX2__
+  if (n2 >= 8 && lo == 0 && hi == n2) {
+    int64_t j = 0;
+    for (; j + 8 <= n2; j += 8) _mm256_storeu_ps(d + j, _mm256_add_ps(_mm256_loadu_ps(d + j), _mm256_loadu_ps(src + j)));
+    if (j < n2) {
+      const int64_t at = n2 - 8;
+      const __m256 v = _mm256_maskload_ps(src + at, lanes_in(at, j, n2));
+      _mm256_storeu_ps(d + at, _mm256_add_ps(_mm256_loadu_ps(d + at), v));
+    }
+    return;
+  }
+#else
+  (void)n2;
+#endif
+#pragma omp simd
+  for (int64_t j = lo; j < hi; ++j) d[j] += src[j];
+}
+
 }  // namespace
 
 // Each row of window positions along the last axis is a contiguous run of
@@ -220,19 +299,16 @@ void im2col(const float* image, int64_t channels, const ConvGeometry& g, float* 
     const float* src = image + img_off;
     const int64_t off2 = r.off2, s2 = r.s2, lo = r.lo, hi = r.hi;
     if (s2 == 1) {
-#pragma omp simd
-      for (int64_t j = lo; j < hi; ++j) dst[j] = src[j + off2];
-    } else if (s2 == 2) {  // the stride written out, so the loop is vectorised (even lanes of pairs of vectors)
+      copy_row(dst, src + off2, lo, hi, n2);
+      return;
+    }
+    if (s2 == 2) {  // the stride written out, so the loop is vectorised (even lanes of pairs of vectors)
       const float* even = src + off2;
 #pragma omp simd
       for (int64_t j = lo; j < hi; ++j) dst[j] = even[2 * j];
     } else {
       for (int64_t j = lo; j < hi; ++j) dst[j] = src[j * s2 + off2];
     }
-    // The few entries in the padding ([0, lo) and [hi, n2)), in one loop:
-    // written as two fills, each became a call to memset, which for one or
-    // two floats per row cost more than the copy (3x3, pad 1: 2.4x a memcpy
-    // of the same bytes).
     const int64_t border = lo + (n2 - hi);
     for (int64_t e = 0; e < border; ++e) dst[e < lo ? e : hi + (e - lo)] = 0.f;
   });
@@ -240,14 +316,14 @@ void im2col(const float* image, int64_t channels, const ConvGeometry& g, float* 
 
 void col2im(const float* col, int64_t channels, const ConvGeometry& g, float* image, bool accumulate) {
   if (!accumulate) std::fill(image, image + channels * g.image_size(), 0.f);
+  const int64_t n2 = g.cols[2];
   for_each_col_row(channels, g, [&](int64_t col_off, int64_t img_off, const ColRow& r) {
     if (img_off < 0) return;
     const float* src = col + col_off;
     float* dst = image + img_off;
     const int64_t off2 = r.off2, s2 = r.s2, lo = r.lo, hi = r.hi;
     if (s2 == 1) {
-#pragma omp simd
-      for (int64_t j = lo; j < hi; ++j) dst[j + off2] += src[j];
+      add_row(dst + off2, src, lo, hi, n2);
     } else {
       for (int64_t j = lo; j < hi; ++j) dst[j * s2 + off2] += src[j];
     }
