@@ -111,6 +111,34 @@ TEST(convolution_same_padding_shifted_columns_match_direct_loops) {
   check_against_reference(true, {2, 4, 6, 5}, {4, 3, 3, 3}, true, 1, {1, 1}, {1, 1}, {1, 1}, 1);
 }
 
+// Rows of 8 window positions and more take the vector paths of im2col and
+// col2im (8-float runs, the last one overlapping; masked loads where a tap
+// falls in the padding; stride 2's spread adds, bounded by the image row):
+// widths around multiples of 8, every pad from none to past the kernel,
+// strides 1 to 3, dilation 1 and 2, for convolution (im2col forward and for
+// dW, col2im for dx) and deconvolution (col2im forward, im2col backward).
+TEST(convolution_and_deconvolution_on_wide_rows_match_direct_loops) {
+  int cases = 0;
+  for (int64_t width : {8, 9, 15, 16, 17, 28})
+    for (int kernel : {3, 4, 5})
+      for (int pad : {0, 1, 3})
+        for (int stride : {1, 2, 3})
+          for (int dilation : {1, 2}) {
+            if ((width + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1 < 1 || (cases++ % 3) != 0) continue;
+            check_against_reference(false, {2, 2, 5, width}, {3, 2, 2, kernel}, true, 1, {1, pad}, {1, stride},
+                                    {1, dilation}, 1);
+            if (pad < dilation * (kernel - 1) + 1)
+              check_against_reference(true, {2, 2, 3, width}, {2, 3, 2, kernel}, true, 1, {0, pad}, {1, stride},
+                                      {1, dilation}, 1);
+          }
+  CHECK(cases > 150);
+  // DCGAN's generator and discriminator layers at their sizes.
+  check_against_reference(true, {2, 4, 16, 16}, {4, 3, 4, 4}, false, 1, {3, 3}, {2, 2}, {}, 1);
+  check_against_reference(true, {2, 4, 8, 8}, {4, 3, 4, 4}, false, 1, {1, 1}, {2, 2}, {}, 1);
+  check_against_reference(false, {2, 3, 28, 28}, {2, 3, 3, 3}, false, 1, {3, 3}, {2, 2}, {}, 1);
+  check_against_reference(false, {2, 3, 16, 16}, {2, 3, 3, 3}, false, 1, {1, 1}, {2, 2}, {}, 1);
+}
+
 TEST(convolution_1x1_without_copy) {
   check_against_reference(false, {2, 6, 5, 3}, {4, 6, 1, 1}, true, 1, {}, {}, {}, 1);
   check_against_reference(false, {2, 6, 5, 3}, {4, 3, 1, 1}, false, 1, {}, {}, {}, 2);
