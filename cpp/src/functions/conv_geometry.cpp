@@ -257,6 +257,30 @@ inline void copy_row(float* dst, const float* s, int64_t lo, int64_t hi, int64_t
   for (int64_t e = 0; e < border; ++e) dst[e < lo ? e : hi + (e - lo)] = 0.f;
 }
 
+// One row of the columns at stride 2: dst[j] = s[2j] for j in [lo, hi)
+// (the border is the caller's). With AVX2, 8 entries from 16 consecutive
+// floats (their even lanes), the last run ending at hi (overlapping the one
+// before it), while the 16 floats lie before the image's end (`readable`
+// floats from s on; they may run into the next row, whose odd lanes are
+// dropped).
+inline void copy_row_stride2(float* dst, const float* s, int64_t lo, int64_t hi, int64_t readable) {
+#ifdef __AVX2__
+  if (hi - lo >= 8 && 2 * (hi - 8) + 16 <= readable) {
+    for (int64_t j = lo;; j += 8) {
+      const int64_t at = std::min(j, hi - 8);
+      const __m256 a = _mm256_loadu_ps(s + 2 * at), b = _mm256_loadu_ps(s + 2 * at + 8);
+      const __m256 even = _mm256_shuffle_ps(a, b, 0x88);  // a0 a2 b0 b2 | a4 a6 b4 b6
+      _mm256_storeu_ps(dst + at, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), 0xD8)));
+      if (at == hi - 8) return;
+    }
+  }
+#else
+  (void)readable;
+#endif
+#pragma omp simd
+  for (int64_t j = lo; j < hi; ++j) dst[j] = s[2 * j];
+}
+
 // The transpose at stride 1: d[j] += src[j] for j in [lo, hi). With AVX2 a
 // whole row (lo 0, hi n2 >= 8) is added in 8-float runs, the last one
 // ending at n2 with the entries the run before it added masked to 0.
@@ -310,6 +334,7 @@ void im2col(const float* image, int64_t channels, const ConvGeometry& g, float* 
     return;
   }
   const int64_t n2 = g.cols[2];
+  const float* image_end = image + channels * g.image_size();
   for_each_col_row(channels, g, [&](int64_t col_off, int64_t img_off, const ColRow& r) {
     float* dst = col + col_off;
     if (img_off < 0) {
@@ -322,10 +347,8 @@ void im2col(const float* image, int64_t channels, const ConvGeometry& g, float* 
       copy_row(dst, src + off2, lo, hi, n2);
       return;
     }
-    if (s2 == 2) {  // the stride written out, so the loop is vectorised (even lanes of pairs of vectors)
-      const float* even = src + off2;
-#pragma omp simd
-      for (int64_t j = lo; j < hi; ++j) dst[j] = even[2 * j];
+    if (s2 == 2) {
+      copy_row_stride2(dst, src + off2, lo, hi, image_end - (src + off2));
     } else {
       for (int64_t j = lo; j < hi; ++j) dst[j] = src[j * s2 + off2];
     }
