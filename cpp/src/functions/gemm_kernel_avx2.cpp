@@ -51,6 +51,11 @@ constexpr int64_t kNC = 256;  // widest block of columns
 // A transposed A's panel is copied into 6-float columns when C has more
 // than this many columns to reuse it (fewer read it in place).
 constexpr int64_t kPackAMinCols = 64;
+// A row-major B is read in place, not packed, when C has at most this many
+// rows: each panel of B then serves at most 3 panels of rows, too few
+// reads to pay for a copy (a convolution's columns, W · col with W's 16 to
+// 20 maps, were packed only to be read three times).
+constexpr int64_t kInPlaceBMaxRows = 3 * kMR;
 
 // How the tile starts: from zero, from the bias row, or from C.
 enum Init { kZero, kBias, kLoad };
@@ -58,10 +63,11 @@ enum Init { kZero, kBias, kLoad };
 // C tile (MR, 8·NV) [= bias | += C] + A (MR, kc) · B (kc, 8·NV), every
 // column of the tile inside C. A's element (i, p) is pa[i + p·as] when
 // ACOL (stored column by column), else pa[i·as + p]; B's row p is the 8·NV
-// floats at pb + p·8·NV (a packed panel).
+// floats at pb + p·bs (bs = 8·NV in a packed panel, B's row stride when B
+// is read in place).
 template <int MR, int NV, bool ACOL>
-void micro(int64_t kc, const float* __restrict pa, int64_t as, const float* __restrict pb, float* __restrict c,
-           int64_t ldc, int init, const float* __restrict bias) {
+void micro(int64_t kc, const float* __restrict pa, int64_t as, const float* __restrict pb, int64_t bs,
+           float* __restrict c, int64_t ldc, int init, const float* __restrict bias) {
   __m256 acc[MR][NV];
   if (init == kLoad) {
 #pragma GCC unroll 6
@@ -80,7 +86,7 @@ void micro(int64_t kc, const float* __restrict pa, int64_t as, const float* __re
   for (int64_t p = 0; p < kc; ++p) {
     __m256 bv[NV];
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(pb + p * 8 * NV + 8 * v);
+    for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(pb + p * bs + 8 * v);
 #pragma GCC unroll 6
     for (int i = 0; i < MR; ++i) {
       const __m256 a = _mm256_broadcast_ss(ACOL ? pa + i + p * as : pa + i * as + p);
@@ -94,7 +100,7 @@ void micro(int64_t kc, const float* __restrict pa, int64_t as, const float* __re
     for (int v = 0; v < NV; ++v) _mm256_storeu_ps(c + i * ldc + 8 * v, acc[i][v]);
 }
 
-using Micro = void (*)(int64_t, const float*, int64_t, const float*, float*, int64_t, int, const float*);
+using Micro = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t, int, const float*);
 
 // kMicro[acol][nv - 1][mr - 1]: every tile the edges of C need.
 template <bool ACOL, int NV, size_t... I>
@@ -214,7 +220,14 @@ void compute(const Block& blk) {
       const int64_t kc = std::min(kc_max, k - pc);
       const bool last = pc + kc >= k;
       const int init = pc > 0 || blk.accumulate ? kLoad : blk.bias ? kBias : kZero;
-      pack_b(blk.b, pc, kc, jc, nc, packed, bf16);
+      // B's panels: read in place (full panels of a row-major B, few rows
+      // of C, fp32), else packed; pb(jr) is the panel at column jr and bs
+      // its row stride.
+      const bool in_place = !bf16 && blk.b.cs == 1 && m <= kInPlaceBMaxRows;
+      const int64_t full = in_place ? nc / kNR * kNR : 0;  // columns read in place
+      if (full < nc) pack_b(blk.b, pc, kc, jc + full, nc - full, packed, bf16);
+      auto pb = [&](int64_t jr) { return jr < full ? blk.b.p + pc * blk.b.rs + jc + jr : packed + (jr - full) * kc; };
+      auto bs = [&](int64_t jr, int64_t width) { return jr < full ? blk.b.rs : width; };
       // Rows in panels of nearly equal height (100 rows: 4 × 6 + 16 × 5,
       // not 16 × 6 + 4, whose last panel would have 8 accumulators).
       const int64_t panels = (m + kMR - 1) / kMR, tall = m % panels, height = m / panels;
@@ -236,7 +249,7 @@ void compute(const Block& blk) {
           if (jr + kNR < nc)  // the next tile of C on its way to L1 while this one computes
             for (int i = 0; i < mr; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + kNR + i * blk.ldc), _MM_HINT_T0);
           if (nr == width) {
-            f(kc, pa, as, packed + jr * kc, c, blk.ldc, init, bias);
+            f(kc, pa, as, pb(jr), bs(jr, width), c, blk.ldc, init, bias);
             continue;
           }
           // The right edge: the tile's start in `edge` (row stride width),
@@ -244,7 +257,7 @@ void compute(const Block& blk) {
           for (int i = 0; i < mr; ++i)
             for (int64_t j = 0; j < width; ++j)
               edge[i * width + j] = j >= nr ? 0.f : init == kLoad ? c[i * blk.ldc + j] : init == kBias ? bias[j] : 0.f;
-          f(kc, pa, as, packed + jr * kc, edge, width, kLoad, nullptr);
+          f(kc, pa, as, pb(jr), bs(jr, width), edge, width, kLoad, nullptr);
           for (int i = 0; i < mr; ++i) std::memcpy(c + i * blk.ldc, edge + i * width, size_t(nr) * sizeof(float));
         }
         if (last && blk.ep) (*blk.ep)(blk.c_whole, blk.ldc, blk.r0 + ir, blk.r0 + ir + mr, blk.c0 + jc, blk.c0 + jc + nc);
