@@ -418,6 +418,16 @@ void add_bias_grad(const float* dy, int64_t channels, int64_t len, float* db_to,
   }
 }
 
+void add_transposed_w(const float* dwt, const ConvSizes& s, float* dw, bool accumulate) {
+  const int64_t rows = s.transposed ? s.Cg() : s.OCg(), cols = s.rows();
+  for (int64_t gi = 0; gi < s.group; ++gi) {
+    const float* from = dwt + gi * rows * cols;  // (cols, rows)
+    float* to = dw + gi * rows * cols;           // (rows, cols)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) to[r * cols + c] = (accumulate ? to[r * cols + c] : 0.f) + from[c * rows + r];
+  }
+}
+
 Shape_t conv_output_shape(const Shape_t& x, int base_axis, int64_t oc, const std::vector<int64_t>& out) {
   Shape_t y(x.begin(), x.begin() + base_axis + 1);
   y[base_axis] = oc;

@@ -180,6 +180,11 @@ void forward_over_samples(const ConvSizes& s, Body&& body) {
   for_each_sample(s.N, threads, [&](int64_t n, int t) { body(n, cols.of_thread(t)); });
 }
 
+// dw (+)= the transpose of dwt, group by group: group g's block of W is
+// (rows_g, s.rows()) with rows_g = C/G for a deconvolution, C'/G for a
+// convolution, and dwt's block g (s.rows(), rows_g).
+void add_transposed_w(const float* dwt, const ConvSizes& s, float* dw, bool accumulate);
+
 // The backward pass of convolution or deconvolution over the s.N samples,
 // given sample(n, col, do_x, dw_to, db_to, first_w, first_b): sample n's
 // gradient to x when do_x, its terms of dW added to dw_to and of db to
@@ -188,32 +193,40 @@ void forward_over_samples(const ConvSizes& s, Body&& body) {
 // sample's x gradient comes
 // before W's (the contract); on more, each thread sums its samples' dW and
 // db apart and they are added up after, into dw and db (added to when
-// acc_w, acc_b). dx: whether x's gradient is asked for.
+// acc_w, acc_b). dx: whether x's gradient is asked for. With
+// dw_transposed, the samples' terms go to dw_to in the transposed layout
+// of each group's block (add_transposed_w) and are turned into dw's at the
+// end: a product whose columns would be the transposed operand then packs
+// the smaller one (convolution.cpp).
 template <class Sample>
 void backward_over_samples(const ConvSizes& s, bool dx, float* dw, float* db, bool acc_w, bool acc_b,
-                           Sample&& sample, int64_t col_least = 0) {
+                           Sample&& sample, int64_t col_least = 0, bool dw_transposed = false) {
   const int threads = sample_threads(s.N, 2 * s.work());
   const int64_t w_size = s.w_size(), b_size = s.OC;
   SampleColumns cols(s, threads, col_least);
+  std::vector<float> dwt(dw && dw_transposed ? w_size : 0);
+  float* dw_sum = dw && dw_transposed ? dwt.data() : dw;  // where the samples' terms of dW are summed
+  const bool acc_sum = acc_w && !dw_transposed;
   if (threads == 1) {
     if (dx)
       for (int64_t n = 0; n < s.N; ++n) sample(n, cols.of_thread(0), true, nullptr, nullptr, false, false);
-    if (dw || db)
+    if (dw_sum || db)
       for (int64_t n = 0; n < s.N; ++n)
-        sample(n, cols.of_thread(0), false, dw, db, n == 0 && !acc_w, n == 0 && !acc_b);
+        sample(n, cols.of_thread(0), false, dw_sum, db, n == 0 && !acc_sum, n == 0 && !acc_b);
     if (s.N == 0) {  // nothing summed: the gradients are 0
-      if (dw && !acc_w) std::fill(dw, dw + w_size, 0.f);
+      if (dw_sum && !acc_sum) std::fill(dw_sum, dw_sum + w_size, 0.f);
       if (db && !acc_b) std::fill(db, db + b_size, 0.f);
     }
-    return;
+  } else {
+    std::vector<float> dw_parts(dw ? threads * w_size : 0, 0.f), db_parts(db ? threads * b_size : 0, 0.f);
+    for_each_sample(s.N, threads, [&](int64_t n, int t) {
+      sample(n, cols.of_thread(t), dx, dw ? dw_parts.data() + t * w_size : nullptr,
+             db ? db_parts.data() + t * b_size : nullptr, false, false);
+    });
+    if (dw) reduce_parts(dw_parts.data(), threads, w_size, dw_sum, acc_sum);
+    if (db) reduce_parts(db_parts.data(), threads, b_size, db, acc_b);
   }
-  std::vector<float> dw_parts(dw ? threads * w_size : 0, 0.f), db_parts(db ? threads * b_size : 0, 0.f);
-  for_each_sample(s.N, threads, [&](int64_t n, int t) {
-    sample(n, cols.of_thread(t), dx, dw ? dw_parts.data() + t * w_size : nullptr,
-           db ? db_parts.data() + t * b_size : nullptr, false, false);
-  });
-  if (dw) reduce_parts(dw_parts.data(), threads, w_size, dw, acc_w);
-  if (db) reduce_parts(db_parts.data(), threads, b_size, db, acc_b);
+  if (dw && dw_transposed) add_transposed_w(dwt.data(), s, dw, acc_w);
 }
 
 // y's shape: x's axes up to base_axis, then oc channels and the spatial

@@ -78,6 +78,13 @@ void conv_backward(const float* x, const float* w, const float* dy, float* dx, f
     for (int64_t t = 0; t < K; ++t) to[K - 1 - t] = from[t];
   }
 
+  // dW's product packs its second operand, the transposed one: the
+  // columns (R, P) for dW, or dy[n, g] (C'/G, P) for dWᵀ = col · dyᵀ, whose
+  // first operand, the columns, is then read in place. The smaller is
+  // packed: dWᵀ when C'/G < R (LeNet's conv2: 16 × 64 floats against 400 ×
+  // 64), the sum turned back once at the end (backward_over_samples).
+  const bool dw_transposed = dw && OCg < R;
+
   // Sample n: its gradient to x (its groups, then the epilogue) when do_x;
   // its terms of dW and db, added to dw_to and db_to (written instead when
   // `first`).
@@ -103,12 +110,17 @@ void conv_backward(const float* x, const float* w, const float* dy, float* dx, f
     for (int64_t gi = 0; dw_to && gi < s.group; ++gi) {
       const float* xg = x + (n * s.C + gi * s.Cg()) * I;
       if (copy) detail::im2col(xg, s.Cg(), g, col);
-      kernels::matmul(dy + (n * s.OC + gi * OCg) * P, false, copy ? col : xg, true, dw_to + gi * OCg * R, OCg, P, R,
-                      !first_w);
+      const float* cols = copy ? col : xg;
+      const float* dyg = dy + (n * s.OC + gi * OCg) * P;
+      if (dw_transposed)  // dW[g]ᵀ (R, C'/G) (+)= col (R, P) · dy[n, g]ᵀ
+        kernels::matmul(cols, false, dyg, true, dw_to + gi * OCg * R, R, P, OCg, !first_w);
+      else  // dW[g] (C'/G, R) (+)= dy[n, g] (C'/G, P) · colᵀ
+        kernels::matmul(dyg, false, cols, true, dw_to + gi * OCg * R, OCg, P, R, !first_w);
     }
     if (db_to) detail::add_bias_grad(dy + n * s.OC * P, s.OC, P, db_to, first_b);
   };
-  detail::backward_over_samples(s, dx != nullptr, dw, db, acc_w, acc_b, sample, by_conv ? OCg * K * I : 0);
+  detail::backward_over_samples(s, dx != nullptr, dw, db, acc_w, acc_b, sample, by_conv ? OCg * K * I : 0,
+                                dw_transposed);
 }
 
 class Convolution : public detail::ConvFunction<detail::EpilogueProduct> {

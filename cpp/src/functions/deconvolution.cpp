@@ -55,6 +55,12 @@ void deconv_backward(const float* x, const float* w, const float* dy, float* dx,
   const int64_t P = g.col_size(), I = g.image_size(), R = s.rows(), Cg = s.Cg();
   const bool copy = !g.identity();
 
+  // As in convolution: dW's product packs the smaller of its operands,
+  // x[n, g] (C/G, P) for dWᵀ = col · xᵀ when C/G < R (DCGAN's deconv4: 64 ×
+  // 256 floats against the columns' 1,024 × 256), the sum turned back at
+  // the end.
+  const bool dw_transposed = dw && Cg < R;
+
   // Sample n: the columns of dy's groups, each feeding dx and dW; then db.
   auto sample = [&](int64_t n, float* col, bool do_x, float* dw_to, float* db_to, bool first_w, bool first_b) {
     for (int64_t gi = 0; (do_x || dw_to) && gi < s.group; ++gi) {
@@ -62,12 +68,15 @@ void deconv_backward(const float* x, const float* w, const float* dy, float* dx,
       if (copy) detail::im2col(dyg, s.OCg(), g, col);
       const float* c = copy ? col : dyg;
       if (do_x) kernels::matmul(w + gi * Cg * R, false, c, false, dx + (n * s.C + gi * Cg) * P, Cg, R, P, acc_x);
-      if (dw_to)
-        kernels::matmul(x + (n * s.C + gi * Cg) * P, false, c, true, dw_to + gi * Cg * R, Cg, P, R, !first_w);
+      const float* xg = x + (n * s.C + gi * Cg) * P;
+      if (dw_to && dw_transposed)  // dW[g]ᵀ (R, C/G) (+)= col (R, P) · x[n, g]ᵀ
+        kernels::matmul(c, false, xg, true, dw_to + gi * Cg * R, R, P, Cg, !first_w);
+      else if (dw_to)  // dW[g] (C/G, R) (+)= x[n, g] (C/G, P) · colᵀ
+        kernels::matmul(xg, false, c, true, dw_to + gi * Cg * R, Cg, P, R, !first_w);
     }
     if (db_to) detail::add_bias_grad(dy + n * s.OC * I, s.OC, I, db_to, first_b);
   };
-  detail::backward_over_samples(s, dx != nullptr, dw, db, acc_w, acc_b, sample);
+  detail::backward_over_samples(s, dx != nullptr, dw, db, acc_w, acc_b, sample, 0, dw_transposed);
 }
 
 class Deconvolution : public detail::ConvFunction<Function> {
