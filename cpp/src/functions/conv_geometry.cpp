@@ -129,17 +129,19 @@ struct ColRow {
   int64_t off2, s2, lo, hi;
 };
 
-// Calls fn(col_off, img_off, r) for every row of the columns, in their order
-// (channel, tap, window position): col_off where the row starts in col,
-// img_off where the image row it reads starts in the image, or -1 when that
-// row lies wholly in the padding. im2col and col2im walk the same rows, one
-// copying out of the image and the other adding back into it. The rows
-// along axis 1 inside the image ([lo1, hi1) for each tap) are found once
-// per tap, so the innermost loop does no tests of its own: rows are short
-// (8 to 28 entries at MNIST's sizes) and their count large (C·K·n1 a
-// sample), so the cost per row is what counts.
+// Calls fn(col_off, img_off, r, rows, step) for every run of rows of the
+// columns, in their order (channel, tap, window position): `rows`
+// consecutive rows (each n2 = g.cols[2] long) from col_off on in col,
+// reading the image rows from img_off on, `step` floats apart, or img_off
+// -1 when the run lies wholly in the padding. im2col and col2im walk the
+// same runs, one copying out of the image and the other adding back into
+// it. A tap's rows along axis 1 inside the image ([lo1, hi1)) are found
+// once per tap and handed over as one run, so the loop over them is the
+// caller's own tight loop: rows are short (8 to 28 entries at MNIST's
+// sizes) and their count large (C·K·n1 a sample), so the cost per row is
+// what counts.
 template <class Fn>
-void for_each_col_row(int64_t channels, const ConvGeometry& g, Fn&& fn) {
+void for_each_col_run(int64_t channels, const ConvGeometry& g, Fn&& fn) {
   const int64_t P = g.col_size(), n1 = g.cols[1], n2 = g.cols[2], step1 = g.stride[1] * g.image[2];
   // Each tap's ranges, the same for every channel (found once: two
   // divisions each, which per channel would cost more than its rows).
@@ -165,10 +167,9 @@ void for_each_col_row(int64_t channels, const ConvGeometry& g, Fn&& fn) {
             const bool in0 = i0 >= 0 && i0 < g.image[0];
             const int64_t first = row + j0 * n1 * n2;  // the row of (j0, j1 = 0)
             const int64_t a = in0 ? lo1 : n1, b = in0 ? hi1 : n1;  // rows [a, b) inside the image
-            for (int64_t j1 = 0; j1 < a; ++j1) fn(first + j1 * n2, int64_t(-1), r);
-            int64_t src = img + (i0 * g.image[1] + a * g.stride[1] + off1) * g.image[2];
-            for (int64_t j1 = a; j1 < b; ++j1, src += step1) fn(first + j1 * n2, src, r);
-            for (int64_t j1 = b; j1 < n1; ++j1) fn(first + j1 * n2, int64_t(-1), r);
+            if (a > 0) fn(first, int64_t(-1), r, a, step1);
+            if (b > a) fn(first + a * n2, img + (i0 * g.image[1] + a * g.stride[1] + off1) * g.image[2], r, b - a, step1);
+            if (n1 > b) fn(first + b * n2, int64_t(-1), r, n1 - b, step1);
           }
         }
       }
@@ -335,42 +336,67 @@ void im2col(const float* image, int64_t channels, const ConvGeometry& g, float* 
   }
   const int64_t n2 = g.cols[2];
   const float* image_end = image + channels * g.image_size();
-  for_each_col_row(channels, g, [&](int64_t col_off, int64_t img_off, const ColRow& r) {
+  for_each_col_run(channels, g, [&](int64_t col_off, int64_t img_off, const ColRow& r, int64_t rows, int64_t step) {
     float* dst = col + col_off;
     if (img_off < 0) {
-      std::fill(dst, dst + n2, 0.f);
+      std::fill(dst, dst + rows * n2, 0.f);
       return;
     }
-    const float* src = image + img_off;
-    const int64_t off2 = r.off2, s2 = r.s2, lo = r.lo, hi = r.hi;
-    if (s2 == 1) {
-      copy_row(dst, src + off2, lo, hi, n2);
+    const float* src = image + img_off + r.off2;  // entry j of the run's first row reads src[j·s2]
+    const int64_t s2 = r.s2, lo = r.lo, hi = r.hi;
+#ifdef __AVX2__
+    if (s2 == 1 && lo == 0 && hi == n2 && n2 >= 8) {  // whole rows: 8-float runs, the last ending at n2
+      for (int64_t i = 0; i < rows; ++i, dst += n2, src += step) {
+        for (int64_t j = 0; j + 8 < n2; j += 8) _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
+        _mm256_storeu_ps(dst + n2 - 8, _mm256_loadu_ps(src + n2 - 8));
+      }
       return;
     }
-    if (s2 == 2) {
-      copy_row_stride2(dst, src + off2, lo, hi, image_end - (src + off2));
-    } else {
-      for (int64_t j = lo; j < hi; ++j) dst[j] = src[j * s2 + off2];
+#endif
+    for (int64_t i = 0; i < rows; ++i, dst += n2, src += step) {
+      if (s2 == 1) {
+        copy_row(dst, src, lo, hi, n2);
+        continue;
+      }
+      if (s2 == 2)
+        copy_row_stride2(dst, src, lo, hi, image_end - src);
+      else
+        for (int64_t j = lo; j < hi; ++j) dst[j] = src[j * s2];
+      const int64_t border = lo + (n2 - hi);
+      for (int64_t e = 0; e < border; ++e) dst[e < lo ? e : hi + (e - lo)] = 0.f;
     }
-    const int64_t border = lo + (n2 - hi);
-    for (int64_t e = 0; e < border; ++e) dst[e < lo ? e : hi + (e - lo)] = 0.f;
   });
 }
 
 void col2im(const float* col, int64_t channels, const ConvGeometry& g, float* image, bool accumulate) {
   if (!accumulate) std::fill(image, image + channels * g.image_size(), 0.f);
   const int64_t n2 = g.cols[2];
-  for_each_col_row(channels, g, [&](int64_t col_off, int64_t img_off, const ColRow& r) {
+  for_each_col_run(channels, g, [&](int64_t col_off, int64_t img_off, const ColRow& r, int64_t rows, int64_t step) {
     if (img_off < 0) return;
     const float* src = col + col_off;
-    float* dst = image + img_off;
-    const int64_t off2 = r.off2, s2 = r.s2, lo = r.lo, hi = r.hi;
-    if (s2 == 1) {
-      add_row(dst + off2, src, lo, hi, n2);
-    } else if (s2 == 2) {
-      add_row_stride2(dst + off2, src, lo, hi, (g.image[2] - 2 - off2) >= 0 ? (g.image[2] - 2 - off2) / 2 : -1);
-    } else {
-      for (int64_t j = lo; j < hi; ++j) dst[j * s2 + off2] += src[j];
+    float* dst = image + img_off + r.off2;  // entry j of the run's first row adds to dst[j·s2]
+    const int64_t s2 = r.s2, lo = r.lo, hi = r.hi;
+#ifdef __AVX2__
+    if (s2 == 1 && lo == 0 && hi == n2 && n2 >= 8) {  // whole rows: as add_row, its tail's mask found once
+      const int64_t full = n2 / 8 * 8;
+      const __m256i tail = lanes_in(n2 - 8, full, n2);
+      for (int64_t i = 0; i < rows; ++i, src += n2, dst += step) {
+        for (int64_t j = 0; j < full; j += 8)
+          _mm256_storeu_ps(dst + j, _mm256_add_ps(_mm256_loadu_ps(dst + j), _mm256_loadu_ps(src + j)));
+        if (full < n2)
+          _mm256_storeu_ps(dst + n2 - 8, _mm256_add_ps(_mm256_loadu_ps(dst + n2 - 8), _mm256_maskload_ps(src + n2 - 8, tail)));
+      }
+      return;
+    }
+#endif
+    const int64_t last_odd = (g.image[2] - 2 - r.off2) >= 0 ? (g.image[2] - 2 - r.off2) / 2 : -1;
+    for (int64_t i = 0; i < rows; ++i, src += n2, dst += step) {
+      if (s2 == 1)
+        add_row(dst, src, lo, hi, n2);
+      else if (s2 == 2)
+        add_row_stride2(dst, src, lo, hi, last_odd);
+      else
+        for (int64_t j = lo; j < hi; ++j) dst[j * s2] += src[j];
     }
   });
 }
