@@ -139,6 +139,20 @@ TEST(convolution_and_deconvolution_on_wide_rows_match_direct_loops) {
   check_against_reference(false, {2, 3, 16, 16}, {2, 3, 3, 3}, false, 1, {1, 1}, {2, 2}, {}, 1);
 }
 
+// Deconvolutions at DCGAN's sizes and past them (columns of 1,024 rows and
+// more): groups, a bias, both forms of dW's product (dWᵀ = col · xᵀ when
+// x has fewer channels per group than the columns' rows, else dW = x ·
+// colᵀ), 1 and 2 threads.
+TEST(large_deconvolutions_match_direct_loops) {
+  check_against_reference(true, {2, 4, 16, 16}, {4, 13, 4, 4}, true, 1, {3, 3}, {2, 2}, {}, 2);
+  check_against_reference(true, {1, 40, 16, 16}, {40, 26, 4, 4}, false, 1, {1, 1}, {2, 2}, {}, 1, {}, 1e-4);
+  // more input channels than the columns' rows (64 >= 4 · 16): dW's product in its plain form
+  check_against_reference(true, {1, 64, 32, 32}, {64, 4, 4, 4}, true, 1, {1, 1}, {2, 2}, {}, 1, {}, 1e-4);
+  with_threads(2, [] {
+    check_against_reference(true, {3, 4, 16, 16}, {4, 26, 4, 4}, true, 1, {3, 3}, {2, 2}, {}, 1, {}, 1e-4);
+  });
+}
+
 TEST(convolution_1x1_without_copy) {
   check_against_reference(false, {2, 6, 5, 3}, {4, 6, 1, 1}, true, 1, {}, {}, {}, 1);
   check_against_reference(false, {2, 6, 5, 3}, {4, 3, 1, 1}, false, 1, {}, {}, {}, 2);

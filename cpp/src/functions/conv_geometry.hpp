@@ -189,15 +189,15 @@ void add_transposed_w(const float* dwt, const ConvSizes& s, float* dw, bool accu
 // given sample(n, col, do_x, dw_to, db_to, first_w, first_b): sample n's
 // gradient to x when do_x, its terms of dW added to dw_to and of db to
 // db_to where not null (written instead when first_w, first_b), with `col`
-// its thread's columns (at least col_least floats). On one thread every
-// sample's x gradient comes
-// before W's (the contract); on more, each thread sums its samples' dW and
-// db apart and they are added up after, into dw and db (added to when
-// acc_w, acc_b). dx: whether x's gradient is asked for. With
-// dw_transposed, the samples' terms go to dw_to in the transposed layout
-// of each group's block (add_transposed_w) and are turned into dw's at the
-// end: a product whose columns would be the transposed operand then packs
-// the smaller one (convolution.cpp).
+// its thread's columns (at least col_least floats). Each sample is visited
+// once, for all its gradients (a deconvolution's dx and dW read the same
+// columns of dy, made once); on one thread the samples in order, on more
+// each thread sums its samples' dW and db apart and they are added up
+// after, into dw and db (added to when acc_w, acc_b). dx: whether x's
+// gradient is asked for. With dw_transposed, the samples' terms go to
+// dw_to in the transposed layout of each group's block (add_transposed_w)
+// and are turned into dw's at the end: a product whose columns would be
+// the transposed operand then packs the smaller one (convolution.cpp).
 template <class Sample>
 void backward_over_samples(const ConvSizes& s, bool dx, float* dw, float* db, bool acc_w, bool acc_b,
                            Sample&& sample, int64_t col_least = 0, bool dw_transposed = false) {
@@ -208,11 +208,8 @@ void backward_over_samples(const ConvSizes& s, bool dx, float* dw, float* db, bo
   float* dw_sum = dw && dw_transposed ? dwt.data() : dw;  // where the samples' terms of dW are summed
   const bool acc_sum = acc_w && !dw_transposed;
   if (threads == 1) {
-    if (dx)
-      for (int64_t n = 0; n < s.N; ++n) sample(n, cols.of_thread(0), true, nullptr, nullptr, false, false);
-    if (dw_sum || db)
-      for (int64_t n = 0; n < s.N; ++n)
-        sample(n, cols.of_thread(0), false, dw_sum, db, n == 0 && !acc_sum, n == 0 && !acc_b);
+    for (int64_t n = 0; n < s.N; ++n)
+      sample(n, cols.of_thread(0), dx, dw_sum, db, n == 0 && !acc_sum, n == 0 && !acc_b);
     if (s.N == 0) {  // nothing summed: the gradients are 0
       if (dw_sum && !acc_sum) std::fill(dw_sum, dw_sum + w_size, 0.f);
       if (db && !acc_b) std::fill(db, db + b_size, 0.f);
