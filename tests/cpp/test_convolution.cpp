@@ -139,6 +139,23 @@ TEST(convolution_and_deconvolution_on_wide_rows_match_direct_loops) {
   check_against_reference(false, {2, 3, 16, 16}, {2, 3, 3, 3}, false, 1, {1, 1}, {2, 2}, {}, 1);
 }
 
+// One output map at stride 1 on a 2-D image takes the path without columns
+// (conv_few_maps.cpp: padded image, every tap a contiguous run, dropped
+// columns): pads from none to past the kernel, dilation, 3x3 and 5x5 (25
+// taps: more than one pass of 8 for dW), widths past and under a block
+// of 32 outputs, a bias or none, DCGAN's conv5, 2 threads.
+TEST(convolution_with_one_map_matches_direct_loops) {
+  check_against_reference(false, {2, 3, 7, 6}, {1, 3, 3, 3}, true, 1, {1, 1}, {}, {}, 1);
+  check_against_reference(false, {2, 3, 9, 11}, {1, 3, 5, 5}, true, 1, {2, 1}, {}, {}, 1);
+  check_against_reference(false, {2, 2, 9, 11}, {1, 2, 3, 3}, false, 1, {0, 0}, {}, {2, 3}, 1);
+  check_against_reference(false, {1, 2, 4, 3}, {1, 2, 3, 3}, true, 1, {3, 2}, {}, {}, 1);
+  check_against_reference(false, {3, 2, 2, 40}, {1, 2, 2, 3}, true, 1, {1, 0}, {}, {1, 2}, 1);
+  check_against_reference(false, {2, 16, 28, 28}, {1, 16, 3, 3}, true, 1, {1, 1}, {}, {}, 1, {}, 1e-4);
+  with_threads(2, [] {
+    check_against_reference(false, {5, 8, 20, 20}, {1, 8, 3, 3}, true, 1, {1, 1}, {}, {}, 1, {}, 1e-4);
+  });
+}
+
 // Deconvolutions at DCGAN's sizes and past them (columns of 1,024 rows and
 // more): groups, a bias, both forms of dW's product (dWᵀ = col · xᵀ when
 // x has fewer channels per group than the columns' rows, else dW = x ·

@@ -226,6 +226,17 @@ void backward_over_samples(const ConvSizes& s, bool dx, float* dw, float* db, bo
   if (dw && dw_transposed) add_transposed_w(dwt.data(), s, dw, acc_w);
 }
 
+// Convolutions with a few output maps at stride 1 on a 2-D image, without
+// columns (conv_few_maps.cpp): few_maps_applies says whether a call's
+// sizes take this path (one group, at most 4 maps, fp32 products);
+// few_maps_forward computes y (N, OC, P) = conv(x, w) + b [b may be null];
+// few_maps_backward_w dw (+)= the gradient to W and db (+)= to b (either
+// may be null). x's gradient goes through the columns as before.
+bool few_maps_applies(const ConvSizes& s);
+void few_maps_forward(const float* x, const float* w, const float* b, float* y, const ConvSizes& s);
+void few_maps_backward_w(const float* x, const float* dy, float* dw, float* db, const ConvSizes& s, bool acc_w,
+                         bool acc_b);
+
 // y's shape: x's axes up to base_axis, then oc channels and the spatial
 // sizes `out`.
 Shape_t conv_output_shape(const Shape_t& x, int base_axis, int64_t oc, const std::vector<int64_t>& out);

@@ -37,6 +37,11 @@ void conv_forward(const float* x, const float* w, const float* b, float* y, cons
                   const kernels::Epilogue* ep) {
   const detail::ConvGeometry& g = s.g;
   const int64_t P = g.col_size(), I = g.image_size(), R = s.rows(), OCg = s.OCg();
+  if (detail::few_maps_applies(s)) {  // no columns (conv_few_maps.cpp)
+    detail::few_maps_forward(x, w, b, y, s);
+    for (int64_t n = 0; ep && n < s.N; ++n) (*ep)(y, P, n * s.OC, (n + 1) * s.OC, 0, P);
+    return;
+  }
   const bool copy = !g.identity();
   detail::forward_over_samples(s, [&](int64_t n, float* col) {
     for (int64_t gi = 0; gi < s.group; ++gi) {
@@ -57,6 +62,11 @@ void conv_forward(const float* x, const float* w, const float* b, float* y, cons
 // read only for dw, w only for dx.
 void conv_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
                    const detail::ConvSizes& s, bool acc_x, bool acc_w, bool acc_b, const kernels::Epilogue* dx_ep) {
+  if ((dw || db) && detail::few_maps_applies(s)) {  // dW and db without columns (conv_few_maps.cpp); dx below
+    detail::few_maps_backward_w(x, dy, dw, db, s, acc_w, acc_b);
+    dw = db = nullptr;
+    if (!dx) return;
+  }
   const detail::ConvGeometry& g = s.g;
   const int64_t P = g.col_size(), I = g.image_size(), R = s.rows(), OCg = s.OCg(), Cg = s.Cg(),
                 K = g.kernel_size();
