@@ -227,6 +227,20 @@ def nnabla_python():
         sys.path.pop(0)
 
 
+def rerun_under_nnabla(script, argv, python, **arrays):
+    """Runs `script argv --arrays F` under NNabla 1.39's python (`python`,
+    or tests/nnabla/nnabla_env.py's venv), F an .npz of `arrays` (what the
+    script read with nnvae's reader, which NNabla's venv does not have);
+    returns its exit code."""
+    python = python or nnabla_python()
+    if not Path(python).is_file():
+        sys.exit(f"no NNabla 1.39 python at {python} (make it with `python tests/nnabla/nnabla_env.py`)")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "arrays.npz")
+        np.savez(path, **arrays)
+        return subprocess.call([python, script, *argv, "--arrays", path])
+
+
 def load_data(data_dir):
     """((train images (60000, 1, 28, 28), labels), (test images, labels)) uint8."""
     from nnvae.app.datasets import load_mnist
@@ -258,13 +272,8 @@ def main(argv=None):
     else:
         data = load_data(a.data_dir)
         if a.api == "nnabla":
-            python = a.nnabla_python or nnabla_python()
-            if not Path(python).is_file():
-                sys.exit(f"no NNabla 1.39 python at {python} (make it with `python tests/nnabla/nnabla_env.py`)")
-            with tempfile.TemporaryDirectory() as tmp:
-                arrays = os.path.join(tmp, "mnist.npz")
-                np.savez(arrays, train_x=data[0][0], train_y=data[0][1], test_x=data[1][0], test_y=data[1][1])
-                return subprocess.call([python, __file__, *argv, "--arrays", arrays])
+            return rerun_under_nnabla(__file__, argv, a.nnabla_python, train_x=data[0][0], train_y=data[0][1],
+                                      test_x=data[1][0], test_y=data[1][1])
     api = load_api(a.api, a.threads)
     print(f"{a.model} ({mnist_models.model(a.model)['program']}) on {a.api} {api[0].__version__}, "
           f"{iterations} iterations, seed {a.seed}, load {open('/proc/loadavg').read().split()[0]}", flush=True)

@@ -15,16 +15,13 @@ APIs' `bn/var`. Every parameter of the graph must be in the file, and every
 one in the file must be used.
 """
 import argparse
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 import mnist_models
-from mnist_program_quality import error_rate, load_api, nnabla_python
+from mnist_program_quality import error_rate, load_api, rerun_under_nnabla
 
 CHUNK = 1000  # test images per forward pass
 
@@ -88,13 +85,7 @@ def main(argv=None):
         x, t = load_mnist("test", a.data_dir, download=False)
         x = x.reshape(-1, *mnist_models.IMAGE_SHAPE)
         if a.api == "nnabla":
-            python = a.nnabla_python or nnabla_python()
-            if not Path(python).is_file():
-                sys.exit(f"no NNabla 1.39 python at {python} (make it with `python tests/nnabla/nnabla_env.py`)")
-            with tempfile.TemporaryDirectory() as tmp:
-                arrays = os.path.join(tmp, "test.npz")
-                np.savez(arrays, x=x, t=t)
-                return subprocess.call([python, __file__, *argv, "--arrays", arrays])
+            return rerun_under_nnabla(__file__, argv, a.nnabla_python, x=x, t=t)
     api = load_api(a.api, a.threads)
     err = test_error(api, a.model, a.params, x, t)
     print(f"{a.model}: test error {100 * err:.2f} % on all {len(x)} test images "
