@@ -1,7 +1,8 @@
 // What convolution and deconvolution share (private to the engine): the
 // geometry of a window sliding over an image, the argument checks that
-// build it, and the two copies between an image and its columns (im2col,
-// col2im) that turn both functions into matrix products.
+// build it (conv_geometry.cpp), the two copies between an image and its
+// columns (im2col, col2im: im2col.cpp) that turn both functions into
+// matrix products, and how the samples are shared out among the threads.
 #pragma once
 #include <algorithm>
 #include <cstdint>
