@@ -553,3 +553,38 @@ def test_program_test_error_refuses_a_file_of_another_model(tmp_path):
     with pytest.raises(SystemExit) as e:
         main(["--model", "lenet", "--params", str(tmp_path / "absent.protobuf")])
     assert "absent.protobuf: no such file" in str(e.value)
+
+
+def test_twin_quality_run_taken_up_from_its_checkpoint_ends_as_an_unbroken_run(tmp_path):
+    """mnist_twin_quality.py --checkpoint: 4 iterations, stopped, then taken
+    up to 6, prints the same figures at iteration 6 as 6 unbroken ones."""
+    import subprocess
+
+    pytest.importorskip("torch", reason="PyTorch is not installed (optional: the benchmark's twins)")
+    from vae_fixtures import NO_REAL_MNIST, REAL_MNIST
+
+    if REAL_MNIST is None:
+        pytest.skip(NO_REAL_MNIST)
+
+    def run(iterations, checkpoint=None):
+        cmd = [sys.executable, str(BENCHMARKS / "mnist_twin_quality.py"), "--model", "lenet", "--iterations",
+               str(iterations), "--every", "3", "--data-dir", str(REAL_MNIST)]
+        if checkpoint:
+            cmd += ["--checkpoint", str(checkpoint), "--checkpoint-every", "2"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=BENCHMARKS)
+        assert r.returncode == 0, r.stderr[-2000:]
+        return [line.rsplit(",", 1)[0] for line in r.stdout.splitlines()]  # without the elapsed seconds
+
+    unbroken = run(6)
+    ckpt = tmp_path / "twin.pt"
+    first = run(4, ckpt)
+    assert first[0] == unbroken[0] and first[1].startswith("iter 4: ") and ckpt.is_file()
+    second = run(6, ckpt)
+    assert second[0] == f"taken up from {ckpt} after iteration 4" and second[1:] == unbroken[1:]
+    assert second[1].startswith("iter 6: mean training loss")
+    assert not list(tmp_path.glob("*.tmp"))
+    # Another model's checkpoint is refused, naming both.
+    r = subprocess.run([sys.executable, str(BENCHMARKS / "mnist_twin_quality.py"), "--model", "resnet", "--iterations",
+                        "1", "--data-dir", str(REAL_MNIST), "--checkpoint", str(ckpt)], capture_output=True, text=True,
+                       timeout=600, cwd=BENCHMARKS)
+    assert r.returncode == 1 and "a checkpoint of lenet with seed 313, not of resnet with seed 313" in r.stderr
