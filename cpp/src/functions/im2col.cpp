@@ -137,20 +137,18 @@ inline __m256i lanes_in(int64_t at, int64_t lo, int64_t hi) {
 }
 #endif
 
-// One row of the columns at stride 1: dst[j] = s[j] for j in [lo, hi), 0
-// for the rest of [0, n2). Rows are short (8 to 28 entries at MNIST's
-// sizes) and there are C·K·n1 of them per sample, so what counts is the cost
-// per row: with AVX2 a row of at least 8 is copied in 8-float runs, the
-// last run ending at n2 (overlapping the one before it), and entries in the
-// padding come from masked loads (which give 0 and read nothing there):
-// no loop remainders and no separate zeroing.
+// One row of the columns at stride 1 that a tap puts partly in the padding
+// (whole rows are im2col's own loop): dst[j] = s[j] for j in [lo, hi), 0
+// for the rest of [0, n2). With AVX2 a row of at least 8 is copied in
+// 8-float runs, the last run ending at n2 (overlapping the one before it),
+// the entries in the padding from masked loads (which give 0 and read
+// nothing there): no loop remainders and no separate zeroing.
 inline void copy_row(float* dst, const float* s, int64_t lo, int64_t hi, int64_t n2) {
 #ifdef __AVX2__
   if (n2 >= 8) {
-    const bool whole = lo == 0 && hi == n2;
     for (int64_t j = 0;; j += 8) {
       const int64_t at = std::min(j, n2 - 8);
-      _mm256_storeu_ps(dst + at, whole ? _mm256_loadu_ps(s + at) : _mm256_maskload_ps(s + at, lanes_in(at, lo, hi)));
+      _mm256_storeu_ps(dst + at, _mm256_maskload_ps(s + at, lanes_in(at, lo, hi)));
       if (at == n2 - 8) return;
     }
   }
@@ -188,24 +186,9 @@ inline void copy_row_stride2(float* dst, const float* s, int64_t lo, int64_t hi,
   for (int64_t j = lo; j < hi; ++j) dst[j] = s[2 * j];
 }
 
-// The transpose at stride 1: d[j] += src[j] for j in [lo, hi). With AVX2 a
-// whole row (lo 0, hi n2 >= 8) is added in 8-float runs, the last one
-// ending at n2 with the entries the run before it added masked to 0.
-inline void add_row(float* d, const float* src, int64_t lo, int64_t hi, int64_t n2) {
-#ifdef __AVX2__
-  if (n2 >= 8 && lo == 0 && hi == n2) {
-    int64_t j = 0;
-    for (; j + 8 <= n2; j += 8) _mm256_storeu_ps(d + j, _mm256_add_ps(_mm256_loadu_ps(d + j), _mm256_loadu_ps(src + j)));
-    if (j < n2) {
-      const int64_t at = n2 - 8;
-      const __m256 v = _mm256_maskload_ps(src + at, lanes_in(at, j, n2));
-      _mm256_storeu_ps(d + at, _mm256_add_ps(_mm256_loadu_ps(d + at), v));
-    }
-    return;
-  }
-#else
-  (void)n2;
-#endif
+// The transpose at stride 1 of a row partly in the padding (whole rows
+// are col2im's own loop): d[j] += src[j] for j in [lo, hi).
+inline void add_row(float* d, const float* src, int64_t lo, int64_t hi) {
 #pragma omp simd
   for (int64_t j = lo; j < hi; ++j) d[j] += src[j];
 }
@@ -298,7 +281,7 @@ void col2im(const float* col, int64_t channels, const ConvGeometry& g, float* im
     const int64_t last_odd = (g.image[2] - 2 - r.off2) >= 0 ? (g.image[2] - 2 - r.off2) / 2 : -1;
     for (int64_t i = 0; i < rows; ++i, src += n2, dst += step) {
       if (s2 == 1)
-        add_row(dst, src, lo, hi, n2);
+        add_row(dst, src, lo, hi);
       else if (s2 == 2)
         add_row_stride2(dst, src, lo, hi, last_odd);
       else
