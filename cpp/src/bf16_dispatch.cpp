@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "functions/gemm_kernel_dpbf16.hpp"
 #include "nnvae/precision.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -23,11 +24,12 @@ namespace nnvae {
 
 namespace {
 
-// The kernels this build has for the fast paths. Neither is written yet:
-// they wait for a machine that can run and test them, and until then every
-// CPU takes the emulation. A kernel added here is chosen by bf16_dispatch().
+// The kernels this build has for the fast paths. AVX512-BF16's is built
+// into every x86-64 build (gemm_kernel_dpbf16.cpp); AMX's is not written
+// yet (it waits for a machine, or an emulator, that can run and test it).
+// A kernel added here is chosen by bf16_dispatch().
 constexpr bool kAmxKernel = false;
-constexpr bool kAvx512Bf16Kernel = false;
+constexpr bool kAvx512Bf16Kernel = kernels::gemm::dpbf16::built();
 
 #ifdef NNVAE_X86
 // The register state the operating system saves (XCR0), 0 without OSXSAVE.
@@ -96,6 +98,7 @@ Bf16Dispatch bf16_dispatch_for(const CpuBf16Features& cpu, const std::string& am
   Bf16Dispatch d;
   d.cpu = cpu;
   const bool amx = cpu.amx_bf16 && cpu.amx_tile;
+  const std::string amx_unusable = "amx_bf16 (unusable: " + (amx_refusal.empty() ? "not granted" : amx_refusal) + ")";
   if (kAmxKernel && amx && cpu.amx_permitted) {
     d.path = Bf16Path::amx;
     d.reason = "amx: this CPU has amx_bf16 and amx_tile, and Linux granted the tile state";
@@ -104,13 +107,15 @@ Bf16Dispatch bf16_dispatch_for(const CpuBf16Features& cpu, const std::string& am
   if (kAvx512Bf16Kernel && cpu.avx512_bf16) {
     d.path = Bf16Path::avx512_bf16;
     d.reason = "avx512_bf16: this CPU has avx512_bf16";
+    if (amx && cpu.amx_permitted) d.reason += " and amx_bf16 (this build has no amx kernel yet)";
+    else if (amx) d.reason += " and " + amx_unusable;
     return d;
   }
   d.path = Bf16Path::emulated;
   std::vector<std::string> has, lacks;
   (cpu.avx512_bf16 ? has : lacks).push_back("avx512_bf16");
   if (amx && cpu.amx_permitted) has.push_back("amx_bf16");
-  else if (amx) has.push_back("amx_bf16 (unusable: " + (amx_refusal.empty() ? "not granted" : amx_refusal) + ")");
+  else if (amx) has.push_back(amx_unusable);
   else lacks.push_back(cpu.amx_bf16 ? "amx_tile" : "amx_bf16");
   d.reason = "emulated: this CPU";
   if (!has.empty()) d.reason += " has " + joined(has);
@@ -119,7 +124,12 @@ Bf16Dispatch bf16_dispatch_for(const CpuBf16Features& cpu, const std::string& am
     d.reason += " has no " + lacks[0];
     for (size_t i = 1; i < lacks.size(); ++i) d.reason += " and no " + lacks[i];
   }
-  if (!has.empty()) d.reason += "; this build has no avx512_bf16 or amx kernel yet";
+  if (!has.empty()) {
+    std::vector<std::string> unbuilt;
+    if (cpu.avx512_bf16 && !kAvx512Bf16Kernel) unbuilt.push_back("avx512_bf16");
+    if (amx && !kAmxKernel) unbuilt.push_back("amx");
+    if (!unbuilt.empty()) d.reason += "; this build has no " + unbuilt[0] + (unbuilt.size() > 1 ? " or amx" : "") + " kernel";
+  }
   return d;
 }
 

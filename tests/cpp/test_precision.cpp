@@ -164,21 +164,28 @@ TEST(the_bf16_path_names_what_the_cpu_lacks_or_has) {
   CHECK_EQ(bf16_dispatch_for(CpuBf16Features{}).reason, "emulated: this CPU has no avx512_bf16 and no amx_bf16");
   CpuBf16Features avx;
   avx.avx512_bf16 = true;
-  CHECK_EQ(bf16_dispatch_for(avx).reason,
-           "emulated: this CPU has avx512_bf16 but has no amx_bf16; this build has no avx512_bf16 or amx kernel yet");
+  // x86-64 builds have the AVX512-BF16 kernel (gemm_kernel_dpbf16.cpp), no AMX kernel yet.
+#if defined(__x86_64__)
+  CHECK(bf16_dispatch_for(avx).path == Bf16Path::avx512_bf16);
+  CHECK_EQ(bf16_dispatch_for(avx).reason, "avx512_bf16: this CPU has avx512_bf16");
   CpuBf16Features amx = avx;
   amx.amx_bf16 = amx.amx_tile = amx.amx_permitted = true;
   const Bf16Dispatch d = bf16_dispatch_for(amx);
-  CHECK(d.path == Bf16Path::emulated);  // no fast kernel in this build
-  CHECK_EQ(d.reason,
-           "emulated: this CPU has avx512_bf16 and amx_bf16; this build has no avx512_bf16 or amx kernel yet");
+  CHECK(d.path == Bf16Path::avx512_bf16);
+  CHECK_EQ(d.reason, "avx512_bf16: this CPU has avx512_bf16 and amx_bf16 (this build has no amx kernel yet)");
   amx.amx_permitted = false;
   CHECK_EQ(bf16_dispatch_for(amx, "arch_prctl(ARCH_REQ_XCOMP_PERM): Operation not permitted").reason,
-           "emulated: this CPU has avx512_bf16 and amx_bf16 (unusable: arch_prctl(ARCH_REQ_XCOMP_PERM): Operation "
-           "not permitted); this build has no avx512_bf16 or amx kernel yet");
+           "avx512_bf16: this CPU has avx512_bf16 and amx_bf16 (unusable: arch_prctl(ARCH_REQ_XCOMP_PERM): "
+           "Operation not permitted)");
+  CpuBf16Features amx_only;
+  amx_only.amx_bf16 = amx_only.amx_tile = amx_only.amx_permitted = true;
+  CHECK_EQ(bf16_dispatch_for(amx_only).reason,
+           "emulated: this CPU has amx_bf16 but has no avx512_bf16; this build has no amx kernel");
+#endif
   // This machine's answer is one of those, and stays the same.
-  CHECK(bf16_dispatch().path == Bf16Path::emulated);
-  CHECK(bf16_dispatch().reason.rfind("emulated: this CPU ", 0) == 0);
+  const Bf16Dispatch& here = bf16_dispatch();
+  CHECK(here.path == (here.cpu.avx512_bf16 ? Bf16Path::avx512_bf16 : Bf16Path::emulated));
+  CHECK(here.reason.rfind(bf16_path_name(here.path) + ": this CPU ", 0) == 0);
   CHECK(&bf16_dispatch() == &bf16_dispatch());
   CHECK_EQ(bf16_path_name(Bf16Path::amx), "amx");
   CHECK_EQ(bf16_path_name(Bf16Path::avx512_bf16), "avx512_bf16");

@@ -6,10 +6,12 @@
 // Eigen's single-threaded product where the library is compiled for
 // neither.
 //
-// bf16 products (precision.hpp): the engine's kernel rounds A and B while
-// it packs them; for Eigen's product, each operand is rounded into a
-// scratch copy once per product, before the threads start, and Eigen
-// multiplies the copies. Either way the sums are fp32.
+// bf16 products (precision.hpp): on a CPU with AVX512-BF16 they run its
+// own kernel (gemm_kernel_dpbf16.cpp, VDPBF16PS); elsewhere the engine's
+// fp32 kernel rounds A and B while it packs them, and for Eigen's product
+// each operand is rounded into a scratch copy once per product, before the
+// threads start, and Eigen multiplies the copies. Every way the operands
+// are rounded alike and the sums are fp32.
 //
 // Threads: each product is cut into independent blocks of its output, one
 // per thread (two products computed together: two blocks per thread, taken
@@ -25,6 +27,7 @@
 
 #include "common.hpp"
 #include "gemm_kernel.hpp"
+#include "gemm_kernel_dpbf16.hpp"
 #include "nnvae/kernels/matmul.hpp"
 #include "nnvae/precision.hpp"
 #ifdef _OPENMP
@@ -43,6 +46,9 @@ namespace {
 
 // The kernel products run on (set_product_kernel).
 bool use_native = gemm::available();
+// bf16 products go to the AVX512-BF16 kernel (bf16_dispatch chose it, and
+// set_product_kernel has not asked for Eigen).
+bool bf16_fast = bf16_dispatch().path == Bf16Path::avx512_bf16;
 
 // C += A·B on views, single-threaded.
 template <class A, class B>
@@ -87,7 +93,10 @@ void product_block(const Product& p, int part, int parts) {
   // A single row or column of C (a matrix-vector product) stays with
   // Eigen: the native tile would run with one or two accumulators. Not for
   // bf16, whose operands only the native kernel rounds.
-  if (use_native && (p.bf16 || (mb > 1 && nb > 1))) {
+  // bf16 on a CPU with AVX512-BF16: its own kernel, whatever the build's
+  // fp32 kernel (gemm_kernel_dpbf16.cpp).
+  const bool dpbf16 = p.bf16 && bf16_fast;
+  if (dpbf16 || (use_native && (p.bf16 || (mb > 1 && nb > 1)))) {
     gemm::Block blk;
     blk.a = p.ta ? gemm::View{p.a + ra, 1, m} : gemm::View{p.a + ra * k, k, 1};
     blk.b = p.tb ? gemm::View{p.b + cb * k, 1, k} : gemm::View{p.b + cb, n, 1};
@@ -100,6 +109,12 @@ void product_block(const Product& p, int part, int parts) {
     blk.c_whole = p.c;
     blk.r0 = ra, blk.c0 = cb;
     blk.bf16 = p.bf16;
+#ifdef NNVAE_DPBF16_KERNEL
+    if (dpbf16) {
+      gemm::dpbf16::compute(blk);
+      return;
+    }
+#endif
     gemm::compute(blk);
     return;
   }
@@ -173,7 +188,7 @@ void products(Product* ps, int count) {
   // The precision is read once: every block of these products uses it.
   if (get_matmul_precision() == MatmulPrecision::bf16) {
     for (int i = 0; i < count; ++i) ps[i].bf16 = true;
-    if (!use_native) round_operands_to_bf16(ps, count);
+    if (!use_native && !bf16_fast) round_operands_to_bf16(ps, count);
   }
   int threads = 1;
   int64_t work = 0;
@@ -224,7 +239,10 @@ void affine_forward(const float* x, const float* w, const float* b, float* y, in
   products(&p, 1);
 }
 
-void set_product_kernel(ProductKernel kernel) { use_native = kernel == ProductKernel::kNative && gemm::available(); }
+void set_product_kernel(ProductKernel kernel) {
+  use_native = kernel == ProductKernel::kNative && gemm::available();
+  bf16_fast = kernel == ProductKernel::kNative && bf16_dispatch().path == Bf16Path::avx512_bf16;
+}
 
 bool native_product_kernel_available() { return gemm::available(); }
 

@@ -43,7 +43,9 @@ void bias_backward(const float* dy, float* db, int64_t rows, int64_t n, bool acc
 // Which kernel computes the products, for tests and benchmarks (the engine
 // itself never changes it). kNative: the engine's own kernel where the
 // library is compiled for AVX-512 or for AVX2 with FMA (Eigen's product
-// elsewhere, and for matrix-vector products); kEigen: Eigen's product always.
+// elsewhere, and for matrix-vector products), and for bf16 products the
+// AVX512-BF16 kernel where bf16_dispatch() chose it; kEigen: Eigen's
+// product always (bf16: of operands rounded first, the emulated path).
 // Process-wide; set it while no product runs.
 enum class ProductKernel { kNative, kEigen };
 void set_product_kernel(ProductKernel kernel);
