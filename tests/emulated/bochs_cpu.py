@@ -104,6 +104,27 @@ def prepare(folder: Path) -> Path:
     return folder
 
 
+def build_freestanding(sources, out: Path, include_dirs=()) -> Path:
+    """Compiles C++ sources into a shared object without the C++ runtime
+    (no exceptions, no RTTI, internal symbols hidden so that calls and data
+    need only relative relocations), as Machine loads them."""
+    compiler = shutil.which("c++") or shutil.which("g++")
+    if compiler is None:
+        raise RuntimeError("no C++ compiler")
+    subprocess.run([compiler, "-std=c++17", "-O2", "-fPIC", "-shared", "-nostdlib", "-fvisibility=hidden",
+                    "-fno-exceptions", "-fno-rtti", "-fno-asynchronous-unwind-tables",
+                    *[f"-I{d}" for d in include_dirs], *map(str, sources), "-o", str(out)], check=True)
+    return out
+
+
+def build_dpbf16_kernel(root: Path, out: Path) -> Path:
+    """The engine's AVX512-BF16 kernel with its entry (dpbf16_entry.cpp),
+    from the source tree at `root`."""
+    functions = root / "cpp" / "src" / "functions"
+    return build_freestanding([Path(__file__).resolve().parent / "dpbf16_entry.cpp", functions / "gemm_kernel_dpbf16.cpp"],
+                              out, [root / "cpp" / "include", functions])
+
+
 def _elf(path: str):
     """The PT_LOAD segments (vaddr, bytes, memsz), the defined symbols
     (name -> vaddr) and the R_X86_64_RELATIVE relocations (offset, addend)."""
@@ -206,16 +227,20 @@ class Machine:
             self.write(addr, blob_or_size)
         return addr
 
-    def call(self, name: str, arg: int = 0) -> None:
+    def call(self, name: str, arg: int = 0, count: bool = False) -> int:
         """Runs name(arg) (one pointer or integer argument) to its return;
         an exception of the emulated CPU (e.g. #UD, 6: an instruction it
-        lacks) is raised as RuntimeError with the offset in the object."""
+        lacks) is raised as RuntimeError with the offset in the object.
+        Returns the count of instructions run when `count` (slow: one
+        Python call per instruction), else 0."""
         b = self._b
         state = b.State()
         b.cpu.set_long_mode(state)
         state.cr3 = self.pml4
         state.cr4 = state.cr4 | (1 << 18) | (1 << 10) | (1 << 9)  # OSXSAVE, OSXMMEXCPT, OSFXSR
         state.xcr0 = 0xE7  # x87, SSE, AVX, opmask, the zmm registers' upper halves, zmm16-31
+        state.mxcsr = 0x1F80  # as a process starts: every floating-point exception masked
+        state.fpcw = 0x037F
         rsp = self.STACK + (self.STACK_PAGES - 1) * self.page - 8  # as after a call: rsp + 8 16-byte aligned
         self.write(rsp, struct.pack("<Q", self.RET))
         state.rsp, state.rip, state.rdi = rsp, self.BASE + self.symbols[name], arg
@@ -231,13 +256,21 @@ class Machine:
             stop["vector"], stop["rip"] = int(vector), session.cpu.state.rip
             session.stop()
 
+        executed = [0]
+
+        def after(session, cpu_id, instruction):
+            executed[0] += 1
+
         hook = b.Hook()
         hook.exception = on_exception
+        if count:
+            hook.after_execution = after
         self.session.run([hook])
         rip = stop.get("rip")
         if rip not in (self.RET, self.RET + 2):  # the ud2 at the return address: returned
             where = f"offset {rip - self.BASE:#x} of the object (the instruction before it, for a fault)" if rip is not None else "an unknown place"
             raise RuntimeError(f"{name}: the emulated CPU raised exception {stop.get('vector')} at {where}")
+        return executed[0]
 
 
 def load_patched(folder: str):

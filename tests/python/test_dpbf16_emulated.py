@@ -28,15 +28,10 @@ def results(tmp_path_factory):
     reason = bochs_cpu.unavailable()
     if reason:
         pytest.skip(f"no emulated CPU: {reason}")
-    compiler = shutil.which("c++") or shutil.which("g++")
-    if compiler is None or not KERNEL.exists():
+    if (shutil.which("c++") or shutil.which("g++")) is None or not KERNEL.exists():
         pytest.skip("needs a C++ compiler and the engine's source tree")
     folder = tmp_path_factory.mktemp("dpbf16")
-    so = folder / "dpbf16.so"
-    subprocess.run([compiler, "-std=c++17", "-O2", "-fPIC", "-shared", "-nostdlib", "-fvisibility=hidden",
-                    "-fno-exceptions", "-fno-rtti", "-fno-asynchronous-unwind-tables",
-                    f"-I{ROOT / 'cpp' / 'include'}", f"-I{KERNEL.parent}", str(EMULATED / "dpbf16_entry.cpp"),
-                    str(KERNEL), "-o", str(so)], check=True)
+    so = bochs_cpu.build_dpbf16_kernel(ROOT, folder / "dpbf16.so")
     bochs_cpu.prepare(folder)
     run = subprocess.run([sys.executable, str(EMULATED / "run_dpbf16.py"), str(so), str(folder)],
                          capture_output=True, text=True, timeout=600)

@@ -94,6 +94,48 @@ inline __mmask16 first_lanes(int64_t n) {
   return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
 }
 
+// 16 words from the floats x[0 .. n) (n clamped to [0, 32]; zeros past n):
+// word t = (x[2t] rounded, x[2t+1] rounded), the pairs a row holds when
+// its k runs along memory.
+NNVAE_DPBF16_TARGET inline __m512i adjacent_pair_words(const float* x, int64_t n) {
+  bf16::F32x16 v0 = (bf16::F32x16)_mm512_maskz_loadu_ps(first_lanes(n), x);
+  bf16::F32x16 v1 = (bf16::F32x16)_mm512_maskz_loadu_ps(first_lanes(n - 16), x + 16);
+  bf16::round_x16(v0);
+  bf16::round_x16(v1);
+  // 16-bit element 2f + 1 of the pair (v0, v1) is float f's upper half: the
+  // odd elements, in order, are the 32 bf16 values.
+  const __m512i odd = _mm512_set_epi16(63, 61, 59, 57, 55, 53, 51, 49, 47, 45, 43, 41, 39, 37, 35, 33, 31, 29, 27,
+                                       25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  return _mm512_permutex2var_epi16((__m512i)v0, odd, (__m512i)v1);
+}
+
+// r[i] lane j becomes r[j] lane i (a 16 × 16 block of 32-bit words):
+// pairs of rows interleaved, then quads, then the 128-bit lanes of four
+// vectors transposed.
+NNVAE_DPBF16_TARGET inline void transpose16(__m512i r[16]) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  // u[4g + c], 128-bit lane l: rows 4g .. 4g + 3 at column 4l + c.
+  for (int g = 0; g < 4; ++g) {
+    u[4 * g] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+    u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+  }
+  for (int c = 0; c < 4; ++c) {
+    const __m512i x0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), x1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xEE);
+    const __m512i x2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44);
+    const __m512i x3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xEE);
+    r[c] = _mm512_shuffle_i32x4(x0, x2, 0x88);
+    r[4 + c] = _mm512_shuffle_i32x4(x0, x2, 0xDD);
+    r[8 + c] = _mm512_shuffle_i32x4(x1, x3, 0x88);
+    r[12 + c] = _mm512_shuffle_i32x4(x1, x3, 0xDD);
+  }
+}
+
 // B's slice rows [p0, p0 + kc) × columns [j0, j0 + nc) of op(B) as panels
 // of 32 columns: the panel at column jr at dst + jr·kp (kp = ceil(kc / 2)
 // pairs), its pair-row q at + 32·q, the words past nc zero.
@@ -116,32 +158,43 @@ NNVAE_DPBF16_TARGET void pack_b(View b, int64_t p0, int64_t kc, int64_t j0, int6
       continue;
     }
     // Transposed (element (p, j) at b.p[j·cs + p]): a column's pairs are
-    // adjacent floats; 16 of them make 8 words of that column.
-    for (int64_t j = 0; j < kNR; ++j) {
-      if (j >= nr) {
-        for (int64_t q = 0; q < kp; ++q) panel[32 * q + j] = 0;
-        continue;
+    // adjacent floats, so 16 columns × 16 pairs are read as 16 rows of
+    // words and transposed into 16 pair-rows of the panel.
+    for (int h = 0; h < kNR; h += 16)
+      for (int64_t q0 = 0; q0 < kp; q0 += 16) {
+        __m512i r[16];
+        for (int j = 0; j < 16; ++j)
+          r[j] = h + j < nr ? adjacent_pair_words(b.p + (j0 + jr + h + j) * b.cs + p0 + 2 * q0, kc - 2 * q0)
+                            : _mm512_setzero_si512();
+        transpose16(r);
+        for (int64_t t = 0; t < std::min<int64_t>(16, kp - q0); ++t) _mm512_store_si512(panel + 32 * (q0 + t) + h, r[t]);
       }
-      const float* col = b.p + (j0 + jr + j) * b.cs + p0;
-      for (int64_t p = 0; p < kc; p += 16) {
-        const __mmask16 m = first_lanes(kc - p);
-        const __m512 v = _mm512_maskz_loadu_ps(m, col + p);
-        // Even lanes as the low halves, odd lanes as the high halves.
-        const __m512i even = _mm512_set_epi32(14, 12, 10, 8, 6, 4, 2, 0, 14, 12, 10, 8, 6, 4, 2, 0);
-        const __m512i odd = _mm512_set_epi32(15, 13, 11, 9, 7, 5, 3, 1, 15, 13, 11, 9, 7, 5, 3, 1);
-        alignas(64) uint32_t w[16];
-        _mm512_store_si512(w, pair_words(_mm512_permutexvar_ps(even, v), _mm512_permutexvar_ps(odd, v)));
-        const int64_t words = std::min<int64_t>(8, (kc - p + 1) / 2);
-        for (int64_t t = 0; t < words; ++t) panel[32 * (p / 2 + t) + j] = w[t];
-      }
-    }
   }
 }
 
 // A's panel, rows [0, mr) × [0, kc) of op(A) (element (i, p) at
 // a.p[i·rs + p·cs]) as pairs: word (q, i) at dst[q·mr + i].
-void pack_a(View a, int mr, int64_t kc, uint32_t* dst) {
+NNVAE_DPBF16_TARGET void pack_a(View a, int mr, int64_t kc, uint32_t* dst) {
   const int64_t kp = (kc + 1) / 2;
+  const __mmask16 rows = first_lanes(mr);
+  if (a.cs == 1) {  // row-major: a row's pairs adjacent; 16 rows × 16 pairs transposed
+    for (int64_t q0 = 0; q0 < kp; q0 += 16) {
+      __m512i r[16];
+      for (int i = 0; i < 16; ++i)
+        r[i] = i < mr ? adjacent_pair_words(a.p + i * a.rs + 2 * q0, kc - 2 * q0) : _mm512_setzero_si512();
+      transpose16(r);
+      for (int64_t t = 0; t < std::min<int64_t>(16, kp - q0); ++t) _mm512_mask_storeu_epi32(dst + (q0 + t) * mr, rows, r[t]);
+    }
+    return;
+  }
+  if (a.rs == 1) {  // transposed: the panel's rows adjacent at each p
+    for (int64_t q = 0; q < kp; ++q) {
+      const __m512 lo = _mm512_maskz_loadu_ps(rows, a.p + 2 * q * a.cs);
+      const __m512 hi = 2 * q + 1 < kc ? _mm512_maskz_loadu_ps(rows, a.p + (2 * q + 1) * a.cs) : _mm512_setzero_ps();
+      _mm512_mask_storeu_epi32(dst + q * mr, rows, pair_words(lo, hi));
+    }
+    return;
+  }
   for (int64_t q = 0; q < kp; ++q)
     for (int i = 0; i < mr; ++i) {
       const float* e = a.p + i * a.rs + 2 * q * a.cs;
