@@ -4,7 +4,7 @@
 // stdout, so that the engine and the PyTorch twin can be measured alternately,
 // each warmed up in its own long-lived process:
 //
-//   bench_step --threads T [--path trainer|monitored|graph]
+//   bench_step --threads T [--path trainer|monitored|graph] [--precision fp32|bf16]
 //   stdin:  step B N      N training steps at batch B   -> {"seconds": s, "loss": l}
 //           profile B N   the same, with per-function times (forward and backward)
 //           matmul B R [mean] [cold]  the step's 20 matrix products at batch B (Eigen's and
@@ -19,8 +19,9 @@
 // loop with them (nnvae-train's default: 10 test batches every 10 steps, so
 // that `step B N` costs what N steps of the default run cost); --path graph builds the tutorial's graph (vae::build_vae)
 // and runs its step (zero_grad, forward, backward, update) the way the
-// tutorial does. Data: vae::synthetic_digits (the values do not change the
-// cost).
+// tutorial does. --precision sets the products' precision (precision.hpp)
+// for every command (the trainer's own setting follows it). Data:
+// vae::synthetic_digits (the values do not change the cost).
 #include <Eigen/Core>
 #include <chrono>
 #include <cstdio>
@@ -97,6 +98,7 @@ class TrainerStepper {
   TrainerStepper(int batch, const std::vector<uint8_t>& images, int64_t count, bool monitored) {
     vae::VaeConfig cfg;
     cfg.batch_size = batch;
+    cfg.precision = get_matmul_precision();  // --precision
     cfg.iterations = int64_t(1) << 40;  // never reached: the bench asks for steps
     // Unless monitored, training steps only: the validation pass nnvae-train
     // makes every 10 steps (10 forward batches) is not part of the step
@@ -230,8 +232,15 @@ int main(int argc, char** argv) {
                                                 std::strcmp(argv[i + 1], "monitored") == 0 ||
                                                 std::strcmp(argv[i + 1], "graph") == 0))
       path = argv[++i];
-    else {
-      std::fprintf(stderr, "usage: bench_step [--threads T] [--path trainer|monitored|graph]\n");
+    else if (a == "--precision" && i + 1 < argc) {
+      try {
+        set_matmul_precision(parse_matmul_precision(argv[++i]));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_step: %s\n", e.what());
+        return 2;
+      }
+    } else {
+      std::fprintf(stderr, "usage: bench_step [--threads T] [--path trainer|monitored|graph] [--precision fp32|bf16]\n");
       return 2;
     }
   }
@@ -253,8 +262,8 @@ int main(int argc, char** argv) {
     return g->run(steps);
   };
 
-  std::cout << "{\"ready\": true, \"threads\": " << get_num_threads() << ", \"path\": \"" << path << "\"}"
-            << std::endl;
+  std::cout << "{\"ready\": true, \"threads\": " << get_num_threads() << ", \"path\": \"" << path
+            << "\", \"precision\": \"" << matmul_precision_name(get_matmul_precision()) << "\"}" << std::endl;
   std::string line;
   while (std::getline(std::cin, line)) {
     std::istringstream is(line);

@@ -16,6 +16,8 @@ It prints, on MNIST-shaped synthetic digits:
   - training images/s per batch size and thread count, nnvae's trainer (the
     loop nnvae-train runs) against the PyTorch twin (torch_twin.py) in
     alternating rounds, with the fraction of the limit reached in each;
+    then the same with nnvae's products in bf16 against PyTorch's bf16
+    autocast (--precisions; the header says which bf16 path this CPU runs);
   - the time each function takes (the C++ worker's profile);
   - the peak resident memory of a whole `nnvae-train` process;
   - the targets (report.py), each met, NOT met or not measured.
@@ -51,6 +53,13 @@ def int_list(text):
     return values
 
 
+def precision_list(text):
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values or any(v not in ("fp32", "bf16") for v in values):
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of fp32 and bf16, got {text!r}")
+    return values
+
+
 def positive(kind):
     def parse(text):
         value = kind(text)
@@ -78,6 +87,9 @@ def parser():
                    help="C++ worker: time VaeTrainer::train (default) or the tutorial's graph step")
     p.add_argument("--build-dir", type=Path, default=HERE.parent / "build" / "bench", metavar="DIR",
                    help="where bench_step is built (default build/bench in this checkout)")
+    p.add_argument("--precisions", type=precision_list, default=["fp32", "bf16"], metavar="P,..",
+                   help="the products' precisions to train in (default fp32,bf16): bf16 rounds put nnvae in bf16 "
+                        "against PyTorch's bf16 autocast")
     p.add_argument("--no-torch", dest="torch", action="store_false", help="skip the PyTorch comparison")
     p.add_argument("--no-matmul", dest="matmul", action="store_false", help="skip the product-speed table")
     p.add_argument("--no-profile", dest="profile", action="store_false", help="skip per-function times")
@@ -148,21 +160,30 @@ def products_table(args, program, omp, results):
         "  limit = the faster of Eigen and nnvae / FLOPs per image: images/s if a step were its products only.")
 
 
-def training_table(args, program, twin, omp, results):
-    say(f"\n== training speed (synthetic digits, Adam, {args.rounds} alternating rounds)")
+def training_table(args, program, twin, omp, results, precision="fp32"):
+    """Alternating rounds per batch size and thread count: nnvae against the
+    PyTorch twin in fp32, or (precision "bf16") nnvae's bf16 products
+    against PyTorch's bf16 autocast. Returns {(batch, threads): medians}."""
+    bf16 = precision == "bf16"
+    title = "nnvae bf16 products against PyTorch's bf16 autocast" if bf16 else "float32"
+    say(f"\n== training speed, {title} (synthetic digits, Adam, {args.rounds} alternating rounds)")
+    names = ("nnvae bf16", "PyTorch autocast") if bf16 else ("nnvae", "PyTorch")
     medians = {}
     for b in args.batch_sizes:
         for t in args.threads:
             say(f"  batch {b}, {t} thread{'s' if t > 1 else ''}:")
-            with measure.engine_worker(program, t, args.path, omp) as eng:
-                tor = python_worker(f"PyTorch ({t} thr)", "torch_twin.py", t, omp) if twin else None
+            with measure.engine_worker(program, t, args.path, omp, precision) as eng:
+                tor = (python_worker(f"PyTorch ({t} thr{', autocast' if bf16 else ''})", "torch_twin.py", t, omp,
+                                     args=("--autocast",) if bf16 else ()) if twin else None)
                 try:
-                    res = measure.training_rounds(eng, tor, b, args.rounds, args.seconds, program is not None, say)
+                    # The product limit is fp32's: bf16 rounds are not measured against it.
+                    res = measure.training_rounds(eng, tor, b, args.rounds, args.seconds,
+                                                  program is not None and not bf16, say, names)
                 finally:
                     if tor:
                         tor.close()
             medians[(b, t)] = measure.medians(res)
-            say(report.training_summary(medians[(b, t)]))
+            say(report.training_summary(medians[(b, t)], names))
             results[f"b{b}_t{t}"] = {**res, "medians": medians[(b, t)]}
     say(f"  after: {load_line()}")
     return medians
@@ -224,8 +245,8 @@ def run(args):
         omp["GOMP_SPINCOUNT"] = str(args.spin_count)
     import nnvae
 
-    results = {"machine": machine_line(), "flops_per_image": flops_per_image(),
-               "bf16_path": nnvae.bf16_path()["reason"]}
+    path = nnvae.bf16_path()
+    results = {"machine": machine_line(), "flops_per_image": flops_per_image(), "bf16_path": path["reason"]}
     program = engine_program(args)
     twin = has_torch(args)
 
@@ -242,14 +263,18 @@ def run(args):
 
     if args.matmul:
         products_table(args, program, omp, results.setdefault("matmul", {}))
-    medians = training_table(args, program, twin, omp, results.setdefault("training", {}))
+    medians = bf16 = None
+    if "fp32" in args.precisions:
+        medians = training_table(args, program, twin, omp, results.setdefault("training", {}))
+    if "bf16" in args.precisions:
+        bf16 = training_table(args, program, twin, omp, results.setdefault("training_bf16", {}), "bf16")
     if args.profile and program is not None:
         profiles(args, program, omp, results.setdefault("profile", {}), results.get("matmul", {}))
     elif args.profile:
         say("\n(per-function times need the C++ worker bench_step)")
     rss, default_run = peak_memory(args, omp, results) if args.memory else (None, None)
 
-    lines, overall = report.target_lines(medians, rss, default_run)
+    lines, overall = report.target_lines(medians or {}, rss, default_run, bf16, path["path"])
     report.finish(say, lines, overall, busy_note(), results, args.json)
     return 0
 

@@ -3,7 +3,7 @@
 protocol of harness.py. The driver uses it when the C++ worker
 benchmarks/bench_step cannot be built (no cmake, or --engine module).
 
-    python benchmarks/engine_worker.py --threads T
+    python benchmarks/engine_worker.py --threads T [--precision fp32|bf16]
 """
 import argparse
 import sys
@@ -18,6 +18,7 @@ from workload import images
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="the products' precision")
     args = ap.parse_args(argv)
     data = images(6000)
     trainers = {}
@@ -29,6 +30,7 @@ def main(argv=None):
             cfg.iterations = 1 << 40  # never reached: the driver asks for steps
             cfg.monitor_interval = 1 << 30  # training steps only, no validation passes
             cfg.threads = args.threads
+            cfg.precision = args.precision
             trainers[batch] = _core.vae.VaeTrainer(cfg, data, data[:1000])
         t = trainers[batch]
         t.train(t.iteration + 1)  # warm-up
@@ -36,7 +38,7 @@ def main(argv=None):
         t.train(t.iteration + steps)
         return time.perf_counter() - t0, 0.0  # the trainer reports no loss without monitoring
 
-    return serve({"threads": args.threads, "path": "module"}, step)
+    return serve({"threads": args.threads, "path": "module", "precision": args.precision}, step)
 
 
 if __name__ == "__main__":

@@ -34,12 +34,14 @@ def build_program(build_dir):
     return Path(build_dir) / "bench_step"
 
 
-def engine_worker(program, threads, path="trainer", omp=None):
-    """The engine's worker: the C++ program when built, else engine_worker.py."""
-    name = f"engine ({threads} thr)"
+def engine_worker(program, threads, path="trainer", omp=None, precision="fp32"):
+    """The engine's worker: the C++ program when built, else engine_worker.py;
+    its products in `precision` ("fp32" or "bf16")."""
+    name = f"engine ({threads} thr{', bf16' if precision != 'fp32' else ''})"
     if program is None:
-        return python_worker(name, "engine_worker.py", threads, omp)
-    return Worker(name, [str(program), "--threads", str(threads), "--path", path], env=thread_env(threads, omp))
+        return python_worker(name, "engine_worker.py", threads, omp, args=("--precision", precision))
+    return Worker(name, [str(program), "--threads", str(threads), "--path", path, "--precision", precision],
+                  env=thread_env(threads, omp))
 
 
 def numpy_gflops(threads, batch, omp=None, reps=7):
@@ -74,7 +76,7 @@ def product_gflops(worker, batch, reps, mean=False, cold=False):
     return {side: flops(batch) / sum(p[side] for p in ps) / 1e9 for side in ("eigen", "nnvae")}
 
 
-def training_rounds(engine, twin, batch, rounds, seconds, with_limit, log):
+def training_rounds(engine, twin, batch, rounds, seconds, with_limit, log, names=("nnvae", "PyTorch")):
     """Alternating rounds of the same number of steps on each side (which side
     goes first alternates too). With `with_limit` each round also times the
     step's products in the engine's C++ worker (mean of 5 blocks), so that the
@@ -84,7 +86,7 @@ def training_rounds(engine, twin, batch, rounds, seconds, with_limit, log):
 
     Returns {"steps", "engine_img_s": [...], "torch_img_s": [...] or absent,
     "limit_img_s": [...] and "l3_img_s": [...] or absent}; `log(text)` gets
-    one line per round."""
+    one line per round, naming the sides `names`."""
     probe = engine.step(batch, 3) / 3
     steps = max(3, int(round(seconds / max(probe, 1e-6))))
     if twin is not None:
@@ -104,15 +106,15 @@ def training_rounds(engine, twin, batch, rounds, seconds, with_limit, log):
             res["limit_img_s"].append(best * 1e9 / flops_per_image())
             best = max(product_gflops(engine, batch, 5, mean=True, cold=True).values())
             res["l3_img_s"].append(best * 1e9 / flops_per_image())
-        log(round_line(res, r))
+        log(round_line(res, r, names))
     return res
 
 
-def round_line(res, r):
-    line = f"    round {r + 1}: nnvae {res['engine_img_s'][r]:8.0f} img/s"
+def round_line(res, r, names=("nnvae", "PyTorch")):
+    line = f"    round {r + 1}: {names[0]} {res['engine_img_s'][r]:8.0f} img/s"
     if "torch_img_s" in res:
         t = res["torch_img_s"][r]
-        line += f"   PyTorch {t:8.0f} img/s   ratio {res['engine_img_s'][r] / t:.2f}"
+        line += f"   {names[1]} {t:8.0f} img/s   ratio {res['engine_img_s'][r] / t:.2f}"
     if "limit_img_s" in res:
         lim = res["limit_img_s"][r]
         line += f"   limit {lim:8.0f}  reached {res['engine_img_s'][r] / lim:.0%}"

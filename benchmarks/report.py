@@ -19,12 +19,21 @@ from pathlib import Path
 BATCH_SIZES = (10, 100, 1000)
 THREADS = (1, 2)
 VS_TORCH = {(b, t): 1.5 for b in BATCH_SIZES for t in THREADS}
-LIMIT_FRACTION = {(100, 1): 0.85, (100, 2): 0.85}
+LIMIT_FRACTION = {(100, 1): 0.90, (100, 2): 0.90}
+# bf16 products (nnvae-train --precision bf16) against PyTorch's bf16
+# autocast, and against nnvae's own fp32 at the same batch: targets on a
+# CPU whose bf16 path is a matrix unit's (bf16_dispatch: "amx" or
+# "avx512_bf16"; an emulated path has none, its figures are shown only).
+BF16_VS_AUTOCAST = {"amx": 1.2, "avx512_bf16": 1.0}
+BF16_SETTINGS = [(b, t) for b in (100, 1000) for t in THREADS]
+BF16_VS_FP32 = {"amx": 1.5}
+BF16_VS_FP32_BATCH = 1000
 RSS_MB = 200.0
 DEFAULT_RUN_SECONDS = 270.0
 DEFAULT_RUN_THREADS = 2
 
 MET, NOT_MET, NOT_MEASURED = "met", "NOT met", "not measured"
+NO_TARGET = "no target on this CPU"  # shown, never counted for or against
 
 
 def _threads(t):
@@ -55,11 +64,12 @@ def product_limit(eigen, nnvae):
     return max(speeds) if speeds else None
 
 
-def training_summary(m):
-    """The medians line of one (batch, threads) setting."""
-    line = f"    median: nnvae {m['engine_img_s']:.0f} img/s"
-    line += (f", PyTorch {m['torch_img_s']:.0f} img/s, ratio {m['ratio']:.2f}" if "ratio" in m
-             else ", PyTorch not measured")
+def training_summary(m, names=("nnvae", "PyTorch")):
+    """The medians line of one (batch, threads) setting, naming the two
+    sides `names`."""
+    line = f"    median: {names[0]} {m['engine_img_s']:.0f} img/s"
+    line += (f", {names[1]} {m['torch_img_s']:.0f} img/s, ratio {m['ratio']:.2f}" if "ratio" in m
+             else f", {names[1]} not measured")
     line += (f", {m['limit_fraction']:.0%} of the matrix-product limit" if "limit_fraction" in m
              else ", matrix-product limit not measured")
     if "l3_fraction" in m:
@@ -76,12 +86,15 @@ def verdict(value, target, at_least=True):
     return MET if (value >= target if at_least else value < target) else NOT_MET
 
 
-def target_lines(training, rss_mb, default_run_s=None):
+def target_lines(training, rss_mb, default_run_s=None, bf16=None, bf16_path="emulated"):
     """The targets, each met, NOT met or not measured.
 
     training: {(batch, threads): medians} as measure.medians gives them
     (a setting not run is absent); rss_mb: peak RSS or None;
-    default_run_s: the default run's wall seconds or None.
+    default_run_s: the default run's wall seconds or None; bf16: the same
+    medians for the bf16 rounds (nnvae in bf16 against PyTorch's autocast;
+    None: not run), judged by what `bf16_path` (bf16_dispatch's path) makes
+    a target.
     Returns (lines, overall) with overall one of MET, NOT_MET, NOT_MEASURED
     (NOT_MET when any target is not met, else NOT_MEASURED when any is
     missing)."""
@@ -106,8 +119,37 @@ def target_lines(training, rss_mb, default_run_s=None):
     shown = "n/a" if default_run_s is None else minutes(default_run_s)
     add(f"nnvae-train default run, {_threads(DEFAULT_RUN_THREADS)}: {shown} (target < {minutes(DEFAULT_RUN_SECONDS)})",
         verdict(default_run_s, DEFAULT_RUN_SECONDS, at_least=False))
+    bf16_targets(training, bf16, bf16_path, add)
     overall = NOT_MET if NOT_MET in verdicts else NOT_MEASURED if NOT_MEASURED in verdicts else MET
     return lines, overall
+
+
+def bf16_targets(training, bf16, path, add):
+    """The bf16 targets through `add(text, verdict)`; on a CPU whose path
+    has no target, the figures with NO_TARGET (never counted)."""
+    if bf16 is None:
+        return
+    tag = "" if path in BF16_VS_AUTOCAST else f" [bf16 {path} here]"
+
+    def judge(value, target):
+        return verdict(value, target) if target is not None else NO_TARGET
+
+    autocast_target = BF16_VS_AUTOCAST.get(path)
+    for b, t in BF16_SETTINGS:
+        ratio = bf16.get((b, t), {}).get("ratio")
+        shown = "n/a" if ratio is None else f"{ratio:.2f}"
+        goal = "" if autocast_target is None else f" (target >= {autocast_target})"
+        add(f"batch {b}, {_threads(t)}: nnvae bf16 / PyTorch bf16 autocast median ratio {shown}{goal}{tag}",
+            judge(ratio, autocast_target))
+    fp32_target = BF16_VS_FP32.get(path)
+    for t in THREADS:
+        key = (BF16_VS_FP32_BATCH, t)
+        b16, f32 = bf16.get(key, {}).get("engine_img_s"), training.get(key, {}).get("engine_img_s")
+        ratio = b16 / f32 if b16 and f32 else None
+        shown = "n/a" if ratio is None else f"{ratio:.2f}"
+        goal = "" if fp32_target is None else f" (target >= {fp32_target})"
+        add(f"batch {BF16_VS_FP32_BATCH}, {_threads(t)}: nnvae bf16 / nnvae fp32 {shown}{goal}{tag}",
+            judge(ratio, fp32_target))
 
 
 def minutes(seconds):

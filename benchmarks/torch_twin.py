@@ -11,7 +11,12 @@ Each step converts its batch from uint8, as nnvae's trainer does.
 
 Run as a worker (the protocol in harness.py):
 
-    python benchmarks/torch_twin.py --threads T
+    python benchmarks/torch_twin.py --threads T [--autocast]
+
+--autocast computes the step's forward pass under
+`torch.autocast("cpu", dtype=torch.bfloat16)` (PyTorch's one-line bf16:
+the products in bf16, the rest as autocast decides), as a PyTorch user
+would add it; the backward pass follows the forward's types.
 
 PyTorch is optional: install the CPU build with `pip install torch==2.13.0`.
 """
@@ -28,7 +33,7 @@ class Twin:
     and b, as nnvae-train's default; "glorot": W ~ U(±sqrt(6/(n_in + n_out))),
     b = 0, as the tutorial's pf::affine."""
 
-    def __init__(self, torch, batch, images, seed=313, init="fan-in"):
+    def __init__(self, torch, batch, images, seed=313, init="fan-in", autocast=False):
         nn = torch.nn
         torch.manual_seed(seed)
 
@@ -48,6 +53,7 @@ class Twin:
         lr, beta1, beta2, eps = adam_settings()
         self.opt = torch.optim.Adam(list(nn.ModuleDict(fc).parameters()), lr=lr, betas=(beta1, beta2), eps=eps)
         self.batch = batch
+        self.autocast = autocast
         self.images = torch.from_numpy(images)
         self.pos = 0
 
@@ -73,7 +79,11 @@ class Twin:
                 self.pos = 0
             x_u8 = self.images[self.pos:self.pos + self.batch]
             self.pos += self.batch
-        loss = self.loss(x_u8)
+        if self.autocast:
+            with self.torch.autocast("cpu", dtype=self.torch.bfloat16):
+                loss = self.loss(x_u8)
+        else:
+            loss = self.loss(x_u8)
         self.opt.zero_grad(set_to_none=False)
         loss.backward()
         self.opt.step()
@@ -83,6 +93,7 @@ class Twin:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--autocast", action="store_true", help="bf16 autocast around the forward pass")
     args = ap.parse_args(argv)
     import torch
 
@@ -96,7 +107,7 @@ def main(argv=None):
 
     def step(batch, steps):
         if batch not in twins:
-            twins[batch] = Twin(torch, batch, data)
+            twins[batch] = Twin(torch, batch, data, autocast=args.autocast)
         twin = twins[batch]
         twin.step()  # warm-up
         t0 = time.perf_counter()
@@ -104,7 +115,7 @@ def main(argv=None):
             loss = twin.step()
         return time.perf_counter() - t0, float(loss.detach())
 
-    return serve({"threads": torch.get_num_threads(), "torch": torch.__version__}, step)
+    return serve({"threads": torch.get_num_threads(), "torch": torch.__version__, "autocast": args.autocast}, step)
 
 
 if __name__ == "__main__":
