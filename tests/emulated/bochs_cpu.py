@@ -15,7 +15,7 @@ between that wheel and this use, both mended on a private copy of it:
   supplies (the C23 forms differ only in accepting binary literals).
 
 `Machine(so_path)` maps the object's loadable segments, applies its
-relative relocations, gives it a stack and a heap, and `call(name, arg)`
+relocations (relative ones, and those to its own symbols), gives it a stack and a heap, and `call(name, arg)`
 runs a function in 64-bit mode with AVX-512 enabled until it returns.
 Everything here is for tests; `unavailable()` says why it cannot run.
 """
@@ -104,30 +104,37 @@ def prepare(folder: Path) -> Path:
     return folder
 
 
-def build_freestanding(sources, out: Path, include_dirs=()) -> Path:
-    """Compiles C++ sources into a shared object without the C++ runtime
-    (no exceptions, no RTTI, internal symbols hidden so that calls and data
-    need only relative relocations), as Machine loads them."""
+def build_freestanding(sources, out: Path, include_dirs=(), flags=()) -> Path:
+    """Compiles C++ sources into a shared object without the C library or
+    the C++ runtime (no exceptions, no RTTI; what the code needs of those,
+    the sources define), as Machine loads them."""
     compiler = shutil.which("c++") or shutil.which("g++")
     if compiler is None:
         raise RuntimeError("no C++ compiler")
     subprocess.run([compiler, "-std=c++17", "-O2", "-fPIC", "-shared", "-nostdlib", "-fvisibility=hidden",
                     "-fno-exceptions", "-fno-rtti", "-fno-asynchronous-unwind-tables",
-                    *[f"-I{d}" for d in include_dirs], *map(str, sources), "-o", str(out)], check=True)
+                    *flags, *[f"-I{d}" for d in include_dirs], *map(str, sources), "-o", str(out)], check=True)
     return out
 
 
-def build_dpbf16_kernel(root: Path, out: Path) -> Path:
-    """The engine's AVX512-BF16 kernel with its entry (dpbf16_entry.cpp),
-    from the source tree at `root`."""
+def build_kernels(root: Path, out: Path) -> Path:
+    """The engine's AVX-512 product kernels with their entry
+    (kernels_entry.cpp), from the source tree at `root`, compiled for a
+    Skylake-X (AVX-512, FMA): the fp32 kernel as an AVX-512 build of the
+    engine has it, and the AVX512-BF16 kernel with its own target."""
     functions = root / "cpp" / "src" / "functions"
-    return build_freestanding([Path(__file__).resolve().parent / "dpbf16_entry.cpp", functions / "gemm_kernel_dpbf16.cpp"],
-                              out, [root / "cpp" / "include", functions])
+    sources = [Path(__file__).resolve().parent / "kernels_entry.cpp"] + \
+        [functions / f for f in ("gemm_kernel.cpp", "gemm_dot.cpp", "gemm_kernel_dpbf16.cpp")]
+    return build_freestanding(sources, out, [root / "cpp" / "include", functions], ["-march=skylake-avx512"])
 
 
 def _elf(path: str):
     """The PT_LOAD segments (vaddr, bytes, memsz), the defined symbols
-    (name -> vaddr) and the R_X86_64_RELATIVE relocations (offset, addend)."""
+    (name -> vaddr) and the relocations to apply, as (offset, value relative
+    to the load address): R_X86_64_RELATIVE, and R_X86_64_64, GLOB_DAT and
+    JUMP_SLOT against a symbol the object defines (its own calls through
+    the PLT). Relocations against undefined symbols are left: what uses
+    them faults with the offset."""
     data = Path(path).read_bytes()
     if data[:4] != b"\x7fELF" or data[4] != 2:
         raise ValueError(f"{path}: not a 64-bit ELF file")
@@ -139,21 +146,32 @@ def _elf(path: str):
         if p_type == 1:
             loads.append((p_vaddr, data[p_offset:p_offset + p_filesz], p_memsz))
     sections = [struct.unpack_from("<IIQQQQIIQQ", data, e_shoff + i * e_shentsize) for i in range(e_shnum)]
-    symbols, relative = {}, []
-    for _, sh_type, _, _, sh_offset, sh_size, sh_link, _, _, _ in sections:
+
+    def symbol_table(index):
+        _, _, _, _, sh_offset, sh_size, sh_link, _, _, _ = sections[index]
+        strtab = sections[sh_link][4]
+        table = []
+        for off in range(sh_offset, sh_offset + sh_size, 24):
+            st_name, _, _, _, st_value, _ = struct.unpack_from("<IBBHQQ", data, off)
+            table.append((data[strtab + st_name:data.index(b"\0", strtab + st_name)].decode(), st_value))
+        return table
+
+    symbols, relocations = {}, []
+    for index, (_, sh_type, *_rest) in enumerate(sections):
         if sh_type in (2, 11):  # SHT_SYMTAB, SHT_DYNSYM
-            strtab = sections[sh_link][4]
-            for off in range(sh_offset, sh_offset + sh_size, 24):
-                st_name, _, _, _, st_value, _ = struct.unpack_from("<IBBHQQ", data, off)
-                name = data[strtab + st_name:data.index(b"\0", strtab + st_name)].decode()
-                if name and st_value:
-                    symbols[name] = st_value
-        elif sh_type == 4:  # SHT_RELA
-            for off in range(sh_offset, sh_offset + sh_size, 24):
-                r_offset, r_info, r_addend = struct.unpack_from("<QQq", data, off)
-                if r_info & 0xFFFFFFFF == 8:  # R_X86_64_RELATIVE
-                    relative.append((r_offset, r_addend))
-    return loads, symbols, relative
+            symbols.update({name: value for name, value in symbol_table(index) if name and value})
+    for sh in sections:
+        if sh[1] != 4:  # SHT_RELA
+            continue
+        table = symbol_table(sh[6])
+        for off in range(sh[4], sh[4] + sh[5], 24):
+            r_offset, r_info, r_addend = struct.unpack_from("<QQq", data, off)
+            kind, value = r_info & 0xFFFFFFFF, table[r_info >> 32][1]
+            if kind == 8:  # R_X86_64_RELATIVE
+                relocations.append((r_offset, r_addend))
+            elif kind in (1, 6, 7) and value:  # R_X86_64_64, GLOB_DAT, JUMP_SLOT to its own symbol
+                relocations.append((r_offset, value + (r_addend if kind == 1 else 0)))
+    return loads, symbols, relocations
 
 
 class Machine:
@@ -173,7 +191,7 @@ class Machine:
         self.session.missing_page_handler = self._missing_page
         self.table = bochscpu.memory.PageMapLevel4Table()
         self._next_gpa = 0x100_0000
-        loads, self.symbols, relative = _elf(so_path)
+        loads, self.symbols, relocations = _elf(so_path)
         for vaddr, _, memsz in loads:
             self._map(self.BASE + vaddr, memsz)
         self._map(self.RET, self.page)
@@ -185,8 +203,8 @@ class Machine:
             bochscpu.memory.page_insert(gpa, hva)
         for vaddr, blob, _ in loads:
             self.write(self.BASE + vaddr, blob)
-        for offset, addend in relative:
-            self.write(self.BASE + offset, struct.pack("<Q", self.BASE + addend))
+        for offset, value in relocations:
+            self.write(self.BASE + offset, struct.pack("<Q", self.BASE + value))
         self.write(self.RET, b"\x0f\x0b")  # ud2: where the called function returns to
 
     @staticmethod

@@ -35,9 +35,8 @@
 // rounding of sums of the same products.
 //
 // This file is compiled in every x86-64 build (its functions carry their
-// own target), needs nothing of the C++ runtime but in compute(), and is
-// tested under an emulated CPU where the machine lacks AVX512-BF16
-// (tests/emulated).
+// own target), and is tested on an emulated CPU where the machine lacks
+// AVX512-BF16 (tests/emulated).
 #include "gemm_kernel_dpbf16.hpp"
 
 #ifdef NNVAE_DPBF16_KERNEL
@@ -50,6 +49,7 @@
 #include <utility>
 
 #include "bf16_round.hpp"
+#include "transpose_avx512.hpp"
 
 #define NNVAE_DPBF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
@@ -109,33 +109,6 @@ NNVAE_DPBF16_TARGET inline __m512i adjacent_pair_words(const float* x, int64_t n
   return _mm512_permutex2var_epi16((__m512i)v0, odd, (__m512i)v1);
 }
 
-// r[i] lane j becomes r[j] lane i (a 16 × 16 block of 32-bit words):
-// pairs of rows interleaved, then quads, then the 128-bit lanes of four
-// vectors transposed.
-NNVAE_DPBF16_TARGET inline void transpose16(__m512i r[16]) {
-  __m512i t[16], u[16];
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-  }
-  // u[4g + c], 128-bit lane l: rows 4g .. 4g + 3 at column 4l + c.
-  for (int g = 0; g < 4; ++g) {
-    u[4 * g] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
-    u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
-    u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
-    u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
-  }
-  for (int c = 0; c < 4; ++c) {
-    const __m512i x0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), x1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xEE);
-    const __m512i x2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44);
-    const __m512i x3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xEE);
-    r[c] = _mm512_shuffle_i32x4(x0, x2, 0x88);
-    r[4 + c] = _mm512_shuffle_i32x4(x0, x2, 0xDD);
-    r[8 + c] = _mm512_shuffle_i32x4(x1, x3, 0x88);
-    r[12 + c] = _mm512_shuffle_i32x4(x1, x3, 0xDD);
-  }
-}
-
 // B's slice rows [p0, p0 + kc) × columns [j0, j0 + nc) of op(B) as panels
 // of 32 columns: the panel at column jr at dst + jr·kp (kp = ceil(kc / 2)
 // pairs), its pair-row q at + 32·q, the words past nc zero.
@@ -162,12 +135,14 @@ NNVAE_DPBF16_TARGET void pack_b(View b, int64_t p0, int64_t kc, int64_t j0, int6
     // words and transposed into 16 pair-rows of the panel.
     for (int h = 0; h < kNR; h += 16)
       for (int64_t q0 = 0; q0 < kp; q0 += 16) {
-        __m512i r[16];
+        __m512 r[16];  // words seen as floats by the transpose
         for (int j = 0; j < 16; ++j)
-          r[j] = h + j < nr ? adjacent_pair_words(b.p + (j0 + jr + h + j) * b.cs + p0 + 2 * q0, kc - 2 * q0)
-                            : _mm512_setzero_si512();
+          r[j] = h + j < nr ? _mm512_castsi512_ps(adjacent_pair_words(b.p + (j0 + jr + h + j) * b.cs + p0 + 2 * q0,
+                                                                      kc - 2 * q0))
+                            : _mm512_setzero_ps();
         transpose16(r);
-        for (int64_t t = 0; t < std::min<int64_t>(16, kp - q0); ++t) _mm512_store_si512(panel + 32 * (q0 + t) + h, r[t]);
+        for (int64_t t = 0; t < std::min<int64_t>(16, kp - q0); ++t)
+          _mm512_store_si512(panel + 32 * (q0 + t) + h, _mm512_castps_si512(r[t]));
       }
   }
 }
@@ -179,11 +154,13 @@ NNVAE_DPBF16_TARGET void pack_a(View a, int mr, int64_t kc, uint32_t* dst) {
   const __mmask16 rows = first_lanes(mr);
   if (a.cs == 1) {  // row-major: a row's pairs adjacent; 16 rows × 16 pairs transposed
     for (int64_t q0 = 0; q0 < kp; q0 += 16) {
-      __m512i r[16];
+      __m512 r[16];  // words seen as floats by the transpose
       for (int i = 0; i < 16; ++i)
-        r[i] = i < mr ? adjacent_pair_words(a.p + i * a.rs + 2 * q0, kc - 2 * q0) : _mm512_setzero_si512();
+        r[i] = i < mr ? _mm512_castsi512_ps(adjacent_pair_words(a.p + i * a.rs + 2 * q0, kc - 2 * q0))
+                      : _mm512_setzero_ps();
       transpose16(r);
-      for (int64_t t = 0; t < std::min<int64_t>(16, kp - q0); ++t) _mm512_mask_storeu_epi32(dst + (q0 + t) * mr, rows, r[t]);
+      for (int64_t t = 0; t < std::min<int64_t>(16, kp - q0); ++t)
+        _mm512_mask_storeu_epi32(dst + (q0 + t) * mr, rows, _mm512_castps_si512(r[t]));
     }
     return;
   }
@@ -251,12 +228,13 @@ constexpr std::array<Micro, kMR> kMicro = micros(std::make_index_sequence<kMR>()
 
 }  // namespace
 
-const size_t kPackBWords = size_t(kPairs) * size_t(kNC);
-const size_t kPackAWords = size_t(kPairs) * size_t(kMR);
-
-void compute_with(const Block& blk, uint32_t* packed_b, uint32_t* packed_a) {
+void compute(const Block& blk) {
   const int64_t m = blk.m, n = blk.n, k = blk.k;
   if (m <= 0 || n <= 0) return;
+  // This thread's packing buffers (floats' room, used as 32-bit words).
+  static thread_local PackBuffer buffer_b, buffer_a;
+  uint32_t* packed_b = reinterpret_cast<uint32_t*>(buffer_b.get(size_t(kPairs) * kNC));
+  uint32_t* packed_a = reinterpret_cast<uint32_t*>(buffer_a.get(size_t(kPairs) * kMR));
   // k in slices of nearly equal, even length; columns in blocks of whole panels.
   const int64_t k_slices = std::max<int64_t>(1, (k + kKC - 1) / kKC);
   const int64_t kc_max = std::max<int64_t>(2, ((k + k_slices - 1) / k_slices + 1) / 2 * 2);
@@ -286,11 +264,6 @@ void compute_with(const Block& blk, uint32_t* packed_b, uint32_t* packed_a) {
       }
     }
   }
-}
-
-void compute(const Block& blk) {
-  static thread_local PackBuffer b, a;  // floats' room, used as 32-bit words
-  compute_with(blk, reinterpret_cast<uint32_t*>(b.get(kPackBWords)), reinterpret_cast<uint32_t*>(a.get(kPackAWords)));
 }
 
 }  // namespace dpbf16

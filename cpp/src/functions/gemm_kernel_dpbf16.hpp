@@ -32,12 +32,6 @@ constexpr bool built() {
 // bf16 while packed; the sums are fp32), on the calling thread, with this
 // thread's packing buffers. Only on a CPU with AVX512-BF16.
 void compute(const Block& blk);
-
-// The same with the caller's buffers, 64-byte aligned, of kPackBWords and
-// kPackAWords 32-bit words (what an emulated CPU runs, where no C++ runtime
-// is at hand).
-void compute_with(const Block& blk, uint32_t* packed_b, uint32_t* packed_a);
-extern const size_t kPackBWords, kPackAWords;
 #endif
 
 }  // namespace dpbf16
