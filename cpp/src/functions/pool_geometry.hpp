@@ -27,10 +27,13 @@ inline void for_each_map(const PoolGeometry& g, Body&& body) {
 }
 
 // True for 2x2 windows with stride 2 and no padding over 2-d maps, every
-// window whole (LeNet's and ResNet's pooling).
+// window whole (LeNet's, ResNet's and the Siamese network's pooling).
 bool whole_2x2(const PoolGeometry& g);
-// max_pool_forward (pooling.cpp) for whole_2x2 geometries.
+// max_pool_forward, avg_pool_forward and avg_pool_backward (pooling.cpp)
+// for whole_2x2 geometries.
 void max_pool_2x2_forward(const float* x, float* y, int32_t* idx, const PoolGeometry& g);
+void avg_pool_2x2_forward(const float* x, float* y, const PoolGeometry& g);
+void avg_pool_2x2_backward(const float* dy, float* dx, const PoolGeometry& g, bool accumulate);
 
 // True when one window covers each whole map, the only window (no pad; a
 // stride shorter than the kernel without ignore_border would add windows

@@ -216,6 +216,10 @@ void avg_pool_forward(const float* x, float* y, const PoolGeometry& g, bool incl
     avg_pool_whole_map_forward(x, y, g);
     return;
   }
+  if (whole_2x2(g)) {
+    avg_pool_2x2_forward(x, y, g);
+    return;
+  }
   const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];
   const Windows w(g);
   for_each_map(g, [&](int64_t m) {
@@ -251,6 +255,10 @@ void avg_pool_forward(const float* x, float* y, const PoolGeometry& g, bool incl
 void avg_pool_backward(const float* dy, float* dx, const PoolGeometry& g, bool including_pad, bool accumulate) {
   if (whole_map(g)) {
     avg_pool_whole_map_backward(dy, dx, g, accumulate);
+    return;
+  }
+  if (whole_2x2(g)) {
+    avg_pool_2x2_backward(dy, dx, g, accumulate);
     return;
   }
   const int64_t I = g.in_size(), O = g.out_size(), s2 = g.stride[2];

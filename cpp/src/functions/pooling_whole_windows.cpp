@@ -1,7 +1,9 @@
 // Pooling loops for whole windows of the common shapes, taken by
-// pooling.cpp where they apply: 2x2 max pooling with stride 2 (LeNet's and
-// ResNet's) and one window over each whole map (ResNet's global average
-// pooling). They give what the general loops give.
+// pooling.cpp where they apply: 2x2 max and average pooling with stride 2
+// (LeNet's, ResNet's and the Siamese network's) and one window over each
+// whole map (ResNet's global average pooling). They give what the general
+// loops give, to the bit.
+#include <algorithm>
 #include <cstdint>
 
 #include "pool_geometry.hpp"
@@ -43,6 +45,52 @@ void max_pool_2x2_forward(const float* x, float* y, int32_t* idx, const PoolGeom
         v = v < b1 ? b1 : v;
         yr[j2] = v;
         ir[j2] = best;
+      }
+    }
+  });
+}
+
+// avg_pool_forward for whole_2x2 geometries: the four taps summed in the
+// general loop's order (the top row's two, then the bottom row's), divided
+// by 4 (no window reaches the padding, so including_pad changes nothing).
+void avg_pool_2x2_forward(const float* x, float* y, const PoolGeometry& g) {
+  const int64_t W = g.in[2], I = g.in_size(), O = g.out_size(), n1 = g.out[1], n2 = g.out[2];
+  for_each_map(g, [&](int64_t m) {
+    for (int64_t j1 = 0; j1 < n1; ++j1) {
+      const float* t = x + m * I + 2 * j1 * W;
+      const float* b = t + W;
+      float* yr = y + m * O + j1 * n2;
+#pragma omp simd
+      for (int64_t j2 = 0; j2 < n2; ++j2) yr[j2] = (((t[2 * j2] + t[2 * j2 + 1]) + b[2 * j2]) + b[2 * j2 + 1]) / 4.f;
+    }
+  });
+}
+
+// avg_pool_backward for whole_2x2 geometries: dx (+)= dy / 4 over each
+// window; without accumulate, the rows and columns no window covers (an odd
+// size) are zero.
+void avg_pool_2x2_backward(const float* dy, float* dx, const PoolGeometry& g, bool accumulate) {
+  const int64_t W = g.in[2], I = g.in_size(), O = g.out_size(), n1 = g.out[1], n2 = g.out[2];
+  const bool uncovered = 2 * n1 < g.in[1] || 2 * n2 < W;
+  for_each_map(g, [&](int64_t m) {
+    float* dxm = dx + m * I;
+    if (!accumulate && uncovered) std::fill(dxm, dxm + I, 0.f);
+    for (int64_t j1 = 0; j1 < n1; ++j1) {
+      float* t = dxm + 2 * j1 * W;
+      float* b = t + W;
+      const float* gr = dy + m * O + j1 * n2;
+      if (accumulate) {
+#pragma omp simd
+        for (int64_t j2 = 0; j2 < n2; ++j2) {
+          const float share = gr[j2] / 4.f;
+          t[2 * j2] += share, t[2 * j2 + 1] += share, b[2 * j2] += share, b[2 * j2 + 1] += share;
+        }
+      } else {
+#pragma omp simd
+        for (int64_t j2 = 0; j2 < n2; ++j2) {
+          const float share = gr[j2] / 4.f;
+          t[2 * j2] = share, t[2 * j2 + 1] = share, b[2 * j2] = share, b[2 * j2 + 1] = share;
+        }
       }
     }
   });
