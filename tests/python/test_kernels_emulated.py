@@ -39,8 +39,9 @@ def no_emulator():
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    if no_emulator():
-        pytest.skip(no_emulator())
+    reason = no_emulator()
+    if reason:
+        pytest.skip(reason)
     folder = tmp_path_factory.mktemp("kernels")
     so = bochs_cpu.build_kernels(ROOT, folder / "kernels.so")
     bochs_cpu.prepare(folder)
@@ -74,8 +75,9 @@ def test_empty_sum_leaves_zero_and_nan_stays_in_its_row(results, kernel):
 def test_an_instruction_the_emulated_cpu_lacks_is_reported_not_crashed(tmp_path):
     """The harness itself: an AMX instruction (this emulator has none) is a
     #UD, raised as an error naming where, in the child process."""
-    if no_emulator():
-        pytest.skip(no_emulator())
+    reason = no_emulator()
+    if reason:
+        pytest.skip(reason)
     (tmp_path / "ud.cpp").write_text('extern "C" void f() { __asm__ volatile("tilerelease"); }\n')
     bochs_cpu.build_freestanding([tmp_path / "ud.cpp"], tmp_path / "ud.so")
     bochs_cpu.prepare(tmp_path)
